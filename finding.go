@@ -1,0 +1,127 @@
+package pinwatchd
+
+import "encoding/json"
+
+// Kind identifies a finding. The identifiers are stable: they appear in JSON,
+// SQLite, metrics and Slack.
+type Kind string
+
+// Finding kinds (SPEC §3).
+const (
+	KindPinMismatch      Kind = "pin_mismatch"
+	KindMissingBackupPin Kind = "missing_backup_pin"
+	KindPinSetExpiring   Kind = "pinset_expiring"
+	KindPinSetExpired    Kind = "pinset_expired"
+	KindCertExpiring     Kind = "cert_expiring"
+	KindCertExpired      Kind = "cert_expired"
+	KindChainUntrusted   Kind = "chain_untrusted"
+	KindHostnameMismatch Kind = "hostname_mismatch"
+	KindDNSFailed        Kind = "dns_failed"
+	KindConnectFailed    Kind = "connect_failed"
+	KindHandshakeFailed  Kind = "handshake_failed"
+	KindTimeout          Kind = "timeout"
+	KindHeaderMalformed  Kind = "header_malformed"
+	KindHeaderReportOnly Kind = "header_report_only"
+	KindNoPinHeader      Kind = "no_pin_header"
+	KindHSTSMissing      Kind = "hsts_missing"
+	KindHSTSMalformed    Kind = "hsts_malformed"
+	KindIPInconsistent   Kind = "ip_inconsistent"
+	KindChainChanged     Kind = "chain_changed"
+)
+
+// Kinds lists every finding kind in SPEC order.
+var Kinds = []Kind{
+	KindPinMismatch, KindMissingBackupPin, KindPinSetExpiring, KindPinSetExpired,
+	KindCertExpiring, KindCertExpired, KindChainUntrusted, KindHostnameMismatch,
+	KindDNSFailed, KindConnectFailed, KindHandshakeFailed, KindTimeout,
+	KindHeaderMalformed, KindHeaderReportOnly, KindNoPinHeader, KindHSTSMissing,
+	KindHSTSMalformed, KindIPInconsistent, KindChainChanged,
+}
+
+// IsConnectivity reports whether k is one of the kinds that say an address
+// could not be probed at all: dns_failed, connect_failed, handshake_failed
+// and timeout.
+func (k Kind) IsConnectivity() bool {
+	switch k {
+	case KindDNSFailed, KindConnectFailed, KindHandshakeFailed, KindTimeout:
+		return true
+	}
+	return false
+}
+
+// ChangeClass classifies a chain_changed event, first match wins.
+type ChangeClass string
+
+// Change classes.
+const (
+	ChangeKeyRotated    ChangeClass = "key_rotated"    // the leaf key changed
+	ChangeIssuerChanged ChangeClass = "issuer_changed" // same leaf key, another chain cert or the anchor changed
+	ChangeRenewed       ChangeClass = "renewed"        // only the leaf certificate changed, same key
+)
+
+// Finding is one thing wrong (or worth knowing) about an observation or a
+// target. Empty Address, PinSet and Cert mean "not about one" and encode as
+// JSON null.
+type Finding struct {
+	Kind     Kind
+	Severity Severity
+	Address  string // ip:port, or host:port for dns_failed
+	PinSet   string // pin-set name (SPEC §3)
+	Cert     string // SHA-256 hex of the certificate at fault
+	Message  string // one sentence for a person
+	// Class is set for chain_changed.
+	Class ChangeClass
+}
+
+type findingJSON struct {
+	Kind     Kind        `json:"kind"`
+	Severity Severity    `json:"severity"`
+	Address  *string     `json:"address"`
+	PinSet   *string     `json:"pinset"`
+	Cert     *string     `json:"cert"`
+	Message  string      `json:"message"`
+	Class    ChangeClass `json:"class,omitempty"`
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// MarshalJSON encodes the finding in the shape of SPEC §5.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	return json.Marshal(findingJSON{
+		Kind: f.Kind, Severity: f.Severity, Address: nullable(f.Address),
+		PinSet: nullable(f.PinSet), Cert: nullable(f.Cert), Message: f.Message, Class: f.Class,
+	})
+}
+
+// UnmarshalJSON decodes what MarshalJSON writes.
+func (f *Finding) UnmarshalJSON(b []byte) error {
+	var j findingJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	deref := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	*f = Finding{Kind: j.Kind, Severity: j.Severity, Address: deref(j.Address),
+		PinSet: deref(j.PinSet), Cert: deref(j.Cert), Message: j.Message, Class: j.Class}
+	return nil
+}
+
+// Worst returns the highest severity among fs, SeverityInfo when empty.
+func Worst(fs []Finding) Severity {
+	w := SeverityInfo
+	for _, f := range fs {
+		if f.Severity > w {
+			w = f.Severity
+		}
+	}
+	return w
+}

@@ -1,0 +1,49 @@
+package pinwatchd
+
+import "time"
+
+// EventType names an entry of the change timeline.
+type EventType string
+
+// Timeline events (SPEC §5 history).
+const (
+	EventFirstSeen    EventType = "first_seen"    // once per (target, address)
+	EventChainChanged EventType = "chain_changed" // the served chain differs from the previous successful one
+	EventProbeFailed  EventType = "probe_failed"  // once when an address starts failing
+	EventRecovered    EventType = "recovered"     // the address answers again
+)
+
+// Event is one entry of the per-address change timeline. Empty strings and
+// zero times encode as JSON null.
+type Event struct {
+	Time          time.Time
+	Target        string
+	Address       string
+	Event         EventType
+	Class         ChangeClass // chain_changed only
+	OldLeafPin    string      // base64; chain_changed only
+	NewLeafPin    string      // base64; the leaf seen at and after Time
+	OldLeafSHA256 string
+	NewLeafSHA256 string
+	Issuer        string    // issuer of the new leaf
+	NotAfter      time.Time // NotAfter of the new leaf
+	ErrorKind     Kind      // probe_failed only
+	ErrorMessage  string    // probe_failed only
+}
+
+// CertStatus is what one address of a target serves now (the certs query).
+// For an address whose latest probe failed it holds the last chain seen, with
+// LastSeen and the failure's ErrorKind.
+type CertStatus struct {
+	Target        string
+	Address       string
+	LeafSubject   string
+	Issuer        string
+	LeafPin       string // base64
+	LeafSHA256    string
+	NotAfter      time.Time // the leaf's
+	DaysLeft      int       // whole days from now to NotAfter
+	ChainNotAfter time.Time // earliest NotAfter in the chain
+	LastSeen      time.Time // last successful probe that served this chain
+	ErrorKind     Kind      // of the latest probe when it failed, else empty
+}
