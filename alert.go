@@ -1,0 +1,91 @@
+package pinwatchd
+
+import "time"
+
+// AlertState is "open" or "resolved".
+type AlertState string
+
+// Alert states.
+const (
+	AlertOpen     AlertState = "open"
+	AlertResolved AlertState = "resolved"
+)
+
+// Alert is a finding that persists across probes, identified by (Target,
+// Kind, Subject) (SPEC §6). One alert lists every address it affects.
+type Alert struct {
+	ID        int64 // storage identity; 0 until stored
+	Target    string
+	Kind      Kind
+	Severity  Severity
+	Subject   string   // see AlertSubject
+	Addresses []string // sorted
+	State     AlertState
+	Message   string // the latest finding's message
+	// ResolveReason says why a resolved alert was resolved.
+	ResolveReason  string
+	OpenedAt       time.Time
+	ResolvedAt     time.Time // zero while open
+	LastNotifiedAt time.Time // zero if never announced
+	// Slack thread of the opening message, for bot-token threading; empty
+	// otherwise.
+	Channel  string
+	ThreadTS string
+}
+
+// AlertKey is the identity of an alert.
+type AlertKey struct {
+	Target  string
+	Kind    Kind
+	Subject string
+}
+
+// Key returns the alert's identity.
+func (a *Alert) Key() AlertKey { return AlertKey{a.Target, a.Kind, a.Subject} }
+
+// AlertSubject returns what an alert of f's kind is about (SPEC §6): the
+// pin-set name for pin_mismatch, missing_backup_pin and pinset_*; the
+// certificate SHA-256 for cert_*; the address for connectivity kinds; the
+// header (as its pin-set name) for header_malformed; "hsts" for hsts_*; empty
+// for kinds about the whole target.
+func AlertSubject(f *Finding) string {
+	switch f.Kind {
+	case KindPinMismatch, KindMissingBackupPin, KindPinSetExpiring, KindPinSetExpired, KindHeaderMalformed:
+		return f.PinSet
+	case KindCertExpiring, KindCertExpired:
+		return f.Cert
+	case KindDNSFailed, KindConnectFailed, KindHandshakeFailed, KindTimeout:
+		return f.Address
+	case KindHSTSMissing, KindHSTSMalformed:
+		return "hsts"
+	}
+	return ""
+}
+
+// ChangeType is what happened to an alert in one evaluation.
+type ChangeType string
+
+// Alert changes that are announced.
+const (
+	ChangeOpened    ChangeType = "opened"
+	ChangeReminder  ChangeType = "reminder"  // still firing after renotify_after
+	ChangeEscalated ChangeType = "escalated" // severity rose
+	ChangeResolved  ChangeType = "resolved"
+)
+
+// AlertChange is one announced change of an alert; Alert is its state after
+// the change.
+type AlertChange struct {
+	Type  ChangeType
+	Alert Alert
+	// PrevSeverity is the severity before an escalation.
+	PrevSeverity Severity
+}
+
+// AlertPolicy holds the alerting settings of the `[alerts]` section.
+type AlertPolicy struct {
+	FailureThreshold int           // consecutive failures of an address before a connectivity alert
+	RenotifyAfter    time.Duration // reminder interval for an alert still firing; 0 disables reminders
+	NotifyResolved   bool
+	NotifyChanges    bool
+}
