@@ -1,14 +1,394 @@
 package monitor
 
-import "github.com/pinwatchd/pinwatchd"
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/pinwatchd/pinwatchd"
+)
+
+// maxPinAge is the longest max-age browsers honoured for HPKP: 60 days.
+const maxPinAge = 60 * 24 * 60 * 60
+
+// maxProblems bounds the error sentences kept for one header, so a hostile
+// header of thousands of bad directives yields a readable report.
+const maxProblems = 20
 
 // ParsePinHeader parses the value of a Public-Key-Pins or
-// Public-Key-Pins-Report-Only header by the rules of SPEC §4.
+// Public-Key-Pins-Report-Only header by the rules of SPEC §4 (RFC 7469 §2.1
+// as browsers enforced it). It never fails: a header that breaks the rules
+// comes back with Valid false and one sentence per problem in Errors. Pins
+// keep header order without duplicates; unknown directives and pins of other
+// algorithms are ignored. Pins, Errors and Notes are never nil. The time is
+// linear in len(raw).
 func ParsePinHeader(raw string) *pinwatchd.PinHeader {
-	panic("not implemented")
+	h := &pinwatchd.PinHeader{Raw: raw, Pins: []pinwatchd.Pin{}, Notes: []string{}}
+	var errs problems
+	dirs := splitDirectives(raw, &errs)
+
+	var (
+		seenMaxAge, seenSub, seenReport bool // directive present
+		dupMaxAge, dupSub, dupReport    bool // "appears twice" already reported
+		pinDirectives                   int
+		maxAge                          int64
+		maxAgeText                      string // as written, for the note
+		maxAgeOK                        bool
+		seenPins                        = map[pinwatchd.Pin]bool{}
+	)
+	for _, d := range dirs {
+		switch strings.ToLower(d.name) {
+		case "max-age":
+			if seenMaxAge {
+				if !dupMaxAge {
+					errs.add("max-age appears more than once")
+					dupMaxAge = true
+				}
+				maxAgeOK = false
+				continue
+			}
+			seenMaxAge = true
+			var msg string
+			maxAge, msg = parseMaxAge(d)
+			if msg != "" {
+				errs.add(msg)
+				continue
+			}
+			maxAgeOK, maxAgeText = true, d.value
+		case "includesubdomains":
+			if seenSub {
+				if !dupSub {
+					errs.add("includeSubDomains appears more than once")
+					dupSub = true
+				}
+				continue
+			}
+			seenSub = true
+			h.IncludeSubDomains = true
+			if d.hasValue {
+				errs.add(fmt.Sprintf("includeSubDomains has the value %s but takes none", quote(d.value)))
+			}
+		case "report-uri":
+			if seenReport {
+				if !dupReport {
+					errs.add("report-uri appears more than once")
+					dupReport = true
+				}
+				continue
+			}
+			seenReport = true
+			if !d.hasValue || d.value == "" {
+				errs.add("report-uri has no URI")
+				continue
+			}
+			h.ReportURI = d.value
+		case "pin-sha256":
+			pinDirectives++
+			p, msg := decodePin(d)
+			if msg != "" {
+				errs.add(msg)
+				continue
+			}
+			if !seenPins[p] {
+				seenPins[p] = true
+				h.Pins = append(h.Pins, p)
+			}
+		}
+	}
+	if !seenMaxAge {
+		errs.add("max-age is missing")
+	}
+	if pinDirectives == 0 {
+		errs.add("there are no pin-sha256 directives")
+	}
+	if maxAgeOK {
+		h.MaxAge = maxAge
+		if maxAge > maxPinAge {
+			h.Notes = append(h.Notes, fmt.Sprintf("max-age %s exceeds 60 days; browsers capped it at 60 days (%d seconds)", shorten(maxAgeText), maxPinAge))
+		}
+	}
+	h.Errors = errs.list()
+	h.Valid = len(h.Errors) == 0
+	return h
 }
 
-// ParseHSTS parses the value of a Strict-Transport-Security header.
+// ParseHSTS parses the value of a Strict-Transport-Security header
+// (RFC 6797 §6.1): max-age is required and must be digits, and no directive
+// may appear twice (names compared case-insensitively). includeSubDomains
+// and preload are recorded; other directives are ignored. It never fails:
+// problems come back as Valid false with one sentence each in Errors, which
+// is never nil. The time is linear in len(raw).
 func ParseHSTS(raw string) *pinwatchd.HSTSHeader {
-	panic("not implemented")
+	h := &pinwatchd.HSTSHeader{Raw: raw}
+	var errs problems
+	dirs := splitDirectives(raw, &errs)
+
+	seen := map[string]int{} // lowercase name → occurrences
+	var (
+		maxAge   int64
+		maxAgeOK bool
+	)
+	for _, d := range dirs {
+		name := strings.ToLower(d.name)
+		seen[name]++
+		if seen[name] == 2 {
+			errs.add(fmt.Sprintf("directive %s appears more than once", quote(d.name)))
+		}
+		if seen[name] > 1 {
+			if name == "max-age" {
+				maxAgeOK = false
+			}
+			continue
+		}
+		switch name {
+		case "max-age":
+			var msg string
+			maxAge, msg = parseMaxAge(d)
+			if msg != "" {
+				errs.add(msg)
+				continue
+			}
+			maxAgeOK = true
+		case "includesubdomains":
+			h.IncludeSubDomains = true
+		case "preload":
+			h.Preload = true
+		}
+	}
+	if seen["max-age"] == 0 {
+		errs.add("max-age is missing")
+	}
+	if maxAgeOK {
+		h.MaxAge = maxAge
+	}
+	h.Errors = errs.list()
+	h.Valid = len(h.Errors) == 0
+	return h
+}
+
+// parseMaxAge reads a max-age directive's delta-seconds. Digits too many for
+// an int64 clamp to math.MaxInt64. The message is empty on success.
+func parseMaxAge(d directive) (int64, string) {
+	if !d.hasValue {
+		return 0, "max-age has no value"
+	}
+	if d.value == "" {
+		return 0, "max-age has an empty value"
+	}
+	for i := 0; i < len(d.value); i++ {
+		if c := d.value[i]; c < '0' || c > '9' {
+			return 0, fmt.Sprintf("max-age %s is not a number of seconds (digits only)", quote(d.value))
+		}
+	}
+	n, err := strconv.ParseInt(d.value, 10, 64)
+	if err != nil { // only a range error is possible after the digit check
+		return math.MaxInt64, ""
+	}
+	return n, ""
+}
+
+// decodePin decodes a pin-sha256 value. The message is empty on success.
+func decodePin(d directive) (pinwatchd.Pin, string) {
+	if !d.hasValue || d.value == "" {
+		return pinwatchd.Pin{}, "pin-sha256 has no value"
+	}
+	if len(d.value) > base64.StdEncoding.EncodedLen(sha256.Size) {
+		return pinwatchd.Pin{}, fmt.Sprintf("pin-sha256 %s is too long for a SHA-256 digest (%d characters, want 44)", quote(d.value), len(d.value))
+	}
+	b, err := base64.StdEncoding.DecodeString(d.value)
+	if err != nil {
+		return pinwatchd.Pin{}, fmt.Sprintf("pin-sha256 %s is not valid base64", quote(d.value))
+	}
+	if len(b) != sha256.Size {
+		return pinwatchd.Pin{}, fmt.Sprintf("pin-sha256 %s decodes to %d bytes, want 32", quote(d.value), len(b))
+	}
+	return pinwatchd.Pin(b), ""
+}
+
+// directive is one `name[=value]` of a header, value unquoted.
+type directive struct {
+	name     string
+	value    string
+	hasValue bool
+}
+
+// splitDirectives tokenizes a header value by the grammar shared by RFC 7469
+// §2.1 and RFC 6797 §6.1:
+//
+//	header    = [ directive ] *( ";" [ directive ] )
+//	directive = OWS name OWS [ "=" OWS ( token / quoted-string ) ] OWS
+//
+// Empty directives (";;") are tolerated. A directive that does not fit the
+// grammar is reported to errs and skipped; an unterminated quoted-string
+// ends the header. One pass, linear in len(s).
+func splitDirectives(s string, errs *problems) []directive {
+	var dirs []directive
+	i := 0
+	for i < len(s) {
+		i = skipOWS(s, i)
+		if i == len(s) {
+			break
+		}
+		if s[i] == ';' {
+			i++
+			continue
+		}
+		start := i
+		for i < len(s) && isTchar(s[i]) {
+			i++
+		}
+		d := directive{name: s[start:i]}
+		bad := d.name == ""
+		if !bad {
+			i = skipOWS(s, i)
+			if i < len(s) && s[i] == '=' {
+				d.hasValue = true
+				i = skipOWS(s, i+1)
+				if i < len(s) && s[i] == '"' {
+					v, next, ok := readQuoted(s, i)
+					if !ok {
+						errs.add(fmt.Sprintf("directive %s has an unterminated quoted-string", quote(s[start:])))
+						return dirs
+					}
+					d.value, i = v, next
+				} else {
+					vs := i
+					for i < len(s) && isValueChar(s[i]) {
+						i++
+					}
+					d.value = s[vs:i]
+				}
+				i = skipOWS(s, i)
+			}
+			bad = i < len(s) && s[i] != ';'
+		}
+		if bad {
+			end := skipToSemicolon(s, i)
+			errs.add(fmt.Sprintf("directive %s is not of the form name[=value]", quote(strings.TrimRight(s[start:end], " \t"))))
+			i = end
+			continue
+		}
+		dirs = append(dirs, d)
+	}
+	return dirs
+}
+
+// readQuoted reads the quoted-string starting at s[i] == '"' and returns
+// its unescaped content and the index after the closing quote.
+func readQuoted(s string, i int) (string, int, bool) {
+	i++ // opening quote
+	start := i
+	var b *strings.Builder // only allocated when there is a quoted-pair
+	for i < len(s) {
+		switch s[i] {
+		case '"':
+			if b == nil {
+				return s[start:i], i + 1, true
+			}
+			return b.String(), i + 1, true
+		case '\\':
+			if i+1 == len(s) {
+				return "", len(s), false
+			}
+			if b == nil {
+				b = &strings.Builder{}
+				b.WriteString(s[start:i])
+			}
+			b.WriteByte(s[i+1])
+			i += 2
+		default:
+			if b != nil {
+				b.WriteByte(s[i])
+			}
+			i++
+		}
+	}
+	return "", len(s), false
+}
+
+// skipToSemicolon returns the index of the next ';' at or after i that is not
+// inside a quoted-string, or len(s).
+func skipToSemicolon(s string, i int) int {
+	inQuote := false
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case inQuote && c == '\\':
+			i++
+		case c == '"':
+			inQuote = !inQuote
+		case !inQuote && c == ';':
+			return i
+		}
+	}
+	return len(s)
+}
+
+func skipOWS(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// isTchar reports whether c may appear in an RFC 7230 token.
+func isTchar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// isValueChar reports whether c may appear in an unquoted directive value.
+// This is wider than a token so that unquoted base64 (with '/' and '=') and
+// URIs are read whole, as browsers did.
+func isValueChar(c byte) bool {
+	return c > ' ' && c != 0x7f && c != ';' && c != '"'
+}
+
+// msgLimit is how much of a value a message shows.
+const msgLimit = 60
+
+// quote renders a value for an error message, shortened to keep messages
+// one line.
+func quote(v string) string {
+	if len(v) > msgLimit {
+		return strconv.Quote(v[:msgLimit]) + "…"
+	}
+	return strconv.Quote(v)
+}
+
+// shorten cuts v for a message without quoting it.
+func shorten(v string) string {
+	if len(v) > msgLimit {
+		return v[:msgLimit] + "…"
+	}
+	return v
+}
+
+// problems collects error sentences, keeping the first maxProblems.
+type problems struct {
+	msgs    []string
+	dropped int
+}
+
+func (p *problems) add(msg string) {
+	if len(p.msgs) < maxProblems {
+		p.msgs = append(p.msgs, msg)
+		return
+	}
+	p.dropped++
+}
+
+// list returns the sentences, never nil, with a last one counting those left
+// out.
+func (p *problems) list() []string {
+	out := append([]string{}, p.msgs...)
+	if p.dropped > 0 {
+		out = append(out, fmt.Sprintf("%d more problems not listed", p.dropped))
+	}
+	return out
 }

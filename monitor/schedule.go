@@ -1,0 +1,233 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/pinwatchd/pinwatchd"
+)
+
+// maxJitter caps the per-target delay of a scheduled run.
+const maxJitter = 30 * time.Second
+
+var specParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// Schedule is a parsed cron spec.
+type Schedule = cron.Schedule
+
+// ParseSchedule parses a cron spec: five fields ("*/15 * * * *") or a
+// descriptor ("@hourly", "@every 5m"), optionally prefixed by "TZ=Zone " or
+// "CRON_TZ=Zone ". Specs run in UTC unless a zone is given. The error names
+// the spec; malformed input never panics.
+func ParseSchedule(spec string) (s Schedule, err error) {
+	trimmed := strings.TrimSpace(spec)
+	if trimmed == "" {
+		return nil, fmt.Errorf("schedule %q is empty; want five cron fields or a descriptor such as @hourly", spec)
+	}
+	if strings.HasPrefix(trimmed, "TZ=") || strings.HasPrefix(trimmed, "CRON_TZ=") {
+		zone, rest, ok := strings.Cut(trimmed, " ")
+		_, name, _ := strings.Cut(zone, "=")
+		if !ok || name == "" || strings.TrimSpace(rest) == "" {
+			return nil, fmt.Errorf("schedule %q: a %s prefix needs a zone name and then the schedule, e.g. \"TZ=Europe/Berlin 0 9 * * *\"", spec, zone)
+		}
+		if _, err := time.LoadLocation(name); err != nil {
+			return nil, fmt.Errorf("schedule %q: unknown time zone %q", spec, name)
+		}
+	}
+	if strings.HasPrefix(trimmed, "@every") {
+		d, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(trimmed, "@every")))
+		if err == nil && d < time.Second {
+			return nil, fmt.Errorf("schedule %q: @every needs an interval of at least 1s", spec)
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("schedule %q is not a valid cron spec", spec)
+		}
+	}()
+	s, err = specParser.Parse(trimmed)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: %v", spec, err)
+	}
+	return s, nil
+}
+
+// Interval estimates the time between two runs of s: the shortest gap among
+// its next few activations after a fixed reference time.
+func Interval(s Schedule) time.Duration {
+	t := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	shortest := time.Duration(0)
+	prev := s.Next(t)
+	for range 8 {
+		next := s.Next(prev)
+		if gap := next.Sub(prev); gap > 0 && (shortest == 0 || gap < shortest) {
+			shortest = gap
+		}
+		prev = next
+	}
+	return shortest
+}
+
+// Jitter returns the stable delay of a target's scheduled runs: a hash of its
+// name, at most a tenth of the interval and at most 30 s.
+func Jitter(name string, interval time.Duration) time.Duration {
+	limit := min(interval/10, maxJitter)
+	if limit < time.Second {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return time.Duration(h.Sum64()%uint64(limit/time.Second)) * time.Second
+}
+
+// jittered delays every activation of a schedule by a fixed amount. Its
+// first activation is the first slot after start-up (a slot that has just
+// passed is covered by the start-up probe); later ones follow the slots, each
+// shifted by the delay. Next is only called from cron's scheduling goroutine.
+type jittered struct {
+	inner   Schedule
+	delay   time.Duration
+	started bool
+}
+
+func (j *jittered) Next(t time.Time) time.Time {
+	if !j.started {
+		j.started = true
+		return j.inner.Next(t).Add(j.delay)
+	}
+	if _, ok := j.inner.(cron.ConstantDelaySchedule); ok {
+		return j.inner.Next(t)
+	}
+	return j.inner.Next(t.Add(-j.delay)).Add(j.delay)
+}
+
+// Scheduler runs a job for each target on its cron schedule, in UTC, with a
+// stable per-target jitter; a target whose previous run is still going is
+// skipped, at most Concurrency jobs run at once, and a panicking job is
+// recovered and logged.
+type Scheduler struct {
+	cron     *cron.Cron
+	log      *slog.Logger
+	sem      chan struct{}
+	job      func(ctx context.Context, t *pinwatchd.Target)
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	lastTick atomic.Int64 // unix nanos of the last job start (or of Start)
+	interval time.Duration
+}
+
+// NewScheduler prepares a scheduler that calls job for each target it runs.
+// concurrency bounds jobs in flight (at least 1).
+func NewScheduler(log *slog.Logger, concurrency int, job func(ctx context.Context, t *pinwatchd.Target)) *Scheduler {
+	return &Scheduler{log: log, sem: make(chan struct{}, max(concurrency, 1)), job: job}
+}
+
+// Start schedules every target (its own Schedule, else defaultSpec) and, if
+// probeNow, runs every target once immediately without jitter. Specs must
+// have been validated; an invalid one is an error naming the target.
+func (s *Scheduler) Start(ctx context.Context, defaultSpec string, targets []pinwatchd.Target, probeNow bool) error {
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	s.cron = cron.New(cron.WithLocation(time.UTC), cron.WithParser(specParser), cron.WithLogger(cronLogger{s.log}))
+	s.lastTick.Store(time.Now().UnixNano())
+	for i := range targets {
+		t := targets[i]
+		spec := defaultSpec
+		if t.Schedule != "" {
+			spec = t.Schedule
+		}
+		sched, err := ParseSchedule(spec)
+		if err != nil {
+			s.cancel()
+			return fmt.Errorf("target %q: %w", t.Name, err)
+		}
+		iv := Interval(sched)
+		if s.interval == 0 || iv < s.interval {
+			s.interval = iv
+		}
+		var running atomic.Bool
+		s.cron.Schedule(&jittered{inner: sched, delay: Jitter(t.Name, iv)}, cron.FuncJob(func() {
+			if !running.CompareAndSwap(false, true) {
+				s.log.Warn("previous probe still running; skipping this run", "target", t.Name)
+				return
+			}
+			defer running.Store(false)
+			s.runJob(&t)
+		}))
+	}
+	s.cron.Start()
+	if probeNow {
+		for i := range targets {
+			t := targets[i]
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.runJob(&t)
+			}()
+		}
+	}
+	return nil
+}
+
+// runJob runs the job under the concurrency bound, recovering a panic.
+func (s *Scheduler) runJob(t *pinwatchd.Target) {
+	select {
+	case s.sem <- struct{}{}:
+	case <-s.ctx.Done():
+		return
+	}
+	defer func() { <-s.sem }()
+	s.lastTick.Store(time.Now().UnixNano())
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("probe job panicked", "target", t.Name, "panic", fmt.Sprint(r))
+		}
+	}()
+	s.job(s.ctx, t)
+}
+
+// Healthy reports whether the scheduler has started a job (or started)
+// within two of its shortest intervals before now.
+func (s *Scheduler) Healthy(now time.Time) bool {
+	if s.cron == nil || s.interval == 0 {
+		return s.cron != nil
+	}
+	last := time.Unix(0, s.lastTick.Load())
+	return now.Sub(last) <= 2*s.interval+maxJitter
+}
+
+// Stop stops scheduling and waits for running jobs; once ctx is done it
+// cancels their context and waits for them to return.
+func (s *Scheduler) Stop(ctx context.Context) {
+	if s.cron == nil {
+		return
+	}
+	cronDone := s.cron.Stop().Done()
+	startupDone := make(chan struct{})
+	go func() { s.wg.Wait(); close(startupDone) }()
+	for _, done := range []<-chan struct{}{cronDone, startupDone} {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			s.cancel()
+			<-done
+		}
+	}
+	s.cancel()
+}
+
+// cronLogger sends cron's chatter to Debug and its errors to Error.
+type cronLogger struct{ log *slog.Logger }
+
+func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug("cron: "+msg, kv...) }
+func (l cronLogger) Error(err error, msg string, kv ...any) {
+	l.log.Error("cron: "+msg, append(kv, "err", err)...)
+}
