@@ -89,3 +89,34 @@ type AlertPolicy struct {
 	NotifyResolved   bool
 	NotifyChanges    bool
 }
+
+// ChangeChainChanged is the notification type of a chain_changed event.
+const ChangeChainChanged ChangeType = "chain_changed"
+
+// Notification is one message to deliver: an alert change or a
+// chain_changed event. It is written to the outbox in the same transaction
+// as the change that causes it and removed once delivered.
+type Notification struct {
+	ID      int64 // outbox identity; 0 until stored
+	Channel string // destination channel; empty for the default one
+	Type    ChangeType
+	Alert   *Alert // set for alert changes
+	Event   *Event // set for chain_changed
+	// PrevSeverity is the severity before an escalation.
+	PrevSeverity Severity
+	CreatedAt    time.Time
+	Attempts     int       // failed delivery attempts so far
+	NextAttempt  time.Time // not before this time
+	LastError    string    // why the last attempt failed, secrets removed
+}
+
+// Target returns the target the notification is about.
+func (n *Notification) Target() string {
+	switch {
+	case n.Alert != nil:
+		return n.Alert.Target
+	case n.Event != nil:
+		return n.Event.Target
+	}
+	return ""
+}
