@@ -1,0 +1,363 @@
+package main
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pinwatchd/pinwatchd"
+)
+
+// Problem is one thing wrong with a config file.
+type Problem struct {
+	// Path is the key path, e.g. `target "api" (target[2]).pinsets[0]`;
+	// "" when the problem is about the whole file.
+	Path string
+	// Line is the 1-based line the problem is on, 0 when unknown.
+	Line int
+	// Message says what is wrong, with the bad value (never a secret) and a
+	// hint.
+	Message string
+
+	key string // raw key path ("target[2].pinsets[0]") for the line lookup
+}
+
+// ConfigError lists every problem of a config file. Error renders one
+// problem per line as `source:line: path: message`.
+type ConfigError struct {
+	Source   string
+	Problems []Problem
+}
+
+// newConfigError sorts problems by line, keeping the order of the checks
+// for problems on the same line.
+func newConfigError(source string, probs []Problem) *ConfigError {
+	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+	return &ConfigError{Source: source, Problems: probs}
+}
+
+// Error renders one problem per line.
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if e.Source != "" {
+			b.WriteString(e.Source)
+			if p.Line > 0 {
+				fmt.Fprintf(&b, ":%d", p.Line)
+			}
+			b.WriteString(": ")
+		} else if p.Line > 0 {
+			fmt.Fprintf(&b, "line %d: ", p.Line)
+		}
+		if p.Path != "" {
+			b.WriteString(p.Path)
+			b.WriteString(": ")
+		}
+		b.WriteString(p.Message)
+	}
+	return b.String()
+}
+
+// Validate checks the whole config and returns every problem at once as a
+// *ConfigError, or nil. Lines are known only for configs from ParseConfig or
+// LoadConfig, which call it themselves.
+func (c *Config) Validate() error {
+	probs := c.problems(loadOptions{})
+	if len(probs) == 0 {
+		return nil
+	}
+	return newConfigError(c.source, probs)
+}
+
+// validator collects problems.
+type validator struct {
+	c       *Config
+	o       loadOptions
+	probs   []Problem
+	caFiles map[string]string // ca_file path → problem ("" for none)
+}
+
+// problems runs every check.
+func (c *Config) problems(o loadOptions) []Problem {
+	v := &validator{c: c, o: o}
+	v.global()
+	v.alerts()
+	v.slack()
+	v.metrics()
+	v.pinSets()
+	v.targets()
+	return v.probs
+}
+
+// add records a problem at the raw key path key.
+func (v *validator) add(key, format string, a ...any) {
+	v.probs = append(v.probs, Problem{Path: displayPath(key, v.nameOf), Message: fmt.Sprintf(format, a...), key: key})
+}
+
+// nameOf returns the name of "target[N]" or "pinset[N]", "" when none.
+func (v *validator) nameOf(kind string, i int) string {
+	switch {
+	case kind == "target" && i < len(v.c.TargetConfigs):
+		return v.c.TargetConfigs[i].Name
+	case kind == "pinset" && i < len(v.c.PinSets):
+		return v.c.PinSets[i].Name
+	}
+	return ""
+}
+
+func (v *validator) global() {
+	c := v.c
+	if c.Concurrency < 1 {
+		v.add("concurrency", "concurrency = %d must be at least 1", c.Concurrency)
+	}
+	v.positive("timeout", c.Timeout, "10s")
+	v.positive("retention", c.Retention, "400d")
+}
+
+// positive reports a duration that is zero or negative.
+func (v *validator) positive(key string, d Duration, example string) {
+	if d.Duration <= 0 {
+		name := key[strings.LastIndexByte(key, '.')+1:]
+		v.add(key, "%s = %q must be positive, e.g. %q", name, d.String(), example)
+	}
+}
+
+func (v *validator) alerts() {
+	a := v.c.Alerts
+	v.positive("alerts.expiry_warning", a.ExpiryWarning, "30d")
+	v.positive("alerts.expiry_critical", a.ExpiryCritical, "7d")
+	if a.ExpiryCritical.Duration > a.ExpiryWarning.Duration {
+		v.add("alerts.expiry_critical", "expiry_critical = %q is longer than expiry_warning = %q; the critical window must lie inside the warning window", a.ExpiryCritical.String(), a.ExpiryWarning.String())
+	}
+	if a.FailureThreshold < 1 {
+		v.add("alerts.failure_threshold", "failure_threshold = %d must be at least 1", a.FailureThreshold)
+	}
+	v.positive("alerts.renotify_after", a.RenotifyAfter, "24h")
+}
+
+// slack checks the notifier. Secret values are never printed: messages say
+// only that a value is set.
+func (v *validator) slack() {
+	s := v.c.Slack
+	webhook := s.WebhookURLFile != "" || s.WebhookURL.IsSet()
+	if s.WebhookURL.IsSet() && s.WebhookURLFile != "" {
+		v.add("slack.webhook_url", "webhook_url is set and so is webhook_url_file; keep one (webhook_url_file is preferred)")
+	} else if s.WebhookURL.IsSet() && !isHTTPURL(s.WebhookURL.Value()) {
+		v.add("slack.webhook_url", "webhook_url is set but is not an http(s) URL")
+	}
+	if webhook && s.TokenFile != "" {
+		v.add("slack.token_file", "token_file is set and so is a webhook (webhook_url_file or webhook_url); choose one")
+	}
+	if s.WebhookURLFile != "" && !v.o.skipSecretFiles {
+		if u, err := readSecretFile(s.WebhookURLFile); err != nil {
+			v.add("slack.webhook_url_file", "%v", err)
+		} else if !isHTTPURL(u) {
+			v.add("slack.webhook_url_file", "file %s does not hold an http(s) URL", s.WebhookURLFile)
+		}
+	}
+	if s.TokenFile != "" && !v.o.skipSecretFiles {
+		if _, err := readSecretFile(s.TokenFile); err != nil {
+			v.add("slack.token_file", "%v", err)
+		}
+	}
+	if s.APIURL != "" {
+		if s.TokenFile == "" {
+			v.add("slack.api_url", "api_url %q applies only to a bot token (token_file); a webhook's URL is its own address", s.APIURL)
+		} else if !isHTTPURL(s.APIURL) {
+			v.add("slack.api_url", "api_url %q is not an http(s) URL", s.APIURL)
+		}
+	}
+	const onlyToken = "only a bot token (token_file) can choose channels; a webhook posts to the channel it was created for"
+	if s.TokenFile == "" {
+		if s.Channel != "" {
+			v.add("slack.channel", "channel %q is set but token_file is not: %s", s.Channel, onlyToken)
+		}
+		for i, t := range v.c.TargetConfigs {
+			if t.SlackChannel != "" {
+				v.add(fmt.Sprintf("target[%d].slack_channel", i), "slack_channel %q is set but [slack] token_file is not: %s", t.SlackChannel, onlyToken)
+			}
+		}
+		return
+	}
+	if s.Channel == "" {
+		var homeless []string
+		for i, t := range v.c.TargetConfigs {
+			if t.SlackChannel == "" {
+				homeless = append(homeless, displayPath(fmt.Sprintf("target[%d]", i), v.nameOf))
+			}
+		}
+		if len(homeless) > 0 {
+			if len(homeless) > 3 {
+				homeless = append(homeless[:3], fmt.Sprintf("%d more", len(homeless)-3))
+			}
+			v.add("slack.token_file", "token_file is set but channel is not, and %s set no slack_channel: their alerts would have nowhere to post; set channel = \"#tls-alerts\" or slack_channel on each target", strings.Join(homeless, ", "))
+		}
+	}
+}
+
+// isHTTPURL reports whether s is an absolute http or https URL with a host.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+func (v *validator) metrics() {
+	l := v.c.Metrics.Listen
+	if l == "" {
+		return
+	}
+	_, port, err := net.SplitHostPort(l)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
+		v.add("metrics.listen", "listen = %q is not host:port; write e.g. \"127.0.0.1:9794\" (loopback is recommended)", l)
+	}
+}
+
+// reservedPinSets are the pin-set names that do not come from [[pinset]].
+var reservedPinSets = map[string]string{
+	pinwatchd.PinSetInline:           "a target's inline pins",
+	pinwatchd.PinSetHeader:           "the Public-Key-Pins header",
+	pinwatchd.PinSetHeaderReportOnly: "the Public-Key-Pins-Report-Only header",
+}
+
+func (v *validator) pinSets() {
+	first := map[string]int{}
+	for i, ps := range v.c.PinSets {
+		key := fmt.Sprintf("pinset[%d]", i)
+		switch j, dup := first[ps.Name]; {
+		case ps.Name == "":
+			v.add(key, "pin-set has no name; add name = \"…\"")
+		case reservedPinSets[ps.Name] != "":
+			v.add(key+".name", "name %q is reserved for %s; choose another", ps.Name, reservedPinSets[ps.Name])
+		case dup:
+			v.add(key+".name", "duplicate pin-set name %q; first defined as pinset[%d]", ps.Name, j)
+		default:
+			first[ps.Name] = i
+		}
+		if len(ps.Pins) == 0 {
+			v.add(key+".pins", "pin-set has no pins; list at least two (the current key and a backup)")
+		}
+	}
+}
+
+func (v *validator) targets() {
+	c := v.c
+	if len(c.TargetConfigs) == 0 {
+		v.add("", "no [[target]] is defined; there is nothing to watch")
+		return
+	}
+	defined := make(map[string]bool, len(c.PinSets))
+	var names []string
+	for _, ps := range c.PinSets {
+		if ps.Name != "" && !defined[ps.Name] {
+			defined[ps.Name] = true
+			names = append(names, ps.Name)
+		}
+	}
+	first := map[string]int{}
+	for i, t := range c.TargetConfigs {
+		key := fmt.Sprintf("target[%d]", i)
+		if j, dup := first[t.Name]; dup && t.Name != "" {
+			v.add(key+".name", "duplicate target name %q; first defined as target[%d]", t.Name, j)
+		} else if t.Name == "" {
+			v.add(key, "target has no name; add name = \"…\"")
+		} else {
+			first[t.Name] = i
+		}
+		v.host(key, t.Host)
+		if t.Port != nil && (*t.Port < 1 || *t.Port > 65535) {
+			v.add(key+".port", "port = %d is out of range; want 1 to 65535", *t.Port)
+		}
+		for j, name := range t.PinSets {
+			if defined[name] {
+				continue
+			}
+			known := "no [[pinset]] is defined"
+			if len(names) > 0 {
+				known = "defined pin-sets: " + strings.Join(names, ", ")
+			}
+			v.add(fmt.Sprintf("%s.pinsets[%d]", key, j), "unknown pin-set %q; %s", name, known)
+		}
+		http := t.HTTP == nil || *t.HTTP
+		if len(t.Pins) == 0 && len(t.PinSets) == 0 && !http {
+			v.add(key, "target has no pins, no pinsets and http = false: nothing to check; add pinsets or pins, or remove http = false")
+		}
+		if t.Path != "" && !strings.HasPrefix(t.Path, "/") {
+			v.add(key+".path", "path = %q must start with \"/\"", t.Path)
+		}
+		if !http && t.RequireHeader {
+			v.add(key+".require_header", "require_header = true needs http = true: the header is read from an HTTP request")
+		}
+		if !http && t.RequireHSTS {
+			v.add(key+".require_hsts", "require_hsts = true needs http = true: the header is read from an HTTP request")
+		}
+		if t.CAFile != "" {
+			v.caFile(key+".ca_file", t.CAFile)
+		}
+	}
+}
+
+// host checks a target's host name.
+func (v *validator) host(key, h string) {
+	switch {
+	case h == "":
+		v.add(key, "host is missing; add host = \"api.example.com\"")
+	case strings.Contains(h, "/") || strings.ContainsAny(h, " \t") || strings.HasPrefix(h, "["):
+		v.add(key+".host", "host = %q must be a bare host name or IP (no scheme, path or brackets)", h)
+	default:
+		if _, _, err := net.SplitHostPort(h); err == nil {
+			v.add(key+".host", "host = %q must not include a port; set port = … instead", h)
+		}
+	}
+}
+
+// caFile checks that a CA bundle is readable and holds a PEM certificate.
+// Each file is read once however many targets share it.
+func (v *validator) caFile(key, path string) {
+	msg, seen := v.caFiles[path]
+	if !seen {
+		if b, err := os.ReadFile(path); err != nil {
+			msg = fmt.Sprintf("ca_file %s cannot be read: %v", path, pathErr(err))
+		} else if !x509.NewCertPool().AppendCertsFromPEM(b) {
+			msg = fmt.Sprintf("ca_file %s holds no PEM certificate", path)
+		}
+		if v.caFiles == nil {
+			v.caFiles = map[string]string{}
+		}
+		v.caFiles[path] = msg
+	}
+	if msg != "" {
+		v.add(key, "%s", msg)
+	}
+}
+
+// displayPath turns a raw key path into the one shown to users: a leading
+// "target[N]" or "pinset[N]" gains the table's name when it has one, as in
+// `target "api" (target[2]).pinsets[0]`.
+func displayPath(key string, nameOf func(kind string, i int) string) string {
+	for _, kind := range []string{"target", "pinset"} {
+		rest, ok := strings.CutPrefix(key, kind+"[")
+		if !ok {
+			continue
+		}
+		end := strings.IndexByte(rest, ']')
+		if end < 0 {
+			return key
+		}
+		i, err := strconv.Atoi(rest[:end])
+		if err != nil {
+			return key
+		}
+		if name := nameOf(kind, i); name != "" {
+			return fmt.Sprintf("%s %q (%s[%d])%s", kind, name, kind, i, rest[end+1:])
+		}
+	}
+	return key
+}
