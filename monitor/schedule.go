@@ -123,6 +123,13 @@ type Scheduler struct {
 	wg       sync.WaitGroup
 	lastTick atomic.Int64 // unix nanos of the last job start (or of Start)
 	interval time.Duration
+	targets  map[string]*scheduled
+}
+
+// scheduled is one target of a running Scheduler.
+type scheduled struct {
+	target  pinwatchd.Target
+	running atomic.Bool
 }
 
 // NewScheduler prepares a scheduler that calls job for each target it runs.
@@ -131,50 +138,68 @@ func NewScheduler(log *slog.Logger, concurrency int, job func(ctx context.Contex
 	return &Scheduler{log: log, sem: make(chan struct{}, max(concurrency, 1)), job: job}
 }
 
-// Start schedules every target (its own Schedule, else defaultSpec) and, if
-// probeNow, runs every target once immediately without jitter. Specs must
-// have been validated; an invalid one is an error naming the target.
-func (s *Scheduler) Start(ctx context.Context, defaultSpec string, targets []pinwatchd.Target, probeNow bool) error {
+// Start schedules every target (its own Schedule, else defaultSpec). Specs
+// must have been validated; an invalid one is an error naming the target.
+// Call RunNow to probe targets immediately, as at start-up.
+func (s *Scheduler) Start(ctx context.Context, defaultSpec string, targets []pinwatchd.Target) error {
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	s.cron = cron.New(cron.WithLocation(time.UTC), cron.WithParser(specParser), cron.WithLogger(cronLogger{s.log}))
 	s.lastTick.Store(time.Now().UnixNano())
+	s.targets = make(map[string]*scheduled, len(targets))
 	for i := range targets {
-		t := targets[i]
+		st := &scheduled{target: targets[i]}
+		s.targets[st.target.Name] = st
 		spec := defaultSpec
-		if t.Schedule != "" {
-			spec = t.Schedule
+		if st.target.Schedule != "" {
+			spec = st.target.Schedule
 		}
 		sched, err := ParseSchedule(spec)
 		if err != nil {
 			s.cancel()
-			return fmt.Errorf("target %q: %w", t.Name, err)
+			return fmt.Errorf("target %q: %w", st.target.Name, err)
 		}
 		iv := Interval(sched)
 		if s.interval == 0 || iv < s.interval {
 			s.interval = iv
 		}
-		var running atomic.Bool
-		s.cron.Schedule(&jittered{inner: sched, delay: Jitter(t.Name, iv)}, cron.FuncJob(func() {
-			if !running.CompareAndSwap(false, true) {
-				s.log.Warn("previous probe still running; skipping this run", "target", t.Name)
-				return
-			}
-			defer running.Store(false)
-			s.runJob(&t)
-		}))
+		s.cron.Schedule(&jittered{inner: sched, delay: Jitter(st.target.Name, iv)}, cron.FuncJob(func() { s.runOnce(st) }))
 	}
 	s.cron.Start()
-	if probeNow {
-		for i := range targets {
-			t := targets[i]
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				s.runJob(&t)
-			}()
+	return nil
+}
+
+// RunNow runs the named targets (every target when names is empty) once,
+// now, without jitter and without waiting for them. Unknown names are
+// ignored; a target already running is skipped.
+func (s *Scheduler) RunNow(names ...string) {
+	var list []*scheduled
+	if len(names) == 0 {
+		for _, st := range s.targets {
+			list = append(list, st)
 		}
 	}
-	return nil
+	for _, n := range names {
+		if st, ok := s.targets[n]; ok {
+			list = append(list, st)
+		}
+	}
+	for _, st := range list {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.runOnce(st)
+		}()
+	}
+}
+
+// runOnce runs a target's job unless it is already running.
+func (s *Scheduler) runOnce(st *scheduled) {
+	if !st.running.CompareAndSwap(false, true) {
+		s.log.Warn("previous probe still running; skipping this run", "target", st.target.Name)
+		return
+	}
+	defer st.running.Store(false)
+	s.runJob(&st.target)
 }
 
 // runJob runs the job under the concurrency bound, recovering a panic.

@@ -90,9 +90,10 @@ func TestSchedulerRuns(t *testing.T) {
 			mu.Unlock()
 		})
 		targets := []pinwatchd.Target{{Name: "api"}, {Name: "www"}, {Name: "hourly", Schedule: "@hourly"}}
-		if err := s.Start(t.Context(), "*/10 * * * *", targets, true); err != nil {
+		if err := s.Start(t.Context(), "*/10 * * * *", targets); err != nil {
 			t.Fatal(err)
 		}
+		s.RunNow()
 		time.Sleep(60*time.Minute + 59*time.Second)
 		synctest.Wait()
 		s.Stop(t.Context())
@@ -138,7 +139,7 @@ func TestSchedulerSkipsRunningTarget(t *testing.T) {
 			case <-ctx.Done():
 			}
 		})
-		if err := s.Start(t.Context(), "@every 1m", []pinwatchd.Target{{Name: "slow"}}, false); err != nil {
+		if err := s.Start(t.Context(), "@every 1m", []pinwatchd.Target{{Name: "slow"}}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Minute)
@@ -171,9 +172,10 @@ func TestSchedulerConcurrencyAndPanics(t *testing.T) {
 			time.Sleep(time.Second)
 		})
 		targets := []pinwatchd.Target{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "d"}, {Name: "boom"}}
-		if err := s.Start(t.Context(), "@every 1m", targets, true); err != nil {
+		if err := s.Start(t.Context(), "@every 1m", targets); err != nil {
 			t.Fatal(err)
 		}
+		s.RunNow()
 		time.Sleep(150 * time.Second)
 		synctest.Wait()
 		s.Stop(t.Context())
@@ -193,9 +195,10 @@ func TestSchedulerStopCancelsAtDeadline(t *testing.T) {
 		s := NewScheduler(discardLogger(), 1, func(ctx context.Context, _ *pinwatchd.Target) {
 			<-ctx.Done()
 		})
-		if err := s.Start(t.Context(), "@hourly", []pinwatchd.Target{{Name: "stuck"}}, true); err != nil {
+		if err := s.Start(t.Context(), "@hourly", []pinwatchd.Target{{Name: "stuck"}}); err != nil {
 			t.Fatal(err)
 		}
+		s.RunNow("stuck")
 		synctest.Wait()
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()

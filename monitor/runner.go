@@ -1,0 +1,167 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd"
+)
+
+// Store is what a Runner needs of persistence.
+type Store interface {
+	// Record stores one round of observations (of one or more targets) in
+	// one transaction and returns the timeline events it derived. Safe for
+	// concurrent use; writes are serialised.
+	Record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwatchd.Event, error)
+	// OpenAlerts returns the open alerts of target; none is not an error.
+	OpenAlerts(ctx context.Context, target string) ([]pinwatchd.Alert, error)
+	// SaveAlerts inserts or updates alerts (by ID, 0 meaning new) and
+	// enqueues the notifications in the same transaction. Notifications
+	// about an alert without an ID get the alert's new ID.
+	SaveAlerts(ctx context.Context, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error
+	// FailureCounts returns, per address of target, how many probes in a
+	// row have failed up to the latest one; addresses whose latest probe
+	// succeeded are absent.
+	FailureCounts(ctx context.Context, target string) (map[string]int, error)
+}
+
+// Hooks let the caller observe what a Runner does (metrics); every field is
+// optional.
+type Hooks struct {
+	// Probed is called once per round of a target with its observations
+	// and findings.
+	Probed func(t *pinwatchd.Target, obs []pinwatchd.Observation, findings []pinwatchd.Finding)
+	// Enqueued is called after notifications were stored, to wake the
+	// sender.
+	Enqueued func(n int)
+}
+
+// Runner probes a target, records what it saw, evaluates it and moves its
+// alerts through their lifecycle, enqueuing the notifications. It is safe for
+// concurrent use on different targets.
+type Runner struct {
+	Prober     *Prober
+	Store      Store
+	Log        *slog.Logger
+	Policy     pinwatchd.AlertPolicy
+	Thresholds pinwatchd.Thresholds
+	Now        func() time.Time
+	Hooks      Hooks
+
+	mu       sync.Mutex
+	failures map[string]map[string]int // target → address → consecutive failures
+}
+
+// Run probes t once and processes the result. Errors are storage errors;
+// the probe's own failures are findings.
+func (r *Runner) Run(ctx context.Context, t *pinwatchd.Target) error {
+	obs := r.Prober.Probe(ctx, t)
+	if ctx.Err() != nil {
+		return ctx.Err() // shutting down: a cancelled probe is not an observation
+	}
+	return r.Process(ctx, t, obs)
+}
+
+// Process records and evaluates one round of observations of t.
+func (r *Runner) Process(ctx context.Context, t *pinwatchd.Target, obs []pinwatchd.Observation) error {
+	now := r.Now().UTC()
+	events, err := r.Store.Record(ctx, obs)
+	if err != nil {
+		return fmt.Errorf("record %s: %w", t.Name, err)
+	}
+	failures, err := r.updateFailures(ctx, t.Name, obs)
+	if err != nil {
+		return err
+	}
+	findings := Evaluate(t, obs, r.Thresholds, now)
+	for _, o := range obs {
+		if o.Error != nil {
+			r.Log.Warn("probe failed", "target", t.Name, "address", o.Address, "kind", string(o.Error.Kind), "err", o.Error.Message)
+		}
+	}
+	if r.Hooks.Probed != nil {
+		r.Hooks.Probed(t, obs, findings)
+	}
+	open, err := r.Store.OpenAlerts(ctx, t.Name)
+	if err != nil {
+		return fmt.Errorf("load alerts of %s: %w", t.Name, err)
+	}
+	next, changes := UpdateAlerts(t.Name, open, findings, failures, r.Policy, now)
+	notes := make([]pinwatchd.Notification, 0, len(changes))
+	for _, c := range changes {
+		a := c.Alert
+		notes = append(notes, pinwatchd.Notification{Channel: t.SlackChannel, Type: c.Type, Alert: &a, PrevSeverity: c.PrevSeverity, CreatedAt: now})
+	}
+	for _, ev := range events {
+		if ev.Event != pinwatchd.EventChainChanged {
+			continue
+		}
+		r.Log.Info("chain changed", "target", ev.Target, "address", ev.Address, "class", string(ev.Class), "old_leaf_pin", ev.OldLeafPin, "new_leaf_pin", ev.NewLeafPin)
+		if r.Policy.NotifyChanges {
+			e := ev
+			notes = append(notes, pinwatchd.Notification{Channel: t.SlackChannel, Type: pinwatchd.ChangeChainChanged, Event: &e, CreatedAt: now})
+		}
+	}
+	if len(next) == 0 && len(notes) == 0 {
+		return nil
+	}
+	if err := r.Store.SaveAlerts(ctx, next, notes); err != nil {
+		return fmt.Errorf("save alerts of %s: %w", t.Name, err)
+	}
+	if r.Hooks.Enqueued != nil && len(notes) > 0 {
+		r.Hooks.Enqueued(len(notes))
+	}
+	return nil
+}
+
+// updateFailures counts consecutive failures per address, seeding a target's
+// counters from the store the first time it is seen (so a restart does not
+// reset them).
+func (r *Runner) updateFailures(ctx context.Context, target string, obs []pinwatchd.Observation) (map[string]int, error) {
+	r.mu.Lock()
+	counts, known := r.failures[target]
+	r.mu.Unlock()
+	if !known {
+		stored, err := r.Store.FailureCounts(ctx, target)
+		if err != nil {
+			return nil, fmt.Errorf("load failure counts of %s: %w", target, err)
+		}
+		// The store already holds this round: its counts include it.
+		r.mu.Lock()
+		if r.failures == nil {
+			r.failures = map[string]map[string]int{}
+		}
+		r.failures[target] = stored
+		r.mu.Unlock()
+		return copyCounts(stored), nil
+	}
+	next := make(map[string]int, len(obs))
+	for _, o := range obs {
+		if o.Error != nil {
+			next[o.Address] = counts[o.Address] + 1
+		}
+	}
+	r.mu.Lock()
+	r.failures[target] = next
+	r.mu.Unlock()
+	return copyCounts(next), nil
+}
+
+func copyCounts(m map[string]int) map[string]int {
+	c := make(map[string]int, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// Forget drops the in-memory state of a target removed from the
+// configuration.
+func (r *Runner) Forget(target string) {
+	r.mu.Lock()
+	delete(r.failures, target)
+	r.mu.Unlock()
+}
