@@ -83,7 +83,7 @@ func printUsage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  pinwatchd %-40s %s\n", commands[n].usage, commands[n].summary)
+		fmt.Fprintf(w, "  pinwatchd %-30s %s\n", commands[n].usage, commands[n].summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'pinwatchd COMMAND -h' for a command's flags.")

@@ -18,7 +18,7 @@ import (
 const pinUsage = "pin [--format base64|hpkp|okhttp|android|trustkit] [-v] FILE…"
 
 func init() {
-	register(command{name: "pin", usage: pinUsage, summary: "print the pins of certificates, keys and CSRs", run: runPin})
+	register(command{name: "pin", usage: "pin [flags] FILE…", summary: "print the pins of certificates, keys and CSRs", run: runPin})
 }
 
 // pinFormats renders a pin as one output line, by --format value.

@@ -3,6 +3,8 @@ package testpki
 import (
 	"crypto/tls"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -42,7 +44,9 @@ func ServeOn(tb testing.TB, listen string, cert tls.Certificate, h http.Handler)
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.cert.Load(), nil },
 		NextProtos:     []string{"http/1.1"},
 	}
-	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		// Handshakes cut short by a test closing the server are expected.
+		ErrorLog: log.New(io.Discard, "", 0)}
 	go func() {
 		if err := s.srv.Serve(tls.NewListener(ln, cfg)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			tb.Logf("testpki: serve %s: %v", s.Addr, err)

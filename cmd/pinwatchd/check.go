@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/monitor"
+)
+
+const checkUsage = "check [--config F] [--target NAME]… [--json] [--record]"
+
+func init() {
+	register(command{name: "check", usage: "check [flags]", summary: "probe the configured targets once and print findings", run: runCheck})
+}
+
+func runCheck(ctx context.Context, e *env, args []string) int {
+	fs := newFlagSet(e, "check", checkUsage)
+	configFlag := addConfigFlag(fs)
+	var only stringList
+	fs.Var(&only, "target", "check only the target with this `name` (repeatable)")
+	jsonOut := fs.Bool("json", false, "print JSON")
+	record := fs.Bool("record", false, "store the observations and history in the database")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) > 0 {
+		return usageError(e.stderr, "check takes no arguments, got %q; usage: pinwatchd %s", pos[0], checkUsage)
+	}
+	path := configPath(e, *configFlag)
+	cfg, err := loadConfig(path, loadOptions{skipSecretFiles: true})
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitError
+	}
+	targets, err := selectTargets(cfg.Targets(), only)
+	if err != nil {
+		return usageError(e.stderr, "%v", err)
+	}
+	if *record {
+		return usageError(e.stderr, "--record is not available yet")
+	}
+
+	p := &monitor.Prober{Timeout: cfg.Timeout.Duration, Concurrency: cfg.Concurrency, UserAgent: userAgent(), Now: e.now}
+	var progress func(done, total int)
+	if isTerminal(e.stderr) && len(targets) > 5 && !*jsonOut {
+		progress = func(done, total int) { fmt.Fprintf(e.stderr, "\rprobing: %d/%d targets", done, total) }
+		defer fmt.Fprint(e.stderr, "\r\033[K")
+	}
+	reports := probeTargets(ctx, p, targets, cfg.Concurrency, cfg.Thresholds(), e.now, progress)
+	if ctx.Err() != nil {
+		return usageError(e.stderr, "check interrupted")
+	}
+	var all []pinwatchd.Finding
+	for _, r := range reports {
+		all = append(all, r.Findings...)
+	}
+	if *jsonOut {
+		if err := writeJSON(e.stdout, reportsJSON{Targets: normalizeReports(reports)}); err != nil {
+			return usageError(e.stderr, "write output: %v", err)
+		}
+	} else {
+		writeCheckText(e.stdout, reports)
+	}
+	return pinwatchd.Worst(all).ExitCode()
+}
+
+// selectTargets keeps the targets named in only (all when only is empty);
+// an unknown name is an error listing the configured ones.
+func selectTargets(all []pinwatchd.Target, only []string) ([]pinwatchd.Target, error) {
+	if len(only) == 0 {
+		return all, nil
+	}
+	byName := make(map[string]pinwatchd.Target, len(all))
+	names := make([]string, 0, len(all))
+	for _, t := range all {
+		byName[t.Name] = t
+		names = append(names, t.Name)
+	}
+	var out []pinwatchd.Target
+	for _, n := range only {
+		t, ok := byName[n]
+		if !ok {
+			return nil, fmt.Errorf("--target %q: no such target in the config; configured: %s", n, strings.Join(names, ", "))
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// probeTargets probes and evaluates targets with at most workers targets in
+// flight (the prober bounds the addresses in flight), returning reports in
+// the order of targets.
+func probeTargets(ctx context.Context, p *monitor.Prober, targets []pinwatchd.Target, workers int, th pinwatchd.Thresholds, now func() time.Time, progress func(done, total int)) []pinwatchd.Report {
+	reports := make([]pinwatchd.Report, len(targets))
+	jobs := make(chan int)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		done int
+	)
+	for range max(1, min(workers, len(targets))) {
+		wg.Go(func() {
+			for i := range jobs {
+				t := &targets[i]
+				start := now().UTC()
+				obs := p.Probe(ctx, t)
+				reports[i] = pinwatchd.Report{
+					Name: t.Name, Host: t.Host, Port: t.Port, ProbedAt: start,
+					Addresses: obs, Findings: monitor.Evaluate(t, obs, th, now()),
+				}
+				if progress != nil {
+					mu.Lock()
+					done++
+					progress(done, len(targets))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range targets {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	return reports
+}
+
+// writeCheckText prints the fleet report: one block per target, worst
+// first, then a summary line.
+func writeCheckText(w io.Writer, reports []pinwatchd.Report) {
+	order := make([]*pinwatchd.Report, len(reports))
+	for i := range reports {
+		order[i] = &reports[i]
+	}
+	slices.SortStableFunc(order, func(a, b *pinwatchd.Report) int {
+		return int(pinwatchd.Worst(b.Findings)) - int(pinwatchd.Worst(a.Findings))
+	})
+	var all []pinwatchd.Finding
+	bySeverity := map[pinwatchd.Severity]int{}
+	for _, r := range order {
+		worst := pinwatchd.Worst(r.Findings)
+		bySeverity[worst]++
+		all = append(all, r.Findings...)
+		label := severityLabel(worst)
+		if worst == pinwatchd.SeverityInfo {
+			label = "ok"
+		}
+		ok := 0
+		for _, o := range r.Addresses {
+			if o.Error == nil {
+				ok++
+			}
+		}
+		fmt.Fprintf(w, "%-8s  %s (%s:%d)  %s answered of %d\n", label, r.Name, r.Host, r.Port, plural(ok, "address", "addresses"), len(r.Addresses))
+		writeFindings(w, "    ", r.Findings)
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "%s: %d critical, %d warning, %d ok; findings: %s\n",
+		plural(len(reports), "target", "targets"),
+		bySeverity[pinwatchd.SeverityCritical], bySeverity[pinwatchd.SeverityWarning], bySeverity[pinwatchd.SeverityInfo],
+		summaryLine(all))
+}
+
+// isTerminal reports whether w is a character device (an interactive
+// terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
