@@ -1,0 +1,469 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd"
+)
+
+var t0 = fixedNow
+
+type senderEnv struct {
+	f     *fakeSlack
+	out   *memOutbox
+	clock *fakeClock
+	logs  *syncBuffer
+	slack *Slack
+	s     *Sender
+}
+
+// newSenderEnv wires a Sender to a fake Slack through a webhook, or through
+// the Web API with token when token is set.
+func newSenderEnv(t *testing.T, token string) *senderEnv {
+	t.Helper()
+	e := &senderEnv{f: newFakeSlack(t), out: newMemOutbox(), clock: &fakeClock{now: t0}, logs: &syncBuffer{}}
+	cfg := SlackConfig{WebhookURL: e.f.webhookURL(), Timeout: 5 * time.Second, Now: e.clock.Now, Log: jsonLogger(e.logs)}
+	if token != "" {
+		cfg = SlackConfig{Token: token, Channel: "#tls-alerts", APIURL: e.f.apiURL(), Timeout: 5 * time.Second, Now: e.clock.Now, Log: jsonLogger(e.logs)}
+	}
+	var err error
+	if e.slack, err = NewSlack(cfg); err != nil {
+		t.Fatal(err)
+	}
+	e.s = e.newSender()
+	return e
+}
+
+func (e *senderEnv) newSender() *Sender {
+	return NewSender(SenderConfig{Outbox: e.out, Slack: e.slack, Log: jsonLogger(e.logs), Now: e.clock.Now, After: e.clock.After})
+}
+
+// passAt runs one pass of the sender at time at and returns how many
+// requests reached Slack during it.
+func (e *senderEnv) passAt(t *testing.T, at time.Time) int {
+	t.Helper()
+	e.clock.Set(at)
+	before := len(e.f.requests())
+	e.s.pass(t.Context())
+	return len(e.f.requests()) - before
+}
+
+// at returns a copy of n created at t.
+func at(n pinwatchd.Notification, t time.Time) pinwatchd.Notification {
+	n.CreatedAt = t
+	return n
+}
+
+func TestSenderDeliversEveryKindAndLogsIt(t *testing.T) {
+	e := newSenderEnv(t, "")
+	notes := []pinwatchd.Notification{
+		alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()),
+		alertNote(pinwatchd.ChangeOpened, missingBackupAlert()),
+		alertNote(pinwatchd.ChangeOpened, certExpiringAlert()),
+		alertNote(pinwatchd.ChangeOpened, timeoutAlert()),
+		alertNote(pinwatchd.ChangeOpened, headerMalformedAlert()),
+		eventNote(chainChangedEvent()),
+		reminderNote(), escalationNote(), resolveNote(),
+	}
+	for i := range notes {
+		notes[i].CreatedAt = t0.Add(time.Duration(i-20) * time.Second) // one round each
+	}
+	ids := e.out.add(notes...)
+	if n := e.passAt(t, t0); n != len(notes) {
+		t.Fatalf("%d requests for %d notifications", n, len(notes))
+	}
+	for i, r := range e.f.requests() {
+		if want := Render(&notes[i], t0).Text; r.Text() != want {
+			t.Errorf("request %d text %q, want %q", i, r.Text(), want)
+		}
+	}
+	if e.out.size() != 0 || !slices.Equal(e.out.delivered, ids) {
+		t.Errorf("delivered %v, want %v in order; %d left", e.out.delivered, ids, e.out.size())
+	}
+	var logged []string
+	for _, l := range e.logs.lines(t) {
+		if l["change"] != nil {
+			logged = append(logged, fmt.Sprint(l["kind"], " ", l["target"]))
+		}
+	}
+	if len(logged) != len(notes) {
+		t.Errorf("%d notification log lines for %d notifications: %v", len(logged), len(notes), logged)
+	}
+	if n := e.passAt(t, t0.Add(time.Hour)); n != 0 {
+		t.Errorf("%d requests after everything was delivered", n)
+	}
+}
+
+func TestSenderRetriesServerErrorsThenDeliversOnce(t *testing.T) {
+	e := newSenderEnv(t, "")
+	e.f.push(reply{Status: 500}, reply{Status: 503})
+	id := e.out.add(alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()))[0]
+
+	if n := e.passAt(t, t0); n != 1 {
+		t.Fatalf("first pass: %d requests", n)
+	}
+	row, _ := e.out.row(id)
+	if row.Attempts != 1 || !row.NextAttempt.Equal(t0.Add(time.Second)) || !strings.Contains(row.LastError, "500") {
+		t.Fatalf("after a 500: attempts %d, next %s, last error %q; want 1, +1s, the 500", row.Attempts, row.NextAttempt, row.LastError)
+	}
+	if n := e.passAt(t, t0.Add(999*time.Millisecond)); n != 0 {
+		t.Fatalf("%d requests before the backoff elapsed", n)
+	}
+	if n := e.passAt(t, t0.Add(time.Second)); n != 1 {
+		t.Fatalf("no retry once the backoff elapsed")
+	}
+	row, _ = e.out.row(id)
+	if row.Attempts != 2 || !row.NextAttempt.Equal(t0.Add(3*time.Second)) || !strings.Contains(row.LastError, "503") {
+		t.Fatalf("after a 503: attempts %d, next %s, last error %q; want 2, +3s (backoff 2s), the 503", row.Attempts, row.NextAttempt, row.LastError)
+	}
+	if n := e.passAt(t, t0.Add(2*time.Second)); n != 0 {
+		t.Fatalf("%d requests before the doubled backoff elapsed", n)
+	}
+	if n := e.passAt(t, t0.Add(3*time.Second)); n != 1 {
+		t.Fatalf("no retry once the doubled backoff elapsed")
+	}
+	if _, ok := e.out.row(id); ok || !slices.Equal(e.out.delivered, []int64{id}) {
+		t.Fatalf("not delivered exactly once: delivered %v", e.out.delivered)
+	}
+	if n := e.passAt(t, t0.Add(time.Minute)); n != 0 {
+		t.Errorf("%d requests after delivery", n)
+	}
+}
+
+func TestSenderHonoursRetryAfter(t *testing.T) {
+	e := newSenderEnv(t, "")
+	e.f.push(reply{Status: 429, Header: map[string]string{"Retry-After": "7"}})
+	a := alertNote(pinwatchd.ChangeOpened, pinMismatchAlert())
+	b := alertNote(pinwatchd.ChangeOpened, certExpiringAlert())
+	b.Channel = "#other"
+	ids := e.out.add(at(a, t0.Add(-2*time.Second)), at(b, t0.Add(-time.Second)))
+
+	if n := e.passAt(t, t0); n != 1 {
+		t.Fatalf("first pass: %d requests; want 1, then a pause of every send", n)
+	}
+	ra, _ := e.out.row(ids[0])
+	rb, _ := e.out.row(ids[1])
+	if ra.Attempts != 1 || !ra.NextAttempt.Equal(t0.Add(7*time.Second)) || rb.Attempts != 0 {
+		t.Fatalf("rate-limited: %+v / %+v", ra, rb)
+	}
+	for _, d := range []time.Duration{time.Second, 6 * time.Second, 6999 * time.Millisecond} {
+		if n := e.passAt(t, t0.Add(d)); n != 0 {
+			t.Fatalf("%d requests %s into a Retry-After of 7s", n, d)
+		}
+	}
+	if n := e.passAt(t, t0.Add(7*time.Second)); n != 2 || e.out.size() != 0 {
+		t.Fatalf("after Retry-After: %d requests, %d left; want both delivered", n, e.out.size())
+	}
+}
+
+func TestSenderKeepsPermanentFailuresAndLogsThem(t *testing.T) {
+	e := newSenderEnv(t, "xoxb-9999-revoked-s3cretT0kenValue")
+	id := e.out.add(alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()))[0]
+	total := 0
+	for _, d := range []time.Duration{0, 10 * time.Second, 30 * time.Second, 59 * time.Second, 60 * time.Second} {
+		total += e.passAt(t, t0.Add(d))
+	}
+	if total != 3 {
+		t.Errorf("%d requests; want one every 30s (at 0, 30s, 60s)", total)
+	}
+	row, ok := e.out.row(id)
+	if !ok || row.Attempts != 3 || !row.NextAttempt.Equal(t0.Add(90*time.Second)) || !strings.Contains(row.LastError, "invalid_auth") {
+		t.Fatalf("row %v kept=%v; want kept with 3 attempts, next at +90s, invalid_auth", row, ok)
+	}
+	var errs int
+	for _, l := range e.logs.lines(t) {
+		if l["level"] == "ERROR" {
+			errs++
+			if l["error_class"] != "permanent" || l["target"] != "api" || !strings.Contains(fmt.Sprint(l["err"]), "invalid_auth") ||
+				!strings.Contains(fmt.Sprint(l["msg"]), "stays in the outbox") {
+				t.Errorf("error line lacks class, target, cause or what happens next: %v", l)
+			}
+		}
+	}
+	if errs != 3 {
+		t.Errorf("%d error log lines, want one per attempt (3):\n%s", errs, e.logs.String())
+	}
+	assertNoSecrets(t, "log", e.logs.String())
+}
+
+func TestSenderThreadsBotMessages(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			e := newSenderEnv(t, testToken)
+			// Without a restart the Sender's own memory must thread the
+			// follow-ups; after one, the outbox supplies the thread.
+			e.out.fillThreads = restart
+			e.out.add(at(alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()), t0))
+			if n := e.passAt(t, t0); n != 1 {
+				t.Fatalf("opener: %d requests", n)
+			}
+			th, ok := e.out.threads[12]
+			if !ok || th[0] != "CTLS-ALERTS" || th[1] == "" {
+				t.Fatalf("opener's thread not recorded: %v", e.out.threads)
+			}
+			if restart {
+				e.s = e.newSender()
+			}
+			e.out.add(at(reminderNote(), t0.Add(time.Hour)), at(resolveNote(), t0.Add(2*time.Hour)))
+			if n := e.passAt(t, t0.Add(3*time.Hour)); n != 3 {
+				t.Fatalf("%d requests, want reminder, resolve and update", n)
+			}
+			reqs := e.f.requests()[1:]
+			for i, r := range reqs[:2] {
+				if r.Path != "/api/chat.postMessage" || r.Form.Get("channel") != th[0] || r.Form.Get("thread_ts") != th[1] {
+					t.Errorf("follow-up %d not in the opener's thread: %s %v", i, r.Path, r.Form)
+				}
+			}
+			if up := reqs[2]; up.Path != "/api/chat.update" || up.Form.Get("ts") != th[1] || !strings.HasPrefix(up.Text(), "Resolved") {
+				t.Errorf("opener not updated on resolve: %s %v", up.Path, up.Form)
+			}
+		})
+	}
+}
+
+func TestSenderDigestsABusyRound(t *testing.T) {
+	e := newSenderEnv(t, "")
+	busy := digestNotes() // seven for #api-team
+	var five, two []pinwatchd.Notification
+	for i := range 5 {
+		a := timeoutAlert()
+		a.Target = fmt.Sprintf("five-%d", i)
+		n := alertNote(pinwatchd.ChangeOpened, a)
+		n.Channel = "#five"
+		five = append(five, n)
+	}
+	two = []pinwatchd.Notification{alertNote(pinwatchd.ChangeOpened, missingBackupAlert()), eventNote(chainChangedEvent())}
+	e.out.add(slices.Concat(busy, five, two)...)
+	if n := e.passAt(t, t0); n != 1+5+2 {
+		t.Fatalf("%d requests; want one digest for #api-team and 7 single messages", n)
+	}
+	var digests []slackRequest
+	for _, r := range e.f.requests() {
+		if strings.Contains(r.Text(), "pinwatchd notifications") {
+			digests = append(digests, r)
+		}
+	}
+	if len(digests) != 1 || digests[0].JSON["channel"] != "#api-team" || !strings.HasPrefix(digests[0].Text(), "7 pinwatchd notifications:") {
+		t.Fatalf("digests: %v", digests)
+	}
+	for i := range busy {
+		kind, target := kindAndTarget(&busy[i])
+		if !strings.Contains(digests[0].Text(), kind+" on "+esc(target)) && !strings.Contains(digests[0].Text(), kind+" (key_rotated) on "+target) {
+			t.Errorf("digest does not list %s on %s", kind, target)
+		}
+	}
+	if e.out.size() != 0 {
+		t.Errorf("%d notifications left", e.out.size())
+	}
+}
+
+func TestBatchesSplitRounds(t *testing.T) {
+	round := func(n int, at time.Time) []pinwatchd.Notification {
+		var ns []pinwatchd.Notification
+		for range n {
+			ns = append(ns, pinwatchd.Notification{CreatedAt: at})
+		}
+		return ns
+	}
+	for _, tc := range []struct {
+		name  string
+		notes []pinwatchd.Notification
+		sizes []int
+	}{
+		{"five stay single", round(5, t0), []int{1, 1, 1, 1, 1}},
+		{"six become a digest", round(6, t0), []int{6}},
+		{"same second is one round", slices.Concat(round(3, t0), round(3, t0.Add(500*time.Millisecond))), []int{6}},
+		{"rounds apart", slices.Concat(round(3, t0), round(7, t0.Add(time.Minute))), []int{1, 1, 1, 7}},
+		{"large round split evenly", round(2*MaxDigest+1, t0), []int{11, 11, 9}},
+	} {
+		var sizes []int
+		for _, b := range batches(Batch{Notes: tc.notes}) {
+			sizes = append(sizes, len(b.Notes))
+		}
+		if !slices.Equal(sizes, tc.sizes) {
+			t.Errorf("%s: batch sizes %v, want %v", tc.name, sizes, tc.sizes)
+		}
+	}
+}
+
+// A failure holds back the rest of its channel so that order is kept; other
+// channels go on.
+func TestSenderKeepsOrderPerChannel(t *testing.T) {
+	e := newSenderEnv(t, "")
+	e.f.push(reply{Status: 502})
+	a1 := at(alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()), t0.Add(-3*time.Second))
+	a2 := at(resolveNote(), t0.Add(-2*time.Second))
+	b1 := at(alertNote(pinwatchd.ChangeOpened, certExpiringAlert()), t0.Add(-time.Second))
+	b1.Channel = "#other"
+	e.out.add(a1, a2, b1)
+	if n := e.passAt(t, t0); n != 2 {
+		t.Fatalf("%d requests; want the failing one and the other channel's", n)
+	}
+	if n := e.passAt(t, t0.Add(time.Second)); n != 2 {
+		t.Fatalf("%d requests after the backoff; want both of the held channel", n)
+	}
+	var texts []string
+	for _, r := range e.f.requests() {
+		texts = append(texts, r.Text()[:20])
+	}
+	want := []string{Render(&a1, t0).Text[:20], Render(&b1, t0).Text[:20], Render(&a1, t0).Text[:20], Render(&a2, t0).Text[:20]}
+	if !slices.Equal(texts, want) {
+		t.Errorf("order %q, want %q", texts, want)
+	}
+}
+
+// Every error and log line of a failing run is free of the webhook's secret
+// path and of the token.
+func TestSenderNeverLeaksSecrets(t *testing.T) {
+	logs := &syncBuffer{}
+	f := newFakeSlack(t)
+	f.push(reply{Status: 500, Body: "error at " + webhookPath}, reply{Hang: true}, reply{Status: 404, Body: "channel_not_found"}, reply{Status: 500})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	configs := []SlackConfig{
+		{WebhookURL: f.webhookURL(), Timeout: 300 * time.Millisecond},
+		{WebhookURL: "http://" + closed + webhookPath},
+		{Token: testToken, Channel: "#tls-alerts", APIURL: "http://" + closed + "/api/" + testToken + "/"},
+		{Token: "xoxb-1111-2222-s3cretT0kenWrong", Channel: "#tls-alerts", APIURL: f.apiURL()},
+	}
+	var everything []string
+	for _, cfg := range configs {
+		cfg.Log = jsonLogger(logs)
+		s, err := NewSlack(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, clock := newMemOutbox(), &fakeClock{now: t0}
+		ids := out.add(alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()), resolveNote())
+		snd := NewSender(SenderConfig{Outbox: out, Slack: s, Log: jsonLogger(logs), Now: clock.Now, After: clock.After})
+		for i := range 3 {
+			clock.Set(t0.Add(time.Duration(i) * time.Minute))
+			snd.pass(t.Context())
+		}
+		for _, id := range ids {
+			row, ok := out.row(id)
+			if !ok {
+				t.Fatalf("%+v: a failing notification was dropped", cfg)
+			}
+			everything = append(everything, row.LastError)
+		}
+		_, err = s.Notify(t.Context(), Batch{Notes: []pinwatchd.Notification{resolveNote()}})
+		if err == nil {
+			t.Fatalf("%+v: delivery did not fail", cfg)
+		}
+		everything = append(everything, err.Error(), fmt.Sprintf("%v %+v", err, err))
+	}
+	everything = append(everything, logs.String())
+	all := strings.Join(everything, "\n")
+	assertNoSecrets(t, "errors and logs", all)
+	if !strings.Contains(all, "[redacted]") || !strings.Contains(all, "invalid_auth") || !strings.Contains(all, "connection refused") {
+		t.Errorf("the failing run did not fail the expected ways:\n%s", all)
+	}
+}
+
+func TestSenderRunDeliversOnWake(t *testing.T) {
+	f := newFakeSlack(t)
+	s, err := NewSlack(SlackConfig{WebhookURL: f.webhookURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := newMemOutbox()
+	snd := NewSender(SenderConfig{Outbox: out, Slack: s, PollInterval: time.Hour})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- snd.Run(ctx) }()
+
+	out.add(alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()))
+	snd.Wake()
+	snd.Wake() // never blocks, even with a wake pending
+	select {
+	case <-f.notify:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not deliver after Wake (within an hour-long poll interval)")
+	}
+	for range 1000 {
+		if out.size() == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if out.size() != 0 {
+		t.Fatal("the delivered notification was not removed from the outbox")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v, want nil on shutdown", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+func TestSenderFlush(t *testing.T) {
+	t.Run("delivers everything pending", func(t *testing.T) {
+		e := newSenderEnv(t, "")
+		e.f.push(reply{Status: 500}, reply{Status: 500})
+		e.out.add(alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()), resolveNote(), eventNote(chainChangedEvent()))
+		if err := e.s.Flush(t.Context()); err != nil {
+			t.Fatalf("Flush = %v", err)
+		}
+		if e.out.size() != 0 || len(e.f.requests()) != 5 {
+			t.Errorf("%d left after %d requests; want all delivered after two retries", e.out.size(), len(e.f.requests()))
+		}
+	})
+	t.Run("stops at the deadline and keeps the rest", func(t *testing.T) {
+		f := newFakeSlack(t)
+		for range 20 {
+			f.push(reply{Status: 503})
+		}
+		s, err := NewSlack(SlackConfig{WebhookURL: f.webhookURL()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := newMemOutbox()
+		id := out.add(alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()))[0]
+		snd := NewSender(SenderConfig{Outbox: out, Slack: s}) // real clock: the retry is 1s away
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		defer cancel()
+		err = snd.Flush(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "1 left in the outbox") {
+			t.Fatalf("Flush = %v; want the deadline and 1 left", err)
+		}
+		if row, ok := out.row(id); !ok || row.Attempts != 1 {
+			t.Errorf("row %+v kept=%v; want kept with one attempt", row, ok)
+		}
+	})
+}
+
+func TestSenderLogOnly(t *testing.T) {
+	var logs syncBuffer
+	out := newMemOutbox()
+	out.add(alertNote(pinwatchd.ChangeOpened, timeoutAlert()), eventNote(chainChangedEvent()))
+	var results []string
+	snd := NewSender(SenderConfig{Outbox: out, Log: jsonLogger(&logs), Result: func(r string, n int) {
+		results = append(results, fmt.Sprint(r, n))
+	}})
+	if err := snd.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	lines := logs.lines(t)
+	if out.size() != 0 || len(lines) != 2 || lines[0]["kind"] != "timeout" || lines[1]["kind"] != "chain_changed" {
+		t.Errorf("%d left; log:\n%s", out.size(), logs.String())
+	}
+	if !slices.Equal(results, []string{"delivered1", "delivered1"}) {
+		t.Errorf("results %v", results)
+	}
+}
