@@ -1,0 +1,57 @@
+package storage
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd"
+)
+
+func TestHashChain(t *testing.T) {
+	a := fakeCert("a", "i", t0.Add(time.Hour), 1)
+	b := fakeCert("b", "i", t0.Add(time.Hour), 2)
+	ab, err := hashChain([]pinwatchd.Cert{a, b})
+	if err != nil || !ab.ok {
+		t.Fatalf("hashChain(a, b) = %v, %v", ab, err)
+	}
+	ba, _ := hashChain([]pinwatchd.Cert{b, a})
+	if ab.hash == ba.hash {
+		t.Error("a chain and its reverse have the same hash")
+	}
+	// Only the SHA-256 digests count: a copy without DER is the same chain.
+	a2 := a
+	a2.DER, a2.Subject = nil, "CN=other"
+	if k, _ := hashChain([]pinwatchd.Cert{a2, b}); k != ab {
+		t.Error("the same certificates hash differently")
+	}
+	if k, err := hashChain(nil); err != nil || k.ok {
+		t.Errorf("hashChain(nil) = %v, %v; want no chain", k, err)
+	}
+	bad := b
+	bad.SHA256 = strings.Repeat("z", 64)
+	if _, err := hashChain([]pinwatchd.Cert{a, bad}); err == nil ||
+		err.Error() != `certificate 1 (b): sha256 "`+bad.SHA256+`" is not 64 hex digits` {
+		t.Errorf("hashChain with a bad digest: %v", err)
+	}
+}
+
+func TestEncodeHeader(t *testing.T) {
+	h1 := &pinwatchd.HSTSHeader{Raw: "max-age=1", MaxAge: 1, Valid: true}
+	h2 := &pinwatchd.HSTSHeader{Raw: "max-age=1", MaxAge: 1, Valid: true}
+	v1, err := encodeHeader("hsts", h1, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, _ := encodeHeader("hsts", h2, true)
+	if !v1.ok || v1.hash != v2.hash {
+		t.Error("equal headers have different hashes")
+	}
+	p, _ := encodeHeader("pkp", h1, true)
+	if p.hash == v1.hash {
+		t.Error("the kind is not part of the hash")
+	}
+	if v, _ := encodeHeader("hsts", (*pinwatchd.HSTSHeader)(nil), false); v.ok {
+		t.Error("an absent header is present")
+	}
+}

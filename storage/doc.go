@@ -1,0 +1,15 @@
+// Package storage keeps pinwatchd's state in one SQLite file: certificates,
+// chains and header values stored once by content, observation spans per
+// (target, address), and the change timeline derived from them (SPEC §9).
+//
+// The database grows with changes, not with probes: an observation equal to
+// the latest one at its address only moves that span's last_seen and
+// probe_count. Record stores a round of observations in one transaction and
+// returns the timeline events it derived; History, Certs and
+// LatestObservations read the file, also from another process while the
+// daemon writes (WAL); Prune applies the retention.
+//
+// This is the only package that imports the SQLite driver (modernc.org/sqlite,
+// pure Go). Times are stored as integer UTC unix seconds in STRICT tables; the
+// schema comes from the numbered migrations embedded from migrations/.
+package storage

@@ -1,0 +1,298 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd"
+)
+
+const historyColumns = `
+SELECT e.time, e.address_id, e.event, e.class, e.old_leaf_pin, e.new_leaf_pin,
+       e.old_leaf_sha256, e.new_leaf_sha256, e.issuer, e.not_after, e.error_kind, e.error_message`
+
+// History returns the timeline events at or after since, oldest first
+// (ties in recording order), of one target, or of every target when target
+// is "". A target never recorded has no events (no error).
+func (db *DB) History(ctx context.Context, target string, since time.Time) ([]pinwatchd.Event, error) {
+	events, err := db.history(ctx, target, since)
+	if err != nil {
+		return nil, fmt.Errorf("read history from %s: %w", db.path, err)
+	}
+	return events, nil
+}
+
+func (db *DB) history(ctx context.Context, target string, since time.Time) ([]pinwatchd.Event, error) {
+	from := since.Unix()
+	if since.IsZero() {
+		from = 0
+	}
+	// One snapshot for the addresses and the events. The addresses are
+	// read first, a few thousand rows at most, rather than joined to every
+	// event: that halves the cost of a long history.
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var rows *sql.Rows
+	if target == "" {
+		rows, err = tx.QueryContext(ctx, `SELECT id, target, address FROM addresses`)
+	} else {
+		rows, err = tx.QueryContext(ctx, `SELECT id, target, address FROM addresses WHERE target = ?`, target)
+	}
+	if err != nil {
+		return nil, err
+	}
+	addrs := map[int64]addrKey{}
+	for rows.Next() {
+		var (
+			id int64
+			k  addrKey
+		)
+		if err := rows.Scan(&id, &k.target, &k.address); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		addrs[id] = k
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(addrs) == 0 {
+		return nil, nil
+	}
+	where, args := `FROM events e WHERE e.time >= ?`, []any{from}
+	if target != "" {
+		where = `FROM addresses a JOIN events e ON e.address_id = a.id WHERE a.target = ? AND e.time >= ?`
+		args = []any{target, from}
+	}
+	// Counting first (from the indices alone) sizes the result once instead
+	// of growing a slice of a few megabytes step by step.
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) `+where, args...).Scan(&n); err != nil {
+		return nil, err
+	}
+	rows, err = tx.QueryContext(ctx, historyColumns+" "+where+` ORDER BY e.time, e.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	// The scan destinations are reused across rows: declared inside the
+	// loop, each would escape to the heap once per event.
+	var (
+		events         = make([]pinwatchd.Event, 0, n)
+		e              pinwatchd.Event
+		t, addrID      int64
+		typ, class, ek string
+		notAfter       sql.NullInt64
+	)
+	dest := []any{&t, &addrID, &typ, &class, &e.OldLeafPin, &e.NewLeafPin,
+		&e.OldLeafSHA256, &e.NewLeafSHA256, &e.Issuer, &notAfter, &ek, &e.ErrorMessage}
+	for rows.Next() {
+		e = pinwatchd.Event{}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		k, ok := addrs[addrID]
+		if !ok {
+			return nil, fmt.Errorf("event at %d names address %d, which does not exist", t, addrID)
+		}
+		e.Target, e.Address = k.target, k.address
+		e.Time = fromUnix(t)
+		e.Event, e.Class, e.ErrorKind = pinwatchd.EventType(typ), pinwatchd.ChangeClass(class), pinwatchd.Kind(ek)
+		if notAfter.Valid {
+			e.NotAfter = fromUnix(notAfter.Int64)
+		}
+		events = append(events, e)
+	}
+	return events, rows.Err()
+}
+
+// Certs returns, per (target, address) ordered by target then address, the
+// chain of the latest probe that served one. When the latest probe failed,
+// ErrorKind names the failure and LastSeen tells when the chain was last
+// seen. DaysLeft counts from now. Addresses that never served a chain are
+// left out: there is nothing to show for them.
+func (db *DB) Certs(ctx context.Context, now time.Time) ([]pinwatchd.CertStatus, error) {
+	rows, err := db.read.QueryContext(ctx, `
+SELECT a.target, a.address, l.error_kind, c.last_seen,
+       leaf.subject, leaf.issuer, leaf.pin, leaf.sha256, leaf.not_after,
+       (SELECT min(x.not_after) FROM chain_certs xc JOIN certs x ON x.sha256 = xc.cert_sha256
+        WHERE xc.chain_id = coalesce(c.verified_chain_id, c.served_chain_id))
+FROM addresses a
+JOIN spans l ON l.id = (SELECT max(id) FROM spans WHERE address_id = a.id)
+JOIN spans c ON c.id = (SELECT max(id) FROM spans WHERE address_id = a.id AND served_chain_id IS NOT NULL)
+JOIN chain_certs lc ON lc.chain_id = c.served_chain_id AND lc.position = 0
+JOIN certs leaf ON leaf.sha256 = lc.cert_sha256
+ORDER BY a.target, a.address`)
+	if err != nil {
+		return nil, fmt.Errorf("read certificates from %s: %w", db.path, err)
+	}
+	defer rows.Close()
+	var out []pinwatchd.CertStatus
+	for rows.Next() {
+		var (
+			s                              pinwatchd.CertStatus
+			kind                           string
+			lastSeen, notAfter, chainAfter int64
+		)
+		if err := rows.Scan(&s.Target, &s.Address, &kind, &lastSeen, &s.LeafSubject, &s.Issuer,
+			&s.LeafPin, &s.LeafSHA256, &notAfter, &chainAfter); err != nil {
+			return nil, fmt.Errorf("read certificates from %s: %w", db.path, err)
+		}
+		s.ErrorKind = pinwatchd.Kind(kind)
+		s.LastSeen, s.NotAfter, s.ChainNotAfter = fromUnix(lastSeen), fromUnix(notAfter), fromUnix(chainAfter)
+		s.DaysLeft = pinwatchd.Cert{NotAfter: s.NotAfter}.DaysLeft(now)
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read certificates from %s: %w", db.path, err)
+	}
+	return out, nil
+}
+
+// storedSpan is a span row as LatestObservations rebuilds it.
+type storedSpan struct {
+	address                    string
+	lastSeen                   int64
+	sni, tlsVersion            string
+	servedID, verifiedID       sql.NullInt64
+	pkp, pkpRO, hsts           sql.NullString // parsed JSON
+	trusted, hostnameValid     bool
+	untrustedReason, hostError string
+	httpMethod, httpError      sql.NullString
+	httpStatus                 sql.NullInt64
+	errorKind, errorMessage    string
+}
+
+// LatestObservations returns the latest span of every address ever recorded
+// for target, ordered by address, rebuilt into Observations with their
+// chains (DER included), headers, verification and error. Time is the
+// span's last_seen. A target never recorded yields no observations (no
+// error).
+func (db *DB) LatestObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error) {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("read observations of %s from %s: %w", target, db.path, err)
+	}
+	defer tx.Rollback()
+	obs, err := latestObservations(ctx, tx, target)
+	if err != nil {
+		return nil, fmt.Errorf("read observations of %s from %s: %w", target, db.path, err)
+	}
+	return obs, nil
+}
+
+func latestObservations(ctx context.Context, tx *sql.Tx, target string) ([]pinwatchd.Observation, error) {
+	rows, err := tx.QueryContext(ctx, `
+SELECT a.address, s.last_seen, s.sni, s.tls_version, s.served_chain_id, s.verified_chain_id,
+       pk.parsed, pr.parsed, hs.parsed, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
+       s.http_method, s.http_status, s.http_error, s.error_kind, s.error_message
+FROM addresses a
+JOIN spans s ON s.id = (SELECT max(id) FROM spans WHERE address_id = a.id)
+LEFT JOIN header_values pk ON pk.id = s.pkp_id
+LEFT JOIN header_values pr ON pr.id = s.pkp_ro_id
+LEFT JOIN header_values hs ON hs.id = s.hsts_id
+WHERE a.target = ?
+ORDER BY a.address`, target)
+	if err != nil {
+		return nil, err
+	}
+	var spans []storedSpan
+	for rows.Next() {
+		var s storedSpan
+		if err := rows.Scan(&s.address, &s.lastSeen, &s.sni, &s.tlsVersion, &s.servedID, &s.verifiedID,
+			&s.pkp, &s.pkpRO, &s.hsts, &s.trusted, &s.untrustedReason, &s.hostnameValid, &s.hostError,
+			&s.httpMethod, &s.httpStatus, &s.httpError, &s.errorKind, &s.errorMessage); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		spans = append(spans, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]pinwatchd.Observation, 0, len(spans))
+	for _, s := range spans {
+		o := pinwatchd.Observation{
+			Target: target, Address: s.address, SNI: s.sni, Time: fromUnix(s.lastSeen), TLSVersion: s.tlsVersion,
+			Verification: pinwatchd.Verification{Trusted: s.trusted, UntrustedReason: s.untrustedReason,
+				HostnameValid: s.hostnameValid, HostnameError: s.hostError},
+		}
+		if s.errorKind != "" {
+			o.Error = &pinwatchd.ProbeError{Kind: pinwatchd.Kind(s.errorKind), Message: s.errorMessage}
+		}
+		if s.httpMethod.Valid {
+			o.HTTP = &pinwatchd.HTTPResult{Method: s.httpMethod.String, Status: int(s.httpStatus.Int64), Error: s.httpError.String}
+		}
+		if o.ServedChain, err = loadChain(ctx, tx, s.servedID); err != nil {
+			return nil, fmt.Errorf("address %s: served chain: %w", s.address, err)
+		}
+		if o.VerifiedChain, err = loadChain(ctx, tx, s.verifiedID); err != nil {
+			return nil, fmt.Errorf("address %s: verified chain: %w", s.address, err)
+		}
+		if o.PublicKeyPins, err = decodeHeader[pinwatchd.PinHeader](s.pkp); err != nil {
+			return nil, fmt.Errorf("address %s: Public-Key-Pins: %w", s.address, err)
+		}
+		if o.PublicKeyPinsReportOnly, err = decodeHeader[pinwatchd.PinHeader](s.pkpRO); err != nil {
+			return nil, fmt.Errorf("address %s: Public-Key-Pins-Report-Only: %w", s.address, err)
+		}
+		if o.StrictTransportSecurity, err = decodeHeader[pinwatchd.HSTSHeader](s.hsts); err != nil {
+			return nil, fmt.Errorf("address %s: Strict-Transport-Security: %w", s.address, err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// loadChain returns the certificates of a stored chain in order, DER
+// included; nil for NULL.
+func loadChain(ctx context.Context, tx *sql.Tx, id sql.NullInt64) ([]pinwatchd.Cert, error) {
+	if !id.Valid {
+		return nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, `
+SELECT c.sha256, c.der, c.subject, c.issuer, c.serial, c.not_before, c.not_after, c.pin, c.is_ca, c.key_type
+FROM chain_certs cc JOIN certs c ON c.sha256 = cc.cert_sha256
+WHERE cc.chain_id = ?
+ORDER BY cc.position`, id.Int64)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var certs []pinwatchd.Cert
+	for rows.Next() {
+		var (
+			c                   pinwatchd.Cert
+			notBefore, notAfter int64
+			pin                 string
+		)
+		if err := rows.Scan(&c.SHA256, &c.DER, &c.Subject, &c.Issuer, &c.Serial, &notBefore, &notAfter,
+			&pin, &c.IsCA, &c.KeyType); err != nil {
+			return nil, err
+		}
+		if c.Pin, err = pinwatchd.ParsePin(pin); err != nil {
+			return nil, fmt.Errorf("certificate %s: %w", c.SHA256, err)
+		}
+		c.NotBefore, c.NotAfter = fromUnix(notBefore), fromUnix(notAfter)
+		certs = append(certs, c)
+	}
+	return certs, rows.Err()
+}
+
+func decodeHeader[T any](parsed sql.NullString) (*T, error) {
+	if !parsed.Valid {
+		return nil, nil
+	}
+	v := new(T)
+	if err := json.Unmarshal([]byte(parsed.String), v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}

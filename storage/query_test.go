@@ -1,0 +1,182 @@
+package storage
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/testpki"
+)
+
+func TestHistoryFilters(t *testing.T) {
+	db, _ := openTest(t)
+	p := testpki.New(t)
+	a := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	b := pkiChain(p.Intermediate.Leaf(t, testpki.Options{}), p.Intermediate, p.Root)
+	h := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }
+	record(t, db, okObs("api", "127.0.0.1:443", h(0), a), okObs("www", "127.0.0.2:443", h(0), a))
+	record(t, db, okObs("api", "127.0.0.1:443", h(1), a), failObs("www", "127.0.0.2:443", h(1), pinwatchd.KindTimeout, "i/o timeout"))
+	record(t, db, okObs("api", "127.0.0.1:443", h(2), b), okObs("www", "127.0.0.2:443", h(2), a))
+
+	type ev struct {
+		Target string
+		Event  pinwatchd.EventType
+		Time   time.Time
+	}
+	tests := []struct {
+		target string
+		since  time.Time
+		want   []ev
+	}{
+		{"", time.Time{}, []ev{
+			{"api", pinwatchd.EventFirstSeen, h(0)}, {"www", pinwatchd.EventFirstSeen, h(0)},
+			{"www", pinwatchd.EventProbeFailed, h(1)},
+			{"api", pinwatchd.EventChainChanged, h(2)}, {"www", pinwatchd.EventRecovered, h(2)},
+		}},
+		{"api", time.Time{}, []ev{{"api", pinwatchd.EventFirstSeen, h(0)}, {"api", pinwatchd.EventChainChanged, h(2)}}},
+		{"www", h(1), []ev{{"www", pinwatchd.EventProbeFailed, h(1)}, {"www", pinwatchd.EventRecovered, h(2)}}},
+		{"", h(1).Add(time.Second), []ev{{"api", pinwatchd.EventChainChanged, h(2)}, {"www", pinwatchd.EventRecovered, h(2)}}},
+		{"nosuch", time.Time{}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q since %s", tt.target, tt.since.Format(time.TimeOnly)), func(t *testing.T) {
+			hist, err := db.History(t.Context(), tt.target, tt.since)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []ev
+			for _, e := range hist {
+				got = append(got, ev{e.Target, e.Event, e.Time})
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("History = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCerts(t *testing.T) {
+	db, _ := openTest(t)
+	root := testpki.NewRoot(t, testpki.Options{})
+	// The intermediate expires before the leaf: chain_not_after is its.
+	inter := root.Intermediate(t, testpki.Options{NotAfter: t0.Add(20 * 24 * time.Hour)})
+	leaf := inter.Leaf(t, testpki.Options{NotAfter: t0.Add(45 * 24 * time.Hour)})
+	c := pkiChain(leaf, inter, root)
+	h := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }
+	record(t, db, okObs("api", "127.0.0.1:443", h(0), c), okObs("api", "[::1]:443", h(0), c),
+		failObs("down", "127.0.0.9:443", h(0), pinwatchd.KindConnectFailed, "refused"))
+	record(t, db, okObs("api", "127.0.0.1:443", h(1), c), failObs("api", "[::1]:443", h(1), pinwatchd.KindTimeout, "i/o timeout"))
+	record(t, db, okObs("api", "127.0.0.1:443", h(2), c), failObs("api", "[::1]:443", h(2), pinwatchd.KindTimeout, "i/o timeout"))
+
+	got, err := db.Certs(t.Context(), h(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.leaf()
+	base := pinwatchd.CertStatus{
+		Target: "api", LeafSubject: l.Subject, Issuer: l.Issuer, LeafPin: l.Pin.String(), LeafSHA256: l.SHA256,
+		NotAfter: l.NotAfter, DaysLeft: 44, ChainNotAfter: inter.Cert.NotAfter.UTC(),
+	}
+	ok, failed := base, base
+	ok.Address, ok.LastSeen = "127.0.0.1:443", h(2)
+	failed.Address, failed.LastSeen, failed.ErrorKind = "[::1]:443", h(0), pinwatchd.KindTimeout
+	// "127..." sorts before "[::1]..."; "down" never served a chain.
+	want := []pinwatchd.CertStatus{ok, failed}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Certs =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestLatestObservationsRoundTrip(t *testing.T) {
+	db, _ := openTest(t)
+	p := testpki.New(t)
+	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	o := okObs("api", "127.0.0.1:443", t0, c)
+	o.PublicKeyPins = &pinwatchd.PinHeader{Raw: `pin-sha256="x"; max-age=10`, Pins: []pinwatchd.Pin{p.Leaf.Pin()},
+		MaxAge: 10, Valid: false, Errors: []string{"one pin only"}, Notes: []string{}}
+	o.StrictTransportSecurity = &pinwatchd.HSTSHeader{Raw: "max-age=60; preload", MaxAge: 60, Preload: true, Valid: true}
+	o.Verification = pinwatchd.Verification{Trusted: false, UntrustedReason: "x509: certificate signed by unknown authority",
+		HostnameValid: true}
+	o.VerifiedChain = nil
+	failed := failObs("api", "[::1]:443", t0, pinwatchd.KindConnectFailed, "refused")
+	record(t, db, o, failed)
+	o.Time = t0.Add(time.Hour)
+	record(t, db, o)
+
+	got, err := db.LatestObservations(t.Context(), "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Duration = 0
+	want := []pinwatchd.Observation{o, failed}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("LatestObservations =\n%+v\nwant\n%+v", got, want)
+	}
+	if none, err := db.LatestObservations(t.Context(), "nosuch"); err != nil || len(none) != 0 {
+		t.Errorf("LatestObservations(nosuch) = %v, %v; want none", none, err)
+	}
+}
+
+// TestReadOnlyWhileWriting reads with OpenReadOnly while another DB writes
+// the same file from a goroutine: two real sets of connections.
+func TestReadOnlyWhileWriting(t *testing.T) {
+	db, path := openTest(t)
+	p := testpki.New(t)
+	chains := []chain{pkiChain(p.Leaf, p.Intermediate, p.Root), pkiChain(p.Intermediate.Leaf(t, testpki.Options{}), p.Intermediate, p.Root)}
+	record(t, db, okObs("t0", "127.0.0.1:443", t0, chains[0]))
+	ro, err := OpenReadOnly(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+
+	const rounds = 200
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	var writeErr error
+	wg.Go(func() {
+		defer close(done)
+		for i := 1; i <= rounds; i++ {
+			var obs []pinwatchd.Observation
+			for j := range 20 {
+				obs = append(obs, okObs(fmt.Sprintf("t%d", j), "127.0.0.1:443", t0.Add(time.Duration(i)*time.Hour), chains[(i/10+j)%2]))
+			}
+			if _, err := db.Record(t.Context(), obs); err != nil {
+				writeErr = err
+				return
+			}
+		}
+	})
+	reads := 0
+	for running := true; running; reads++ {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		if _, err := ro.History(t.Context(), "", time.Time{}); err != nil {
+			t.Fatalf("History while writing: %v", err)
+		}
+		if _, err := ro.Certs(t.Context(), t0); err != nil {
+			t.Fatalf("Certs while writing: %v", err)
+		}
+		if _, err := ro.LatestObservations(t.Context(), "t3"); err != nil {
+			t.Fatalf("LatestObservations while writing: %v", err)
+		}
+	}
+	wg.Wait()
+	if writeErr != nil {
+		t.Fatalf("Record while reading: %v", writeErr)
+	}
+	// The reader sees everything the writer committed.
+	hist, err := ro.History(t.Context(), "t5", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 + rounds/10; len(hist) != want {
+		t.Errorf("t5 history has %d events after %d reads, want %d", len(hist), reads, want)
+	}
+}

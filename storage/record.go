@@ -1,0 +1,311 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd"
+)
+
+// recorder is the state of one Record transaction.
+type recorder struct {
+	ctx       context.Context
+	db        *DB
+	st        *txStmts
+	usedCache bool // a cached id or certificate was trusted
+	events    []pinwatchd.Event
+}
+
+// Record stores one round of observations of targets in one transaction and
+// returns the timeline events it derived, in order (so the daemon can notify
+// chain_changed). Observation.Target is the target name and
+// Observation.Time the probe time, stored to the second.
+//
+// An observation equal to the latest span of its address (same SNI, chains,
+// headers, TLS version, verification, HTTP method and status, and error
+// kind) moves that span's last_seen and adds one to its probe_count; any
+// other starts a span. Events: first_seen the first time an address is
+// recorded; probe_failed when an address starts failing (Error set), once
+// however many failures follow; recovered when it answers again;
+// chain_changed, classified by pinwatchd.ClassifyChange, when the served
+// chain differs from that of the previous observation that had one,
+// failures in between notwithstanding.
+//
+// Certificates are stored once by SHA-256 and need DER unless they are
+// stored already. On error nothing of the round is stored. Record is safe
+// for concurrent use; calls are serialised.
+func (db *DB) Record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwatchd.Event, error) {
+	if db.write == nil {
+		return nil, fmt.Errorf("record observations in %s: %w", db.path, ErrReadOnly)
+	}
+	if len(obs) == 0 {
+		return nil, nil
+	}
+	for i := range obs {
+		if obs[i].Target == "" || obs[i].Address == "" || obs[i].Time.IsZero() {
+			return nil, fmt.Errorf("record observation %d (target %q, address %q): target, address and time are required",
+				i, obs[i].Target, obs[i].Address)
+		}
+	}
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	for attempt := 0; ; attempt++ {
+		events, usedCache, err := db.record(ctx, obs)
+		if err == nil {
+			return events, nil
+		}
+		// A cached id may be stale if another process pruned the row it
+		// names; forget the caches and try once more without them.
+		if !db.resetCaches() || !usedCache || attempt > 0 || ctx.Err() != nil {
+			return nil, fmt.Errorf("record observations in %s: %w", db.path, err)
+		}
+	}
+}
+
+func (db *DB) record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwatchd.Event, bool, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	defer tx.Rollback()
+	r := &recorder{ctx: ctx, db: db, st: &txStmts{ctx: ctx, tx: tx}}
+	for i := range obs {
+		if err := r.observe(&obs[i]); err != nil {
+			return nil, r.usedCache, fmt.Errorf("target %s address %s: %w", obs[i].Target, obs[i].Address, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, r.usedCache, err
+	}
+	return r.events, r.usedCache, nil
+}
+
+// latestSpan is the part of a span row compared with a new observation.
+type latestSpan struct {
+	id                         int64
+	servedID, verifiedID       sql.NullInt64
+	served, verified           []byte // chain hashes, nil for none
+	pkp, pkpRO, hsts           []byte // header hashes, nil for none
+	sni, tlsVersion            string
+	trusted, hostnameValid     bool
+	untrustedReason, hostError string
+	httpMethod, httpError      sql.NullString
+	httpStatus                 sql.NullInt64
+	errorKind                  string
+}
+
+// obsKeys are the content identities of an observation's chains and headers.
+type obsKeys struct {
+	served, verified  chainKey
+	pkp, pkpRO, hsts  headerValue
+	httpMethod, httpE sql.NullString
+	httpStatus        sql.NullInt64
+}
+
+func keysOf(o *pinwatchd.Observation) (obsKeys, error) {
+	var k obsKeys
+	var err error
+	if k.served, err = hashChain(o.ServedChain); err != nil {
+		return k, fmt.Errorf("served chain: %w", err)
+	}
+	if k.verified, err = hashChain(o.VerifiedChain); err != nil {
+		return k, fmt.Errorf("verified chain: %w", err)
+	}
+	if k.pkp, err = encodeHeader("pkp", o.PublicKeyPins, o.PublicKeyPins != nil); err != nil {
+		return k, err
+	}
+	if k.pkpRO, err = encodeHeader("pkp", o.PublicKeyPinsReportOnly, o.PublicKeyPinsReportOnly != nil); err != nil {
+		return k, err
+	}
+	if k.hsts, err = encodeHeader("hsts", o.StrictTransportSecurity, o.StrictTransportSecurity != nil); err != nil {
+		return k, err
+	}
+	if h := o.HTTP; h != nil {
+		k.httpMethod = sql.NullString{String: h.Method, Valid: true}
+		k.httpStatus = sql.NullInt64{Int64: int64(h.Status), Valid: true}
+		k.httpE = sql.NullString{String: h.Error, Valid: true}
+	}
+	return k, nil
+}
+
+// extends reports whether o, with keys k, equals the span l. Error and HTTP
+// messages are compared by presence only: their text may vary from probe to
+// probe without anything having changed.
+func (l *latestSpan) extends(o *pinwatchd.Observation, k *obsKeys) bool {
+	var kind pinwatchd.Kind
+	if o.Error != nil {
+		kind = o.Error.Kind
+	}
+	v := &o.Verification
+	return string(kind) == l.errorKind &&
+		equalHash(l.served, k.served.hash, k.served.ok) &&
+		equalHash(l.verified, k.verified.hash, k.verified.ok) &&
+		equalHash(l.pkp, k.pkp.hash, k.pkp.ok) &&
+		equalHash(l.pkpRO, k.pkpRO.hash, k.pkpRO.ok) &&
+		equalHash(l.hsts, k.hsts.hash, k.hsts.ok) &&
+		o.SNI == l.sni && o.TLSVersion == l.tlsVersion &&
+		v.Trusted == l.trusted && v.UntrustedReason == l.untrustedReason &&
+		v.HostnameValid == l.hostnameValid && v.HostnameError == l.hostError &&
+		k.httpMethod == l.httpMethod && k.httpStatus == l.httpStatus &&
+		k.httpE.Valid == l.httpError.Valid && (k.httpE.String == "") == (l.httpError.String == "")
+}
+
+// observe records one observation: it extends the latest span of the
+// address or adds a span and derives the events.
+func (r *recorder) observe(o *pinwatchd.Observation) error {
+	addrID, err := r.addressID(o.Target, o.Address)
+	if err != nil {
+		return err
+	}
+	keys, err := keysOf(o)
+	if err != nil {
+		return err
+	}
+	now := o.Time.Unix()
+	var l latestSpan
+	err = r.st.get(r.db.stmts.latestSpan).QueryRowContext(r.ctx, addrID).Scan(
+		&l.id, &l.servedID, &l.verifiedID, &l.served, &l.verified, &l.pkp, &l.pkpRO, &l.hsts,
+		&l.sni, &l.tlsVersion, &l.trusted, &l.untrustedReason, &l.hostnameValid, &l.hostError,
+		&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind)
+	first := errors.Is(err, sql.ErrNoRows)
+	if err != nil && !first {
+		return fmt.Errorf("read latest span: %w", err)
+	}
+	if !first && l.extends(o, &keys) {
+		if _, err := r.st.get(r.db.stmts.extendSpan).ExecContext(r.ctx, now, l.id); err != nil {
+			return fmt.Errorf("extend span: %w", err)
+		}
+		return nil
+	}
+
+	// The previous successful chain, for chain_changed: the latest span's if
+	// it has one, else the last span that had one.
+	prevServed, prevVerified, prevHash := l.servedID, l.verifiedID, l.served
+	if !first && !prevServed.Valid {
+		err := r.st.get(r.db.stmts.lastServedSpan).QueryRowContext(r.ctx, addrID).Scan(&prevServed, &prevVerified)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read last successful span: %w", err)
+		}
+		prevHash = nil // compare by content below
+	}
+
+	if err := r.insertSpan(addrID, now, o, &keys); err != nil {
+		return err
+	}
+
+	t := fromUnix(now)
+	failing := o.Error != nil
+	if first {
+		if err := r.event(addrID, newEvent(t, o, pinwatchd.EventFirstSeen)); err != nil {
+			return err
+		}
+	}
+	if failing && (first || l.errorKind == "") {
+		e := newEvent(t, o, pinwatchd.EventProbeFailed)
+		e.ErrorKind, e.ErrorMessage = o.Error.Kind, o.Error.Message
+		if err := r.event(addrID, e); err != nil {
+			return err
+		}
+	}
+	if !failing && !first && l.errorKind != "" {
+		if err := r.event(addrID, newEvent(t, o, pinwatchd.EventRecovered)); err != nil {
+			return err
+		}
+	}
+	// An unchanged served chain is no change (whatever its verification),
+	// so the stored chain is only loaded when the hashes differ.
+	if keys.served.ok && prevServed.Valid && (prevHash == nil || !equalHash(prevHash, keys.served.hash, true)) {
+		class, oldLeaf, changed, err := r.classifyAgainst(prevServed, prevVerified, o)
+		if err != nil {
+			return err
+		}
+		if changed {
+			e := newEvent(t, o, pinwatchd.EventChainChanged)
+			e.Class = class
+			if oldLeaf != nil {
+				e.OldLeafPin, e.OldLeafSHA256 = oldLeaf.Pin.String(), oldLeaf.SHA256
+			}
+			return r.event(addrID, e)
+		}
+	}
+	return nil
+}
+
+func (r *recorder) insertSpan(addrID, now int64, o *pinwatchd.Observation, k *obsKeys) error {
+	served, err := r.ensureChain(o.ServedChain, k.served)
+	if err != nil {
+		return fmt.Errorf("served chain: %w", err)
+	}
+	verified, err := r.ensureChain(o.VerifiedChain, k.verified)
+	if err != nil {
+		return fmt.Errorf("verified chain: %w", err)
+	}
+	var ids [3]sql.NullInt64
+	for i, h := range []headerValue{k.pkp, k.pkpRO, k.hsts} {
+		if ids[i], err = r.ensureHeader(h); err != nil {
+			return err
+		}
+	}
+	var kind, msg string
+	if o.Error != nil {
+		kind, msg = string(o.Error.Kind), o.Error.Message
+	}
+	v := &o.Verification
+	_, err = r.st.get(r.db.stmts.insertSpan).ExecContext(r.ctx, addrID, now, now, o.SNI, o.TLSVersion,
+		served, verified, ids[0], ids[1], ids[2],
+		v.Trusted, v.UntrustedReason, v.HostnameValid, v.HostnameError,
+		k.httpMethod, k.httpStatus, k.httpE, kind, msg)
+	if err != nil {
+		return fmt.Errorf("store span: %w", err)
+	}
+	return nil
+}
+
+// newEvent returns an event of o's address at t naming o's leaf, if any.
+func newEvent(t time.Time, o *pinwatchd.Observation, typ pinwatchd.EventType) pinwatchd.Event {
+	e := pinwatchd.Event{Time: t, Target: o.Target, Address: o.Address, Event: typ}
+	if leaf := o.Leaf(); leaf != nil {
+		e.NewLeafPin, e.NewLeafSHA256 = leaf.Pin.String(), leaf.SHA256
+		e.Issuer, e.NotAfter = leaf.Issuer, leaf.NotAfter.UTC().Truncate(time.Second)
+	}
+	return e
+}
+
+// event stores e and adds it to the round's result.
+func (r *recorder) event(addrID int64, e pinwatchd.Event) error {
+	var notAfter sql.NullInt64
+	if !e.NotAfter.IsZero() {
+		notAfter = sql.NullInt64{Int64: e.NotAfter.Unix(), Valid: true}
+	}
+	_, err := r.st.get(r.db.stmts.insertEvent).ExecContext(r.ctx, e.Time.Unix(), addrID, string(e.Event),
+		string(e.Class), e.OldLeafPin, e.NewLeafPin, e.OldLeafSHA256, e.NewLeafSHA256,
+		e.Issuer, notAfter, string(e.ErrorKind), e.ErrorMessage)
+	if err != nil {
+		return fmt.Errorf("store %s event: %w", e.Event, err)
+	}
+	r.events = append(r.events, e)
+	return nil
+}
+
+// addressID returns the id of (target, address), adding the row if needed.
+func (r *recorder) addressID(target, address string) (int64, error) {
+	k := addrKey{target, address}
+	if id, ok := r.db.addrs.get(k); ok {
+		return id, nil
+	}
+	var id int64
+	err := r.st.get(r.db.stmts.addrSelect).QueryRowContext(r.ctx, target, address).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = r.st.get(r.db.stmts.addrInsert).QueryRowContext(r.ctx, target, address).Scan(&id)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store address: %w", err)
+	}
+	r.db.addrs.put(k, id)
+	return id, nil
+}
+
+func fromUnix(s int64) time.Time { return time.Unix(s, 0).UTC() }

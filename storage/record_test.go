@@ -1,0 +1,350 @@
+package storage
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/testpki"
+)
+
+type spanRowT struct {
+	FirstSeen, LastSeen time.Time
+	ProbeCount          int
+}
+
+func spanRows(t *testing.T, db *DB) []spanRowT {
+	t.Helper()
+	rows, err := db.read.QueryContext(t.Context(), `SELECT first_seen, last_seen, probe_count FROM spans ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []spanRowT
+	for rows.Next() {
+		var f, l int64
+		var r spanRowT
+		if err := rows.Scan(&f, &l, &r.ProbeCount); err != nil {
+			t.Fatal(err)
+		}
+		r.FirstSeen, r.LastSeen = fromUnix(f), fromUnix(l)
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestRecordSpans(t *testing.T) {
+	p := testpki.New(t)
+	base := okObs("api", "127.0.0.1:443", t0, pkiChain(p.Leaf, p.Intermediate, p.Root))
+	hour := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }
+	with := func(i int, f func(o *pinwatchd.Observation)) pinwatchd.Observation {
+		o := base
+		o.Time = hour(i)
+		if f != nil {
+			f(&o)
+		}
+		return o
+	}
+	hsts := func(o *pinwatchd.Observation) {
+		o.StrictTransportSecurity = &pinwatchd.HSTSHeader{Raw: "max-age=31536000", MaxAge: 31536000, Valid: true}
+	}
+	fail := func(msg string) func(o *pinwatchd.Observation) {
+		return func(o *pinwatchd.Observation) {
+			*o = failObs("api", "127.0.0.1:443", o.Time, pinwatchd.KindTimeout, msg)
+		}
+	}
+	tests := []struct {
+		name string
+		obs  []pinwatchd.Observation
+		want []spanRowT
+	}{
+		{"same observation three times", []pinwatchd.Observation{with(0, nil), with(1, nil), with(2, nil)},
+			[]spanRowT{{hour(0), hour(2), 3}}},
+		{"equal headers in new values", []pinwatchd.Observation{with(0, hsts), with(1, hsts)},
+			[]spanRowT{{hour(0), hour(1), 2}}},
+		{"same failure kind with another message", []pinwatchd.Observation{with(0, fail("i/o timeout")), with(1, fail("deadline exceeded"))},
+			[]spanRowT{{hour(0), hour(1), 2}}},
+		{"TLS version changes", []pinwatchd.Observation{with(0, nil), with(1, func(o *pinwatchd.Observation) { o.TLSVersion = "TLS 1.2" })},
+			[]spanRowT{{hour(0), hour(0), 1}, {hour(1), hour(1), 1}}},
+		{"verification changes", []pinwatchd.Observation{with(0, nil), with(1, func(o *pinwatchd.Observation) {
+			o.Verification.HostnameValid, o.Verification.HostnameError = false, "x509: certificate is valid for localhost, not api"
+		})}, []spanRowT{{hour(0), hour(0), 1}, {hour(1), hour(1), 1}}},
+		{"HSTS header appears", []pinwatchd.Observation{with(0, nil), with(1, hsts), with(2, hsts)},
+			[]spanRowT{{hour(0), hour(0), 1}, {hour(1), hour(2), 2}}},
+		{"HTTP status changes", []pinwatchd.Observation{with(0, nil), with(1, func(o *pinwatchd.Observation) { o.HTTP = &pinwatchd.HTTPResult{Method: "HEAD", Status: 503} })},
+			[]spanRowT{{hour(0), hour(0), 1}, {hour(1), hour(1), 1}}},
+		{"error kind changes", []pinwatchd.Observation{with(0, fail("x")), with(1, func(o *pinwatchd.Observation) {
+			*o = failObs("api", "127.0.0.1:443", o.Time, pinwatchd.KindConnectFailed, "refused")
+		})}, []spanRowT{{hour(0), hour(0), 1}, {hour(1), hour(1), 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, _ := openTest(t)
+			for _, o := range tt.obs {
+				record(t, db, o)
+			}
+			if got := spanRows(t, db); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("spans = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRecordStoresEachCertOnce(t *testing.T) {
+	db, _ := openTest(t)
+	p := testpki.New(t)
+	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	// Two targets serving the same chain, in one round, then again.
+	record(t, db, okObs("a", "127.0.0.1:443", t0, c), okObs("b", "127.0.0.2:443", t0, c))
+	record(t, db, okObs("a", "127.0.0.1:443", t0.Add(time.Hour), c), okObs("b", "127.0.0.2:443", t0.Add(time.Hour), c))
+	for table, want := range map[string]int{"certs": 3, "chains": 2, "chain_certs": 5, "spans": 2, "addresses": 2} {
+		if got := countRows(t, db, table); got != want {
+			t.Errorf("%s rows = %d, want %d", table, got, want)
+		}
+	}
+}
+
+func TestRecordChangeClasses(t *testing.T) {
+	root := testpki.NewRoot(t, testpki.Options{})
+	inter := root.Intermediate(t, testpki.Options{})
+	old := inter.Leaf(t, testpki.Options{})
+	tests := []struct {
+		name  string
+		next  func() chain
+		class pinwatchd.ChangeClass
+	}{
+		{"renewed with the same key", func() chain {
+			return pkiChain(inter.Leaf(t, testpki.Options{Key: old.Key}), inter, root)
+		}, pinwatchd.ChangeRenewed},
+		{"new key", func() chain {
+			return pkiChain(inter.Leaf(t, testpki.Options{}), inter, root)
+		}, pinwatchd.ChangeKeyRotated},
+		{"same key from another intermediate", func() chain {
+			other := root.Intermediate(t, testpki.Options{CommonName: "other intermediate"})
+			return pkiChain(other.Leaf(t, testpki.Options{Key: old.Key}), other, root)
+		}, pinwatchd.ChangeIssuerChanged},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, _ := openTest(t)
+			a, b := pkiChain(old, inter, root), tt.next()
+			record(t, db, okObs("api", "127.0.0.1:443", t0, a))
+			if ev := record(t, db, okObs("api", "127.0.0.1:443", t0.Add(time.Hour), a)); len(ev) != 0 {
+				t.Fatalf("unchanged observation derived events %+v", ev)
+			}
+			got := record(t, db, okObs("api", "127.0.0.1:443", t0.Add(2*time.Hour), b))
+			want := []pinwatchd.Event{{
+				Time: t0.Add(2 * time.Hour), Target: "api", Address: "127.0.0.1:443",
+				Event: pinwatchd.EventChainChanged, Class: tt.class,
+				OldLeafPin: a.leaf().Pin.String(), NewLeafPin: b.leaf().Pin.String(),
+				OldLeafSHA256: a.leaf().SHA256, NewLeafSHA256: b.leaf().SHA256,
+				Issuer: b.leaf().Issuer, NotAfter: b.leaf().NotAfter,
+			}}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("Record events =\n%+v\nwant\n%+v", got, want)
+			}
+			hist, err := db.History(t.Context(), "api", t0.Add(time.Hour))
+			if err != nil || !reflect.DeepEqual(hist, want) {
+				t.Fatalf("History = %+v, %v; want %+v", hist, err, want)
+			}
+		})
+	}
+}
+
+func TestRecordFirstSeenOncePerAddress(t *testing.T) {
+	db, _ := openTest(t)
+	p := testpki.New(t)
+	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	var all []pinwatchd.Event
+	for i := range 3 {
+		at := t0.Add(time.Duration(i) * time.Hour)
+		all = append(all, record(t, db, okObs("api", "127.0.0.1:443", at, c), okObs("api", "[::1]:443", at, c),
+			okObs("www", "127.0.0.1:443", at, c))...)
+	}
+	want := []eventSummary{
+		{Event: pinwatchd.EventFirstSeen, Address: "127.0.0.1:443", NewPin: c.leaf().Pin.String(), Time: t0, NewLeafSHA256: c.leaf().SHA256},
+		{Event: pinwatchd.EventFirstSeen, Address: "[::1]:443", NewPin: c.leaf().Pin.String(), Time: t0, NewLeafSHA256: c.leaf().SHA256},
+		{Event: pinwatchd.EventFirstSeen, Address: "127.0.0.1:443", NewPin: c.leaf().Pin.String(), Time: t0, NewLeafSHA256: c.leaf().SHA256},
+	}
+	if got := summarize(all); !reflect.DeepEqual(got, want) {
+		t.Fatalf("events = %+v, want %+v", got, want)
+	}
+	if all[2].Target != "www" {
+		t.Errorf("third first_seen is for target %q, want www", all[2].Target)
+	}
+}
+
+func TestRecordFailureAndRecovery(t *testing.T) {
+	db, _ := openTest(t)
+	p := testpki.New(t)
+	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	addr := "127.0.0.1:443"
+	h := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }
+	record(t, db, okObs("api", addr, h(0), c))
+	var got []pinwatchd.Event
+	got = append(got, record(t, db, failObs("api", addr, h(1), pinwatchd.KindConnectFailed, "connection refused"))...)
+	got = append(got, record(t, db, failObs("api", addr, h(2), pinwatchd.KindConnectFailed, "connection refused"))...)
+	got = append(got, record(t, db, failObs("api", addr, h(3), pinwatchd.KindTimeout, "i/o timeout"))...)
+	got = append(got, record(t, db, okObs("api", addr, h(4), c))...)
+	got = append(got, record(t, db, okObs("api", addr, h(5), c))...)
+	want := []eventSummary{
+		{Event: pinwatchd.EventProbeFailed, Address: addr, ErrorKind: pinwatchd.KindConnectFailed, Time: h(1)},
+		{Event: pinwatchd.EventRecovered, Address: addr, NewPin: c.leaf().Pin.String(), Time: h(4), NewLeafSHA256: c.leaf().SHA256},
+	}
+	if s := summarize(got); !reflect.DeepEqual(s, want) {
+		t.Fatalf("events = %+v, want %+v", s, want)
+	}
+	if got[0].ErrorMessage != "connection refused" {
+		t.Errorf("probe_failed message = %q", got[0].ErrorMessage)
+	}
+}
+
+func TestRecordFailureDoesNotHideRotation(t *testing.T) {
+	db, _ := openTest(t)
+	p := testpki.New(t)
+	a := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	b := pkiChain(p.Intermediate.Leaf(t, testpki.Options{}), p.Intermediate, p.Root)
+	addr := "127.0.0.1:443"
+	record(t, db, okObs("api", addr, t0, a))
+	record(t, db, failObs("api", addr, t0.Add(time.Hour), pinwatchd.KindHandshakeFailed, "remote error"))
+	record(t, db, failObs("api", addr, t0.Add(2*time.Hour), pinwatchd.KindHandshakeFailed, "remote error"))
+	record(t, db, okObs("api", addr, t0.Add(3*time.Hour), b))
+
+	hist, err := db.History(t.Context(), "api", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []eventSummary{
+		{Event: pinwatchd.EventFirstSeen, Address: addr, NewPin: a.leaf().Pin.String(), Time: t0, NewLeafSHA256: a.leaf().SHA256},
+		{Event: pinwatchd.EventProbeFailed, Address: addr, ErrorKind: pinwatchd.KindHandshakeFailed, Time: t0.Add(time.Hour)},
+		{Event: pinwatchd.EventRecovered, Address: addr, NewPin: b.leaf().Pin.String(), Time: t0.Add(3 * time.Hour), NewLeafSHA256: b.leaf().SHA256},
+		{Event: pinwatchd.EventChainChanged, Address: addr, Class: pinwatchd.ChangeKeyRotated,
+			OldPin: a.leaf().Pin.String(), NewPin: b.leaf().Pin.String(), Time: t0.Add(3 * time.Hour), NewLeafSHA256: b.leaf().SHA256},
+	}
+	if got := summarize(hist); !reflect.DeepEqual(got, want) {
+		t.Fatalf("history =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestRecordFirstProbeFails(t *testing.T) {
+	db, _ := openTest(t)
+	p := testpki.New(t)
+	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	var got []pinwatchd.Event
+	got = append(got, record(t, db, failObs("api", "127.0.0.1:443", t0, pinwatchd.KindDNSFailed, "no such host"))...)
+	got = append(got, record(t, db, okObs("api", "127.0.0.1:443", t0.Add(time.Hour), c))...)
+	want := []eventSummary{
+		{Event: pinwatchd.EventFirstSeen, Address: "127.0.0.1:443", Time: t0},
+		{Event: pinwatchd.EventProbeFailed, Address: "127.0.0.1:443", ErrorKind: pinwatchd.KindDNSFailed, Time: t0},
+		{Event: pinwatchd.EventRecovered, Address: "127.0.0.1:443", NewPin: c.leaf().Pin.String(), Time: t0.Add(time.Hour), NewLeafSHA256: c.leaf().SHA256},
+	}
+	if s := summarize(got); !reflect.DeepEqual(s, want) {
+		t.Fatalf("events = %+v, want %+v", s, want)
+	}
+}
+
+func TestRecordRejects(t *testing.T) {
+	db, _ := openTest(t)
+	p := testpki.New(t)
+	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	noDER := c
+	noDER.served = []pinwatchd.Cert{c.served[0], c.served[1]}
+	noDER.served[0].DER = nil
+	tests := []struct {
+		name string
+		obs  pinwatchd.Observation
+		want string
+	}{
+		{"no target", okObs("", "127.0.0.1:443", t0, c),
+			`record observation 0 (target "", address "127.0.0.1:443"): target, address and time are required`},
+		{"no time", okObs("api", "127.0.0.1:443", time.Time{}, c),
+			`record observation 0 (target "api", address "127.0.0.1:443"): target, address and time are required`},
+		{"unknown cert without DER", okObs("api", "127.0.0.1:443", t0, noDER),
+			"record observations in " + db.path + ": target api address 127.0.0.1:443: served chain: certificate " +
+				c.leaf().SHA256 + " (localhost) has no DER and is not stored yet"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := db.Record(t.Context(), []pinwatchd.Observation{tt.obs})
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("Record error = %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+	if n := countRows(t, db, "spans"); n != 0 {
+		t.Errorf("a failed Record left %d spans", n)
+	}
+	// Once stored with its DER, a certificate may come without it.
+	record(t, db, okObs("api", "127.0.0.1:443", t0, c))
+	other := pkiChain(p.Intermediate.Leaf(t, testpki.Options{}), p.Intermediate, p.Root)
+	other.served[1].DER = nil // the intermediate is stored already
+	record(t, db, okObs("api", "127.0.0.1:443", t0.Add(time.Hour), other))
+}
+
+// TestRecordStaleCacheAcrossProcesses has another DB on the same file prune
+// a chain this DB has cached; recording that chain again must store it anew.
+func TestRecordStaleCacheAcrossProcesses(t *testing.T) {
+	db, path := openTest(t)
+	p := testpki.New(t)
+	a := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	b := pkiChain(p.Intermediate.Leaf(t, testpki.Options{}), p.Intermediate, p.Root)
+	addr := "127.0.0.1:443"
+	record(t, db, okObs("api", addr, t0, a))
+	record(t, db, okObs("api", addr, t0.Add(time.Hour), b))
+
+	other, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := other.Prune(t.Context(), t0.Add(30*time.Minute))
+	other.Close()
+	if err != nil || st.Chains != 2 || st.Certs != 1 {
+		t.Fatalf("Prune = %+v, %v; want a's served and verified chains and its leaf gone", st, err)
+	}
+
+	ev := record(t, db, okObs("api", addr, t0.Add(2*time.Hour), a))
+	if len(ev) != 1 || ev[0].Class != pinwatchd.ChangeKeyRotated {
+		t.Fatalf("events = %+v, want one key_rotated", ev)
+	}
+	certs, err := db.Certs(t.Context(), t0)
+	if err != nil || len(certs) != 1 || certs[0].LeafSHA256 != a.leaf().SHA256 {
+		t.Fatalf("Certs = %+v, %v; want leaf %s", certs, err, a.leaf().SHA256)
+	}
+}
+
+// TestTwoWritersSameFile writes from two DBs on one file at once, as the
+// daemon and check --record do: neither may fail with "database is locked".
+func TestTwoWritersSameFile(t *testing.T) {
+	db, path := openTest(t)
+	other, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	p := testpki.New(t)
+	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	errs := make(chan error, 2)
+	for w, d := range []*DB{db, other} {
+		go func() {
+			for i := range 100 {
+				o := okObs(fmt.Sprintf("w%d", w), "127.0.0.1:443", t0.Add(time.Duration(i)*time.Minute), c)
+				if _, err := d.Record(t.Context(), []pinwatchd.Observation{o}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent Record: %v", err)
+		}
+	}
+	var count int
+	if err := db.read.QueryRowContext(t.Context(), `SELECT sum(probe_count) FROM spans`).Scan(&count); err != nil || count != 200 {
+		t.Fatalf("probes stored = %d, %v; want 200", count, err)
+	}
+}

@@ -1,0 +1,146 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// statements are the write path's queries, prepared once on the write
+// connection. Inside a transaction, tx.StmtContext reuses them.
+type statements struct {
+	addrSelect, addrInsert                      *sql.Stmt
+	latestSpan, lastServedSpan                  *sql.Stmt
+	extendSpan, insertSpan, insertEvent         *sql.Stmt
+	chainSelect, chainInsert, chainCertInsert   *sql.Stmt
+	certExists, certInsert, chainLeafAndAnchors *sql.Stmt
+	headerSelect, headerInsert                  *sql.Stmt
+}
+
+// latestSpanSQL reads the latest span of an address: the columns compared to
+// decide whether an observation extends it, with the content hashes of the
+// chains and headers it references.
+const latestSpanSQL = `
+SELECT s.id, s.served_chain_id, s.verified_chain_id, sc.hash, vc.hash, pk.hash, pr.hash, hs.hash,
+       s.sni, s.tls_version, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
+       s.http_method, s.http_status, s.http_error, s.error_kind
+FROM spans s
+LEFT JOIN chains sc ON sc.id = s.served_chain_id
+LEFT JOIN chains vc ON vc.id = s.verified_chain_id
+LEFT JOIN header_values pk ON pk.id = s.pkp_id
+LEFT JOIN header_values pr ON pr.id = s.pkp_ro_id
+LEFT JOIN header_values hs ON hs.id = s.hsts_id
+WHERE s.address_id = ?
+ORDER BY s.id DESC
+LIMIT 1`
+
+const insertSpanSQL = `
+INSERT INTO spans (address_id, first_seen, last_seen, probe_count, sni, tls_version,
+                   served_chain_id, verified_chain_id, pkp_id, pkp_ro_id, hsts_id,
+                   trusted, untrusted_reason, hostname_valid, hostname_error,
+                   http_method, http_status, http_error, error_kind, error_message)
+VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+const insertEventSQL = `
+INSERT INTO events (time, address_id, event, class, old_leaf_pin, new_leaf_pin,
+                    old_leaf_sha256, new_leaf_sha256, issuer, not_after, error_kind, error_message)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+const insertCertSQL = `
+INSERT INTO certs (sha256, der, subject, issuer, serial, not_before, not_after, pin, is_ca, key_type)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (sha256) DO NOTHING`
+
+// chainLeafAndAnchorsSQL returns, for a served and a verified chain id, the
+// served chain's certificates in order (position >= 0) and the verified
+// chain's anchor (position -1): what ClassifyChange compares.
+const chainLeafAndAnchorsSQL = `
+SELECT cc.position, c.sha256, c.pin, c.subject, c.issuer, c.not_after
+FROM chain_certs cc JOIN certs c ON c.sha256 = cc.cert_sha256
+WHERE cc.chain_id = ?1
+UNION ALL
+SELECT -1, c.sha256, c.pin, c.subject, c.issuer, c.not_after
+FROM chain_certs cc JOIN certs c ON c.sha256 = cc.cert_sha256
+WHERE cc.chain_id = ?2
+  AND cc.position = (SELECT max(position) FROM chain_certs WHERE chain_id = ?2)
+ORDER BY 1`
+
+func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
+	s := &statements{}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&s.addrSelect, `SELECT id FROM addresses WHERE target = ? AND address = ?`},
+		{&s.addrInsert, `INSERT INTO addresses (target, address) VALUES (?, ?) RETURNING id`},
+		{&s.latestSpan, latestSpanSQL},
+		{&s.lastServedSpan, `SELECT served_chain_id, verified_chain_id FROM spans
+			WHERE address_id = ? AND served_chain_id IS NOT NULL ORDER BY id DESC LIMIT 1`},
+		{&s.extendSpan, `UPDATE spans SET last_seen = max(last_seen, ?), probe_count = probe_count + 1 WHERE id = ?`},
+		{&s.insertSpan, insertSpanSQL},
+		{&s.insertEvent, insertEventSQL},
+		{&s.chainSelect, `SELECT id FROM chains WHERE hash = ?`},
+		{&s.chainInsert, `INSERT INTO chains (hash) VALUES (?) RETURNING id`},
+		{&s.chainCertInsert, `INSERT INTO chain_certs (chain_id, position, cert_sha256) VALUES (?, ?, ?)`},
+		{&s.certExists, `SELECT 1 FROM certs WHERE sha256 = ?`},
+		{&s.certInsert, insertCertSQL},
+		{&s.chainLeafAndAnchors, chainLeafAndAnchorsSQL},
+		{&s.headerSelect, `SELECT id FROM header_values WHERE hash = ?`},
+		{&s.headerInsert, `INSERT INTO header_values (hash, kind, parsed) VALUES (?, ?, ?) RETURNING id`},
+	} {
+		st, err := db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("prepare %q: %w", firstLine(p.sql), err)
+		}
+		*p.dst = st
+	}
+	return s, nil
+}
+
+func (s *statements) close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{
+		s.addrSelect, s.addrInsert, s.latestSpan, s.lastServedSpan, s.extendSpan, s.insertSpan,
+		s.insertEvent, s.chainSelect, s.chainInsert, s.chainCertInsert, s.certExists, s.certInsert,
+		s.chainLeafAndAnchors, s.headerSelect, s.headerInsert,
+	} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func firstLine(q string) string {
+	for len(q) > 0 && (q[0] == '\n' || q[0] == ' ' || q[0] == '\t') {
+		q = q[1:]
+	}
+	for i, r := range q {
+		if r == '\n' {
+			return q[:i]
+		}
+	}
+	return q
+}
+
+// txStmts hands out the prepared statements bound to one transaction,
+// binding each at most once.
+type txStmts struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	bound map[*sql.Stmt]*sql.Stmt
+}
+
+func (t *txStmts) get(s *sql.Stmt) *sql.Stmt {
+	if b, ok := t.bound[s]; ok {
+		return b
+	}
+	if t.bound == nil {
+		t.bound = map[*sql.Stmt]*sql.Stmt{}
+	}
+	b := t.tx.StmtContext(t.ctx, s)
+	t.bound[s] = b
+	return b
+}
