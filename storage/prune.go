@@ -13,13 +13,15 @@ type PruneStats struct {
 	Chains  int64 // chains no span references any more
 	Certs   int64 // certificates no chain references any more
 	Headers int64 // header values no span references any more
+	Alerts  int64 // resolved alerts no pending notification refers to
 }
 
 // Prune applies the retention in one transaction: it deletes the spans whose
 // last_seen is before before, except the latest span of every address and
 // the latest span that served a chain (so Certs and change detection still
 // know the last chain of an address that has been failing for long), the
-// events older than before, and then the chains, certificates and header
+// events older than before, the alerts resolved before before (unless a
+// notification about them still waits), and then the chains, certificates and header
 // values no longer referenced. Certificates still referenced are kept.
 // Calling it again with the same time deletes nothing more.
 func (db *DB) Prune(ctx context.Context, before time.Time) (PruneStats, error) {
@@ -47,6 +49,9 @@ DELETE FROM spans WHERE last_seen < ?1
   AND id NOT IN (SELECT max(id) FROM spans GROUP BY address_id)
   AND id NOT IN (SELECT max(id) FROM spans WHERE served_chain_id IS NOT NULL GROUP BY address_id)`},
 		{&st.Events, true, `DELETE FROM events WHERE time < ?1`},
+		{&st.Alerts, true, `
+DELETE FROM alerts WHERE state = 'resolved' AND resolved_at < ?1
+  AND id NOT IN (SELECT alert_id FROM outbox WHERE alert_id IS NOT NULL)`},
 		{&st.Chains, false, `
 DELETE FROM chains
 WHERE id NOT IN (SELECT served_chain_id FROM spans WHERE served_chain_id IS NOT NULL)
