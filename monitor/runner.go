@@ -99,11 +99,13 @@ func (r *Runner) Process(ctx context.Context, t *pinwatchd.Target, obs []pinwatc
 		if ev.Event != pinwatchd.EventChainChanged {
 			continue
 		}
-		r.Log.Info("chain changed", "target", ev.Target, "address", ev.Address, "class", string(ev.Class), "old_leaf_pin", ev.OldLeafPin, "new_leaf_pin", ev.NewLeafPin)
-		if r.Policy.NotifyChanges {
-			e := ev
-			notes = append(notes, pinwatchd.Notification{Channel: t.SlackChannel, Type: pinwatchd.ChangeChainChanged, Event: &e, CreatedAt: now})
+		if !r.Policy.NotifyChanges {
+			// Otherwise the notification's own log line says it.
+			r.Log.Info("chain changed", "target", ev.Target, "address", ev.Address, "class", string(ev.Class), "old_leaf_pin", ev.OldLeafPin, "new_leaf_pin", ev.NewLeafPin)
+			continue
 		}
+		e := ev
+		notes = append(notes, pinwatchd.Notification{Channel: t.SlackChannel, Type: pinwatchd.ChangeChainChanged, Event: &e, CreatedAt: now})
 	}
 	if len(next) == 0 && len(notes) == 0 {
 		return nil

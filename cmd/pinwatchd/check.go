@@ -12,6 +12,7 @@ import (
 
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/monitor"
+	"github.com/pinwatchd/pinwatchd/storage"
 )
 
 const checkUsage = "check [--config F] [--target NAME]… [--json] [--record]"
@@ -44,8 +45,12 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return usageError(e.stderr, "%v", err)
 	}
+	var db *storage.DB
 	if *record {
-		return usageError(e.stderr, "--record is not available yet")
+		if db, err = storage.Open(ctx, cfg.DatabasePath(e.getenv)); err != nil {
+			return usageError(e.stderr, "%v", err)
+		}
+		defer db.Close()
 	}
 
 	p := &monitor.Prober{Timeout: cfg.Timeout.Duration, Concurrency: cfg.Concurrency, UserAgent: userAgent(), Now: e.now}
@@ -57,6 +62,15 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	reports := probeTargets(ctx, p, targets, cfg.Concurrency, cfg.Thresholds(), e.now, progress)
 	if ctx.Err() != nil {
 		return usageError(e.stderr, "check interrupted")
+	}
+	if db != nil {
+		var obs []pinwatchd.Observation
+		for _, r := range reports {
+			obs = append(obs, r.Addresses...)
+		}
+		if _, err := db.Record(ctx, obs); err != nil {
+			return usageError(e.stderr, "%v", err)
+		}
 	}
 	var all []pinwatchd.Finding
 	for _, r := range reports {

@@ -280,13 +280,13 @@ func (c *Config) Thresholds() pinwatchd.Thresholds {
 }
 
 // DatabasePath returns `database` if set, else $STATE_DIRECTORY/pinwatchd.db
-// when systemd set STATE_DIRECTORY (the first entry if it lists several),
-// else ./pinwatchd.db.
+// when systemd started the process and set STATE_DIRECTORY (the first entry
+// if it lists several), else ./pinwatchd.db.
 func (c *Config) DatabasePath(getenv func(string) string) string {
 	if c.Database != "" {
 		return c.Database
 	}
-	if dir, _, _ := strings.Cut(getenv("STATE_DIRECTORY"), ":"); dir != "" {
+	if dir, ok := stateDirectory(getenv); ok {
 		return filepath.Join(dir, "pinwatchd.db")
 	}
 	return "pinwatchd.db"

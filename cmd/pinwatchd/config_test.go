@@ -289,7 +289,10 @@ func TestDatabasePath(t *testing.T) {
 	if got := c.DatabasePath(env(nil)); got != "pinwatchd.db" {
 		t.Errorf("no STATE_DIRECTORY: %q, want pinwatchd.db", got)
 	}
-	if got := c.DatabasePath(env(map[string]string{"STATE_DIRECTORY": "/var/lib/pinwatchd:/var/lib/other"})); got != "/var/lib/pinwatchd/pinwatchd.db" {
+	if got := c.DatabasePath(env(map[string]string{"STATE_DIRECTORY": "/var/lib/pinwatchd"})); got != "pinwatchd.db" {
+		t.Errorf("STATE_DIRECTORY outside systemd: %q, want pinwatchd.db", got)
+	}
+	if got := c.DatabasePath(env(map[string]string{"INVOCATION_ID": "ab12", "STATE_DIRECTORY": "/var/lib/pinwatchd:/var/lib/other"})); got != "/var/lib/pinwatchd/pinwatchd.db" {
 		t.Errorf("under systemd: %q", got)
 	}
 	c.Database = "/srv/pw.db"

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"sync/atomic"
-	"testing"
 	"time"
 )
 
@@ -23,13 +22,13 @@ type Server struct {
 
 // Serve starts an HTTPS server on 127.0.0.1:0 serving cert. A nil handler
 // answers 200 with an empty body. The server stops at the end of the test.
-func Serve(tb testing.TB, cert tls.Certificate, h http.Handler) *Server {
+func Serve(tb TB, cert tls.Certificate, h http.Handler) *Server {
 	tb.Helper()
 	return ServeOn(tb, "127.0.0.1:0", cert, h)
 }
 
 // ServeOn is Serve on the given loopback listen address, e.g. "[::1]:0".
-func ServeOn(tb testing.TB, listen string, cert tls.Certificate, h http.Handler) *Server {
+func ServeOn(tb TB, listen string, cert tls.Certificate, h http.Handler) *Server {
 	tb.Helper()
 	if h == nil {
 		h = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})

@@ -1,6 +1,6 @@
 // Package testpki generates certificate hierarchies and serves them from real
-// TLS servers on loopback, for tests across the repository. Nothing here is
-// for production use.
+// TLS servers on loopback, for tests across the repository and for the
+// offline demo. Nothing here is for production use.
 package testpki
 
 import (
@@ -19,11 +19,20 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
 )
+
+// TB is the part of testing.TB the package uses; *testing.T and
+// *testing.B satisfy it, and the demo supplies its own.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+	TempDir() string
+	Cleanup(func())
+}
 
 // KeyKind selects a key algorithm.
 type KeyKind string
@@ -37,7 +46,7 @@ const (
 )
 
 // NewKey generates a key of the given kind.
-func NewKey(tb testing.TB, kind KeyKind) crypto.Signer {
+func NewKey(tb TB, kind KeyKind) crypto.Signer {
 	tb.Helper()
 	var (
 		k   crypto.Signer
@@ -62,7 +71,7 @@ func NewKey(tb testing.TB, kind KeyKind) crypto.Signer {
 }
 
 // KeyPin returns the RFC 7469 pin of a key's public half.
-func KeyPin(tb testing.TB, k crypto.Signer) pinwatchd.Pin {
+func KeyPin(tb TB, k crypto.Signer) pinwatchd.Pin {
 	tb.Helper()
 	der, err := x509.MarshalPKIXPublicKey(k.Public())
 	if err != nil {
@@ -104,7 +113,7 @@ var serial atomic.Int64
 
 func init() { serial.Store(time.Now().UnixNano()) }
 
-func issue(tb testing.TB, parent *Cert, o Options, isCA bool) *Cert {
+func issue(tb TB, parent *Cert, o Options, isCA bool) *Cert {
 	tb.Helper()
 	key := o.Key
 	if key == nil {
@@ -155,7 +164,7 @@ func issue(tb testing.TB, parent *Cert, o Options, isCA bool) *Cert {
 }
 
 // NewRoot creates a self-signed root CA.
-func NewRoot(tb testing.TB, o Options) *Cert {
+func NewRoot(tb TB, o Options) *Cert {
 	tb.Helper()
 	if o.CommonName == "" {
 		o.CommonName = "pinwatchd test root"
@@ -167,7 +176,7 @@ func NewRoot(tb testing.TB, o Options) *Cert {
 }
 
 // Intermediate issues a CA certificate signed by c.
-func (c *Cert) Intermediate(tb testing.TB, o Options) *Cert {
+func (c *Cert) Intermediate(tb TB, o Options) *Cert {
 	tb.Helper()
 	if o.CommonName == "" {
 		o.CommonName = "pinwatchd test intermediate"
@@ -179,7 +188,7 @@ func (c *Cert) Intermediate(tb testing.TB, o Options) *Cert {
 }
 
 // Leaf issues a server certificate signed by c.
-func (c *Cert) Leaf(tb testing.TB, o Options) *Cert {
+func (c *Cert) Leaf(tb TB, o Options) *Cert {
 	tb.Helper()
 	if o.CommonName == "" {
 		o.CommonName = "localhost"
@@ -196,7 +205,7 @@ type PKI struct {
 
 // New builds a root → intermediate → leaf hierarchy with P-256 keys and a
 // leaf valid for localhost, 127.0.0.1 and ::1.
-func New(tb testing.TB) *PKI {
+func New(tb TB) *PKI {
 	tb.Helper()
 	root := NewRoot(tb, Options{})
 	inter := root.Intermediate(tb, Options{})
@@ -225,7 +234,7 @@ func (p *PKI) RootPool() *x509.CertPool {
 
 // WriteCAFile writes the root as a PEM file in a test temporary directory and
 // returns its path, for a target's ca_file.
-func (p *PKI) WriteCAFile(tb testing.TB) string {
+func (p *PKI) WriteCAFile(tb TB) string {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "ca.pem")
 	if err := os.WriteFile(path, p.Root.PEM(), 0o600); err != nil {

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd"
+)
+
+const alertsUsage = "alerts [--all] [--json] [--config F] [--database F]"
+
+func init() {
+	register(command{name: "alerts", usage: "alerts [flags]", summary: "open alerts (with --all, resolved ones too)", run: runAlerts})
+}
+
+// alertJSON is one entry of `alerts --json` (SPEC §5).
+type alertJSON struct {
+	ID             int64      `json:"id"`
+	Target         string     `json:"target"`
+	Kind           string     `json:"kind"`
+	Severity       string     `json:"severity"`
+	Subject        string     `json:"subject"`
+	Addresses      []string   `json:"addresses"`
+	State          string     `json:"state"`
+	OpenedAt       time.Time  `json:"opened_at"`
+	ResolvedAt     *time.Time `json:"resolved_at"`
+	LastNotifiedAt *time.Time `json:"last_notified_at"`
+	Message        string     `json:"message"`
+	ResolveReason  *string    `json:"resolve_reason"`
+}
+
+func runAlerts(ctx context.Context, e *env, args []string) int {
+	fs := newFlagSet(e, "alerts", alertsUsage)
+	q := addQueryFlags(fs)
+	all := fs.Bool("all", false, "include resolved alerts")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) > 0 {
+		return usageError(e.stderr, "alerts takes no arguments, got %q; usage: pinwatchd %s", pos[0], alertsUsage)
+	}
+	db, err := openQueryDB(ctx, e, q)
+	if err != nil {
+		return usageError(e.stderr, "%v", err)
+	}
+	defer db.Close()
+	alerts, err := db.Alerts(ctx, *all)
+	if err != nil {
+		return usageError(e.stderr, "%v", err)
+	}
+	pending, maxAttempts, err := db.PendingCount(ctx)
+	if err != nil {
+		return usageError(e.stderr, "%v", err)
+	}
+	if *q.json {
+		out := make([]alertJSON, 0, len(alerts))
+		for _, a := range alerts {
+			addrs := a.Addresses
+			if addrs == nil {
+				addrs = []string{}
+			}
+			out = append(out, alertJSON{
+				ID: a.ID, Target: a.Target, Kind: string(a.Kind), Severity: a.Severity.String(), Subject: a.Subject,
+				Addresses: addrs, State: string(a.State), OpenedAt: a.OpenedAt.UTC(), ResolvedAt: nullTime(a.ResolvedAt),
+				LastNotifiedAt: nullTime(a.LastNotifiedAt), Message: a.Message, ResolveReason: nullString(a.ResolveReason),
+			})
+		}
+		doc := map[string]any{"alerts": out, "notifications_pending": pending}
+		if err := writeJSON(e.stdout, doc); err != nil {
+			return usageError(e.stderr, "write output: %v", err)
+		}
+		return exitOK
+	}
+	writeAlertsText(e.stdout, alerts, *all)
+	if pending > 0 {
+		fmt.Fprintf(e.stdout, "\n%s waiting in the outbox", plural(pending, "notification", "notifications"))
+		if maxAttempts > 0 {
+			fmt.Fprintf(e.stdout, " (up to %s failed so far; see the daemon's log)", plural(maxAttempts, "attempt", "attempts"))
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	return exitOK
+}
+
+func writeAlertsText(w io.Writer, alerts []pinwatchd.Alert, all bool) {
+	if len(alerts) == 0 {
+		if all {
+			fmt.Fprintln(w, "no alerts recorded")
+		} else {
+			fmt.Fprintln(w, "no open alerts")
+		}
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tSEVERITY\tTARGET\tKIND\tADDRESSES\tOPENED\tMESSAGE")
+	for _, a := range alerts {
+		state := string(a.State)
+		if a.State == pinwatchd.AlertResolved {
+			state = "resolved " + shortTime(a.ResolvedAt)
+		}
+		addrs := strings.Join(a.Addresses, ",")
+		if len(a.Addresses) > 3 {
+			addrs = fmt.Sprintf("%s and %d more", strings.Join(a.Addresses[:3], ","), len(a.Addresses)-3)
+		}
+		if addrs == "" {
+			addrs = "-"
+		}
+		msg := a.Message
+		if a.State == pinwatchd.AlertResolved && a.ResolveReason != "" {
+			msg += " — resolved: " + a.ResolveReason
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, state, severityLabel(a.Severity), a.Target, a.Kind, addrs, shortTime(a.OpenedAt), msg)
+	}
+	tw.Flush()
+}

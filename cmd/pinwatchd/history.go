@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd"
+)
+
+const historyUsage = "history [TARGET] [--since D|DATE] [--json] [--config F] [--database F]"
+
+func init() {
+	register(command{name: "history", usage: "history [TARGET] [flags]", summary: "when keys, certificates and issuers changed, per address", run: runHistory})
+}
+
+// eventJSON is one entry of `history --json` (SPEC §5).
+type eventJSON struct {
+	Time          time.Time  `json:"time"`
+	Target        string     `json:"target"`
+	Address       string     `json:"address"`
+	Event         string     `json:"event"`
+	Class         *string    `json:"class"`
+	OldLeafPin    *string    `json:"old_leaf_pin"`
+	NewLeafPin    *string    `json:"new_leaf_pin"`
+	OldLeafSHA256 *string    `json:"old_leaf_sha256"`
+	NewLeafSHA256 *string    `json:"new_leaf_sha256"`
+	Issuer        *string    `json:"issuer"`
+	NotAfter      *time.Time `json:"not_after"`
+	ErrorKind     *string    `json:"error_kind"`
+	ErrorMessage  *string    `json:"error_message"`
+}
+
+func runHistory(ctx context.Context, e *env, args []string) int {
+	fs := newFlagSet(e, "history", historyUsage)
+	q := addQueryFlags(fs)
+	since := fs.String("since", "", "only events since this duration ago (7d, 36h) or date (2026-11-01)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) > 1 {
+		return usageError(e.stderr, "history takes at most one TARGET, got %d; usage: pinwatchd %s", len(pos), historyUsage)
+	}
+	target := ""
+	if len(pos) == 1 {
+		target = pos[0]
+	}
+	from, err := parseSince(*since, e.now())
+	if err != nil {
+		return usageError(e.stderr, "%v", err)
+	}
+	db, err := openQueryDB(ctx, e, q)
+	if err != nil {
+		return usageError(e.stderr, "%v", err)
+	}
+	defer db.Close()
+	events, err := db.History(ctx, target, from)
+	if err != nil {
+		return usageError(e.stderr, "%v", err)
+	}
+	if *q.json {
+		out := make([]eventJSON, 0, len(events))
+		for _, ev := range events {
+			out = append(out, eventJSON{
+				Time: ev.Time.UTC(), Target: ev.Target, Address: ev.Address, Event: string(ev.Event),
+				Class: nullString(string(ev.Class)), OldLeafPin: nullString(ev.OldLeafPin), NewLeafPin: nullString(ev.NewLeafPin),
+				OldLeafSHA256: nullString(ev.OldLeafSHA256), NewLeafSHA256: nullString(ev.NewLeafSHA256),
+				Issuer: nullString(ev.Issuer), NotAfter: nullTime(ev.NotAfter), ErrorKind: nullString(string(ev.ErrorKind)),
+				ErrorMessage: nullString(ev.ErrorMessage),
+			})
+		}
+		if err := writeJSON(e.stdout, map[string]any{"events": out}); err != nil {
+			return usageError(e.stderr, "write output: %v", err)
+		}
+		return exitOK
+	}
+	writeHistoryText(e.stdout, events, target)
+	return exitOK
+}
+
+// writeHistoryText prints the timeline, one event per block line.
+func writeHistoryText(w io.Writer, events []pinwatchd.Event, target string) {
+	if len(events) == 0 {
+		if target != "" {
+			fmt.Fprintf(w, "no history for target %q\n", target)
+		} else {
+			fmt.Fprintln(w, "no history yet")
+		}
+		return
+	}
+	for _, ev := range events {
+		fmt.Fprintf(w, "%s  %s  %s  %s", shortTime(ev.Time), ev.Target, ev.Address, ev.Event)
+		switch ev.Event {
+		case pinwatchd.EventFirstSeen:
+			fmt.Fprintf(w, "\n    leaf key %s, issuer %s, expires %s\n", ev.NewLeafPin, shortDN(ev.Issuer), ev.NotAfter.Format("2006-01-02"))
+		case pinwatchd.EventChainChanged:
+			fmt.Fprintf(w, " (%s)\n    leaf key %s -> %s\n    issuer %s, expires %s\n", ev.Class, ev.OldLeafPin, ev.NewLeafPin, shortDN(ev.Issuer), ev.NotAfter.Format("2006-01-02"))
+		case pinwatchd.EventProbeFailed:
+			fmt.Fprintf(w, " (%s)\n    %s\n", ev.ErrorKind, ev.ErrorMessage)
+		default:
+			fmt.Fprintln(w)
+		}
+	}
+}

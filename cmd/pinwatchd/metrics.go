@@ -1,0 +1,312 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metric label names. Labels carry names from the config and fixed
+// vocabularies only, never pins, serials or certificate hashes, so the number
+// of series is bounded by the config.
+const (
+	labelTarget   = "target"
+	labelResult   = "result"
+	labelPinset   = "pinset"
+	labelKind     = "kind"
+	labelSeverity = "severity"
+)
+
+// metrics holds the daemon's Prometheus metrics on a registry of its own
+// (never the global default one). All methods are safe for concurrent use;
+// a nil *metrics records nothing, for a daemon running without [metrics].
+type metrics struct {
+	reg *prometheus.Registry
+
+	probes             *prometheus.CounterVec
+	probeDuration      prometheus.Histogram
+	leafNotAfter       *prometheus.GaugeVec
+	chainNotAfter      *prometheus.GaugeVec
+	pinMatch           *prometheus.GaugeVec
+	backupPinPresent   *prometheus.GaugeVec
+	alertsOpen         *prometheus.GaugeVec
+	notifications      *prometheus.CounterVec
+	notificationsQueue prometheus.Gauge
+	reloadOK           prometheus.Gauge
+
+	mu        sync.Mutex
+	alertSeen map[[2]string]bool // {kind, severity} pairs ever reported, kept at 0 when none are open
+}
+
+// newMetrics builds the metrics and their registry, with the Go runtime and
+// process collectors and pinwatchd_build_info{version,commit,goversion} = 1.
+// pinwatchd_config_last_reload_successful starts at 1: the daemon only gets
+// this far with a valid config.
+func newMetrics(buildVersion, commit string) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pinwatchd_probes_total",
+			Help: "Probes of a target's addresses, by target and result (ok or the error kind).",
+		}, []string{labelTarget, labelResult}),
+		probeDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pinwatchd_probe_duration_seconds",
+			Help:    "Time taken by the probe of one address: connect, handshake and HTTP request.",
+			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+		}),
+		leafNotAfter: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pinwatchd_leaf_not_after_timestamp_seconds",
+			Help: "NotAfter of the leaf certificate a target serves (the earliest over its addresses), as a Unix time.",
+		}, []string{labelTarget}),
+		chainNotAfter: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pinwatchd_chain_not_after_timestamp_seconds",
+			Help: "Earliest NotAfter of any certificate in the chains a target serves, as a Unix time.",
+		}, []string{labelTarget}),
+		pinMatch: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pinwatchd_pin_match",
+			Help: "1 when every address of the target serves a chain matching the pin-set, else 0.",
+		}, []string{labelTarget, labelPinset}),
+		backupPinPresent: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pinwatchd_backup_pin_present",
+			Help: "1 when the pin-set holds a pin for a key outside the served chain (a backup pin), else 0.",
+		}, []string{labelTarget, labelPinset}),
+		alertsOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pinwatchd_alerts_open",
+			Help: "Open alerts by finding kind and severity.",
+		}, []string{labelKind, labelSeverity}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pinwatchd_notifications_total",
+			Help: "Attempts to deliver a notification, by result.",
+		}, []string{labelResult}),
+		notificationsQueue: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pinwatchd_notifications_pending",
+			Help: "Notifications in the outbox waiting to be delivered.",
+		}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pinwatchd_config_last_reload_successful",
+			Help: "1 when the last configuration load succeeded, 0 when it failed and the previous configuration is still in use.",
+		}),
+		alertSeen: map[[2]string]bool{},
+	}
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "pinwatchd_build_info",
+		Help: "Always 1; the labels give the version, commit and Go version of the running binary.",
+		ConstLabels: prometheus.Labels{
+			"version":   buildVersion,
+			"commit":    commit,
+			"goversion": runtime.Version(),
+		},
+	})
+	buildInfo.Set(1)
+	m.reloadOK.Set(1)
+	m.reg.MustRegister(
+		m.probes, m.probeDuration, m.leafNotAfter, m.chainNotAfter,
+		m.pinMatch, m.backupPinPresent, m.alertsOpen, m.notifications,
+		m.notificationsQueue, m.reloadOK, buildInfo,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// observeProbe counts one probe of one of target's addresses and records
+// how long it took. result is "ok" or the error kind.
+func (m *metrics) observeProbe(target, result string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.probes.WithLabelValues(target, result).Inc()
+	m.probeDuration.Observe(d.Seconds())
+}
+
+// setLeafNotAfter records the NotAfter of target's leaf certificate.
+func (m *metrics) setLeafNotAfter(target string, t time.Time) {
+	if m == nil {
+		return
+	}
+	m.leafNotAfter.WithLabelValues(target).Set(unixSeconds(t))
+}
+
+// setChainNotAfter records the earliest NotAfter in target's chain.
+func (m *metrics) setChainNotAfter(target string, t time.Time) {
+	if m == nil {
+		return
+	}
+	m.chainNotAfter.WithLabelValues(target).Set(unixSeconds(t))
+}
+
+// setPinMatch records whether target matches the named pin-set.
+func (m *metrics) setPinMatch(target, pinset string, ok bool) {
+	if m == nil {
+		return
+	}
+	m.pinMatch.WithLabelValues(target, pinset).Set(boolValue(ok))
+}
+
+// setBackupPresent records whether the named pin-set holds a backup pin for
+// target.
+func (m *metrics) setBackupPresent(target, pinset string, ok bool) {
+	if m == nil {
+		return
+	}
+	m.backupPinPresent.WithLabelValues(target, pinset).Set(boolValue(ok))
+}
+
+// setAlertsOpen replaces the open-alert counts, keyed by {kind, severity}.
+// A pair reported before and missing now is set to 0 rather than dropped,
+// so sums and rates over it stay continuous.
+func (m *metrics) setAlertsOpen(counts map[[2]string]int) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.alertSeen {
+		if _, ok := counts[k]; !ok {
+			m.alertsOpen.WithLabelValues(k[0], k[1]).Set(0)
+		}
+	}
+	for k, n := range counts {
+		m.alertSeen[k] = true
+		m.alertsOpen.WithLabelValues(k[0], k[1]).Set(float64(n))
+	}
+}
+
+// notificationResult counts one delivery attempt, e.g. "sent", "retry" or
+// "failed".
+func (m *metrics) notificationResult(result string) {
+	if m == nil {
+		return
+	}
+	m.notifications.WithLabelValues(result).Inc()
+}
+
+// setNotificationsPending records the size of the outbox.
+func (m *metrics) setNotificationsPending(n int) {
+	if m == nil {
+		return
+	}
+	m.notificationsQueue.Set(float64(n))
+}
+
+// configReloaded records the outcome of a configuration reload.
+func (m *metrics) configReloaded(ok bool) {
+	if m == nil {
+		return
+	}
+	m.reloadOK.Set(boolValue(ok))
+}
+
+// forgetTarget drops every series labelled with target, for a target a
+// reload removed.
+func (m *metrics) forgetTarget(target string) {
+	if m == nil {
+		return
+	}
+	l := prometheus.Labels{labelTarget: target}
+	m.probes.DeletePartialMatch(l)
+	m.leafNotAfter.DeletePartialMatch(l)
+	m.chainNotAfter.DeletePartialMatch(l)
+	m.pinMatch.DeletePartialMatch(l)
+	m.backupPinPresent.DeletePartialMatch(l)
+}
+
+// handler serves /metrics (the registry, in the exposition format the
+// scraper asks for, as much of it as could be gathered) and /healthz: 200 "ok" while healthy reports true, 503
+// "unhealthy" otherwise.
+func (m *metrics) handler(healthy func() bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.InstrumentMetricHandler(m.reg,
+		promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+			// A collector that fails (say, a /proc file hidden by the
+			// sandbox) costs its own series, not the whole scrape; the
+			// failures are counted in promhttp_metric_handler_errors_total.
+			ErrorHandling: promhttp.ContinueOnError,
+			Registry:      m.reg,
+		})))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if !healthy() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "unhealthy\n")
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	return mux
+}
+
+// logKeyListen is the log attribute holding the metrics listen address.
+const logKeyListen = "listen"
+
+// metricsShutdownTimeout bounds how long serveMetrics waits for scrapes in
+// flight when ctx is done.
+const metricsShutdownTimeout = 5 * time.Second
+
+// serveMetrics listens on listen (host:port) and serves h until ctx is done,
+// then shuts the server down and returns nil. An address that cannot be
+// listened on is returned at once as an error naming it.
+func serveMetrics(ctx context.Context, listen string, h http.Handler, log *slog.Logger) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", listen)
+	if err != nil {
+		return fmt.Errorf("metrics: listen on %s from [metrics] listen: %w", listen, err)
+	}
+	return serveMetricsOn(ctx, ln, h, log)
+}
+
+// serveMetricsOn is serveMetrics on a listener the caller opened; it closes
+// ln.
+func serveMetricsOn(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	log.Info("serving metrics", logKeyListen, ln.Addr().String())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("metrics: serve on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), metricsShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("metrics: shut down server on %s: %w", ln.Addr(), err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics: serve on %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// unixSeconds is t as a Unix time in seconds, with sub-second precision.
+// Unlike UnixNano it holds for certificates valid until 9999.
+func unixSeconds(t time.Time) float64 {
+	return float64(t.Unix()) + float64(t.Nanosecond())/1e9
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

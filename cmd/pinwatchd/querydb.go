@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd/storage"
+)
+
+// queryFlags are the flags every database query command shares.
+type queryFlags struct {
+	config   *string
+	database *string
+	json     *bool
+}
+
+func addQueryFlags(fs *flag.FlagSet) queryFlags {
+	return queryFlags{
+		config:   addConfigFlag(fs),
+		database: fs.String("database", "", "database `file` to read (default: the config's database)"),
+		json:     fs.Bool("json", false, "print JSON"),
+	}
+}
+
+// openQueryDB opens the database for reading: --database if given, else the
+// one the config names.
+func openQueryDB(ctx context.Context, e *env, q queryFlags) (*storage.DB, error) {
+	path := *q.database
+	if path == "" {
+		cfg, err := loadConfig(configPath(e, *q.config), loadOptions{skipSecretFiles: true})
+		if err != nil {
+			return nil, err
+		}
+		path = cfg.DatabasePath(e.getenv)
+	}
+	db, err := storage.OpenReadOnly(ctx, path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("database %s does not exist yet: run the daemon or 'pinwatchd check --record' first, or name it with --database", path)
+	}
+	return db, err
+}
+
+// parseSince reads --since: a duration back from now ("7d", "36h") or a
+// date or time ("2026-11-01", RFC 3339).
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t.UTC(), nil
+	}
+	d, err := ParseDuration(s)
+	if err != nil || d <= 0 {
+		return time.Time{}, fmt.Errorf("--since %q is neither a duration (7d, 36h) nor a date (2026-11-01)", s)
+	}
+	return now.Add(-d).UTC(), nil
+}
+
+// nullString returns nil for "", for JSON null.
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// nullTime returns nil for the zero time, for JSON null.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// shortTime renders a time for tables.
+func shortTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+// shortDN returns the CN of a distinguished name, else the whole name.
+func shortDN(dn string) string {
+	for _, part := range strings.Split(dn, ",") {
+		if v, ok := strings.CutPrefix(part, "CN="); ok {
+			return v
+		}
+	}
+	if dn == "" {
+		return "-"
+	}
+	return dn
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/pinwatchd/pinwatchd/notify"
+	"github.com/pinwatchd/pinwatchd/storage"
+)
+
+// outboxSender runs a notify.Sender over the database's outbox in the
+// background.
+type outboxSender struct {
+	s      *notify.Sender
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// newOutboxSender builds the sender of cfg: Slack when configured, else log
+// only. Secrets are read here, from the files the config names.
+func newOutboxSender(cfg *Config, db *storage.DB, log *slog.Logger, m *metrics, getenv func(string) string) (*outboxSender, error) {
+	sc := notify.SenderConfig{Outbox: db, Log: log, Result: func(result string, n int) {
+		for range n {
+			m.notificationResult(result)
+		}
+	}}
+	webhook, err := cfg.Slack.Webhook()
+	if err != nil {
+		return nil, err
+	}
+	token, err := cfg.Slack.Token()
+	if err != nil {
+		return nil, err
+	}
+	if webhook != "" || token != "" {
+		slack, err := notify.NewSlack(notify.SlackConfig{WebhookURL: webhook, Token: token, Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL, Log: log})
+		if err != nil {
+			return nil, fmt.Errorf("slack: %w", err)
+		}
+		sc.Slack = slack
+	}
+	return &outboxSender{s: notify.NewSender(sc)}, nil
+}
+
+// Start runs the sender until Stop.
+func (o *outboxSender) Start(ctx context.Context) {
+	ctx, o.cancel = context.WithCancel(ctx)
+	o.wg.Add(1)
+	go func() {
+		defer o.wg.Done()
+		_ = o.s.Run(ctx)
+	}()
+}
+
+// Wake asks the sender to look at the outbox now.
+func (o *outboxSender) Wake() { o.s.Wake() }
+
+// Stop stops the background sender and waits for it.
+func (o *outboxSender) Stop() {
+	if o.cancel != nil {
+		o.cancel()
+	}
+	o.wg.Wait()
+}
+
+// Flush delivers what is pending until ctx is done.
+func (o *outboxSender) Flush(ctx context.Context) error { return o.s.Flush(ctx) }
+
+// flush delivers pending notifications until ctx is done (shutdown).
+func (d *daemon) flush(ctx context.Context) {
+	d.mu.Lock()
+	sender := d.sender
+	d.mu.Unlock()
+	if sender == nil {
+		return
+	}
+	if err := sender.Flush(ctx); err != nil {
+		d.log.Warn("notifications still pending at shutdown; they are kept and sent after the next start", "err", err)
+	}
+}
