@@ -290,7 +290,11 @@ func (h *demoHandler) Handle(_ context.Context, r slog.Record) error {
 	var line string
 	switch {
 	case vals["change"] == string(pinwatchd.ChangeChainChanged):
-		line = fmt.Sprintf("%-9s %-8s %-18s %s at %s: leaf key %s -> %s", "event", vals["target"], "chain_changed", vals["class"], vals["address"], vals["old_leaf_pin"], vals["new_leaf_pin"])
+		change := fmt.Sprintf("leaf key %s -> %s", vals["old_leaf_pin"], vals["new_leaf_pin"])
+		if vals["old_leaf_pin"] == vals["new_leaf_pin"] {
+			change = "new certificate, same leaf key " + vals["new_leaf_pin"]
+		}
+		line = fmt.Sprintf("%-9s %-8s %-18s %s at %s: %s", "event", vals["target"], "chain_changed", vals["class"], vals["address"], change)
 	case vals["change"] == string(pinwatchd.ChangeResolved):
 		line = fmt.Sprintf("%-9s %-8s %-18s %-8s  %s", "resolved", vals["target"], vals["kind"], "", vals["reason"])
 	case vals["change"] != "":

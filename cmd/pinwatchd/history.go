@@ -96,11 +96,25 @@ func writeHistoryText(w io.Writer, events []pinwatchd.Event, target string) {
 		case pinwatchd.EventFirstSeen:
 			fmt.Fprintf(w, "\n    leaf key %s, issuer %s, expires %s\n", ev.NewLeafPin, shortDN(ev.Issuer), ev.NotAfter.Format("2006-01-02"))
 		case pinwatchd.EventChainChanged:
-			fmt.Fprintf(w, " (%s)\n    leaf key %s -> %s\n    issuer %s, expires %s\n", ev.Class, ev.OldLeafPin, ev.NewLeafPin, shortDN(ev.Issuer), ev.NotAfter.Format("2006-01-02"))
+			fmt.Fprintf(w, " (%s)\n", ev.Class)
+			if ev.OldLeafPin == ev.NewLeafPin {
+				fmt.Fprintf(w, "    same leaf key %s, new certificate %s\n", ev.NewLeafPin, shortHash(ev.NewLeafSHA256))
+			} else {
+				fmt.Fprintf(w, "    leaf key %s -> %s\n", ev.OldLeafPin, ev.NewLeafPin)
+			}
+			fmt.Fprintf(w, "    issuer %s, expires %s\n", shortDN(ev.Issuer), ev.NotAfter.Format("2006-01-02"))
 		case pinwatchd.EventProbeFailed:
 			fmt.Fprintf(w, " (%s)\n    %s\n", ev.ErrorKind, ev.ErrorMessage)
 		default:
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// shortHash abbreviates a hex digest for reading.
+func shortHash(h string) string {
+	if len(h) > 16 {
+		return "sha256:" + h[:16] + "…"
+	}
+	return h
 }
