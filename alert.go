@@ -97,7 +97,7 @@ const ChangeChainChanged ChangeType = "chain_changed"
 // chain_changed event. It is written to the outbox in the same transaction
 // as the change that causes it and removed once delivered.
 type Notification struct {
-	ID      int64 // outbox identity; 0 until stored
+	ID      int64  // outbox identity; 0 until stored
 	Channel string // destination channel; empty for the default one
 	Type    ChangeType
 	Alert   *Alert // set for alert changes

@@ -19,7 +19,9 @@ import (
 // rose), reminder (still firing after RenotifyAfter) and resolved (when
 // NotifyResolved). Only warning and critical findings open alerts;
 // chain_changed is an event, never an alert; a connectivity finding opens
-// one only once its address has failed FailureThreshold times in a row.
+// one only once its address has failed FailureThreshold times in a row. An
+// open alert about a chain or header whose every address failed this round
+// stays open unchanged: a failed probe does not show the condition gone.
 func UpdateAlerts(target string, open []pinwatchd.Alert, findings []pinwatchd.Finding, failures map[string]int, pol pinwatchd.AlertPolicy, now time.Time) (next []pinwatchd.Alert, changes []pinwatchd.AlertChange) {
 	now = now.UTC()
 	firing := groupFindings(target, findings, failures, pol.FailureThreshold)
@@ -28,6 +30,12 @@ func UpdateAlerts(target string, open []pinwatchd.Alert, findings []pinwatchd.Fi
 		key := a.Key()
 		seen[key] = true
 		g, still := firing[key]
+		if !still && unprobed(&a, failures) {
+			// Every address it is about failed this round, so nothing
+			// says the condition is gone: keep it as it is.
+			next = append(next, a)
+			continue
+		}
 		if !still {
 			a.State = pinwatchd.AlertResolved
 			a.ResolvedAt = now
@@ -67,6 +75,20 @@ func UpdateAlerts(target string, open []pinwatchd.Alert, findings []pinwatchd.Fi
 		next = append(next, a)
 	}
 	return next, changes
+}
+
+// unprobed reports whether a is about what a failed probe cannot see (a
+// chain, a header) and every address it lists failed this round.
+func unprobed(a *pinwatchd.Alert, failures map[string]int) bool {
+	if a.Kind.IsConnectivity() || len(a.Addresses) == 0 {
+		return false
+	}
+	for _, addr := range a.Addresses {
+		if failures[addr] == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // ResolveAll resolves every open alert with the given reason, e.g. when a

@@ -284,7 +284,9 @@ func (s *Sender) deliver(ctx context.Context, now time.Time, b Batch) bool {
 	if ctx.Err() != nil {
 		return false // shutting down: the notifications stay as they are
 	}
-	s.failed(ctx, now, b, asDeliveryError(err))
+	// Retry-After and the backoff count from the failed answer, not from
+	// the start of the pass: earlier sends of the pass took time.
+	s.failed(ctx, s.cfg.Now(), b, asDeliveryError(err))
 	return false
 }
 

@@ -47,7 +47,12 @@ func newDaemon(ctx context.Context, cfg *Config, configPath string, log *slog.Lo
 		return nil, err
 	}
 	d := &daemon{log: log, getenv: getenv, now: now, configPath: configPath, db: db, cfg: cfg, sd: newSDNotifier(getenv)}
-	d.metrics = newMetrics(version, buildCommit())
+	// Metrics are recorded only when they are served: the series of a large
+	// fleet cost memory (SPEC §11), and nothing reads them otherwise. A nil
+	// *metrics records nothing.
+	if cfg.Metrics.Listen != "" {
+		d.metrics = newMetrics(version, buildCommit())
+	}
 	return d, nil
 }
 
@@ -71,7 +76,10 @@ func (d *daemon) start(ctx context.Context, cfg *Config, probeAll bool, probe []
 	prober := &monitor.Prober{Timeout: cfg.Timeout.Duration, Concurrency: cfg.Concurrency, UserAgent: userAgent(), Now: d.now}
 	runner := &monitor.Runner{
 		Prober: prober, Store: d.db, Log: d.log, Policy: policy(cfg), Thresholds: cfg.Thresholds(), Now: d.now,
-		Hooks: monitor.Hooks{Probed: d.metrics.probed, Enqueued: func(int) { sender.Wake() }},
+		Hooks: monitor.Hooks{Enqueued: func(int) { sender.Wake() }},
+	}
+	if d.metrics != nil {
+		runner.Hooks.Probed = d.metrics.probed
 	}
 	sched := monitor.NewScheduler(d.log, cfg.Concurrency, func(ctx context.Context, t *pinwatchd.Target) {
 		if err := runner.Run(ctx, t); err != nil && !errors.Is(err, context.Canceled) {
@@ -219,7 +227,7 @@ func (m *metrics) probed(t *pinwatchd.Target, obs []pinwatchd.Observation, findi
 	var leafNA, chainNA time.Time
 	for i := range obs {
 		o := &obs[i]
-		result := "success"
+		result := "ok"
 		if o.Error != nil {
 			result = string(o.Error.Kind)
 		}
@@ -264,6 +272,9 @@ func (m *metrics) probed(t *pinwatchd.Target, obs []pinwatchd.Observation, findi
 // refreshGauges updates the gauges read from the database (open alerts,
 // pending notifications) every interval until ctx is done.
 func (d *daemon) refreshGauges(ctx context.Context, interval time.Duration) {
+	if d.metrics == nil {
+		return
+	}
 	for {
 		if as, err := d.db.Alerts(ctx, false); err == nil {
 			counts := map[[2]string]int{}

@@ -88,7 +88,7 @@ func serveDaemon(ctx context.Context, e *env, log *slog.Logger, path string, sig
 		}()
 	}
 	go d.pruneLoop(runCtx)
-	go d.refreshGauges(runCtx, 15*time.Second)
+	go d.refreshGauges(runCtx, 5*time.Second)
 	if iv, ok := watchdogInterval(e.getenv); ok {
 		go runWatchdog(runCtx, d.sd, iv/2, func() bool { return d.healthy(runCtx) }, log)
 	}
