@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
@@ -203,8 +204,11 @@ func (s *session) handshakeError(err error) *pinwatchd.ProbeError {
 		return s.timeout("TLS handshake with")
 	}
 	why := reason(err)
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		why = "the server closed the connection"
+	case errors.Is(err, syscall.ECONNRESET):
+		why = "the server closed the connection (reset)"
 	}
 	return &pinwatchd.ProbeError{Kind: pinwatchd.KindHandshakeFailed,
 		Message: fmt.Sprintf("TLS handshake with %s: %s", s.addr, why)}
