@@ -144,6 +144,10 @@ type loadOptions struct {
 	baseDir string
 	// skipSecretFiles leaves webhook_url_file and token_file unread.
 	skipSecretFiles bool
+	// credential, when set, finds a systemd credential by name: a
+	// webhook_url_file or token_file that is a bare file name is looked up
+	// there first (see credentialPath).
+	credential func(name string) (string, bool)
 }
 
 // ParseConfig decodes a config strictly (an unknown key is an error), applies
@@ -186,6 +190,7 @@ func parseConfig(r io.Reader, source string, o loadOptions) (*Config, error) {
 		return nil, decodeProblems(doc, source, err)
 	}
 	c.applyTargetDefaults()
+	c.resolveCredentials(o.credential)
 	c.resolvePaths(o.baseDir)
 	probs := c.problems(o)
 	if len(probs) == 0 {
@@ -196,6 +201,32 @@ func parseConfig(r io.Reader, source string, o loadOptions) (*Config, error) {
 		probs[i].Line = ix.line(probs[i].key)
 	}
 	return nil, newConfigError(source, probs)
+}
+
+// resolveCredentials points a webhook_url_file or token_file given as a
+// bare file name ("slack-webhook") at the systemd credential of that name,
+// when systemd passed the process a credentials directory. Elsewhere the
+// name stays relative to the config file, so `config check` run by hand
+// reads the file the unit loads the credential from.
+func (c *Config) resolveCredentials(credential func(string) (string, bool)) {
+	if credential == nil {
+		return
+	}
+	for _, p := range []*string{&c.Slack.WebhookURLFile, &c.Slack.TokenFile} {
+		if *p == "" || strings.ContainsRune(*p, '/') {
+			continue
+		}
+		if path, ok := credential(*p); ok {
+			*p = path
+		}
+	}
+}
+
+// daemonLoadOptions are the load options of the daemon: secret files given
+// as bare names come from systemd's credentials directory when systemd
+// started it.
+func daemonLoadOptions(getenv func(string) string) loadOptions {
+	return loadOptions{credential: func(name string) (string, bool) { return credentialPath(getenv, name) }}
 }
 
 // resolvePaths makes relative file paths relative to dir.

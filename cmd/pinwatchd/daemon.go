@@ -124,7 +124,7 @@ func (d *daemon) stop(ctx context.Context) {
 // take effect; the alerts of removed targets resolve. An invalid file leaves
 // the running configuration in place.
 func (d *daemon) reload(ctx context.Context) error {
-	cfg, err := LoadConfig(d.configPath)
+	cfg, err := loadConfig(d.configPath, daemonLoadOptions(d.getenv))
 	if err != nil {
 		d.metrics.configReloaded(false)
 		return err

@@ -61,7 +61,7 @@ func runRun(ctx context.Context, e *env, args []string) int {
 // serveDaemon runs the daemon until a stop signal arrives on sigs and returns
 // the exit code.
 func serveDaemon(ctx context.Context, e *env, log *slog.Logger, path string, sigs <-chan os.Signal) int {
-	cfg, err := LoadConfig(path)
+	cfg, err := loadConfig(path, daemonLoadOptions(e.getenv))
 	if err != nil {
 		log.Error("invalid configuration", "config", path, "err", err)
 		fmt.Fprintln(e.stderr, err)
