@@ -2,6 +2,7 @@
 #
 #   make build                  static binary ./pinwatchd
 #   make test                   the test suite (go test -race ./...)
+#   make bench                  the performance budgets of SPEC §11 (BENCHMARKS.md)
 #   make install                binary, systemd unit, example config (if none)
 #   make uninstall              binary and unit; config and state stay
 #
@@ -27,7 +28,7 @@ COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null)
 # Recursive (=), so git runs only when a build needs the values.
 LDFLAGS     = -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build test install uninstall clean
+.PHONY: all build test bench install uninstall clean
 
 all: build
 
@@ -39,6 +40,16 @@ build:
 # The race detector needs cgo, so this target leaves CGO_ENABLED alone.
 test:
 	$(GO) test -race ./...
+
+# The performance budgets (SPEC §11), about four minutes on 2 cores: CPU of
+# `check --record` against a bare TLS client over 600 loopback targets,
+# daemon start-up and memory with 10,000 targets, then the storage and probe
+# benchmarks, each figure measured several times. BENCHMARKS.md reads them.
+bench:
+	$(GO) run ./internal/bench/cmd/pinwatchd-bench
+	$(GO) test -run '^$$' -bench 'RecordUnchanged|HistoryYear|CertsYear|AlertsYear' -count 3 ./storage/
+	$(GO) test -run '^$$' -bench 'GrowthMillionProbes' -benchtime 1x -count 3 ./storage/
+	$(GO) test -run '^$$' -bench 'BenchmarkProbe$$|BenchmarkBareClient$$' -count 3 ./monitor/
 
 # The binary and the unit are ours and are replaced on every install; the
 # unit's ExecStart= is pointed at $(BINDIR). The config is the

@@ -131,6 +131,9 @@ func (r *Runner) updateFailures(ctx context.Context, target string, obs []pinwat
 		if err != nil {
 			return nil, fmt.Errorf("load failure counts of %s: %w", target, err)
 		}
+		if len(stored) == 0 {
+			stored = nil // most targets answer: no map kept for them
+		}
 		// The store already holds this round: its counts include it.
 		r.mu.Lock()
 		if r.failures == nil {
@@ -140,9 +143,12 @@ func (r *Runner) updateFailures(ctx context.Context, target string, obs []pinwat
 		r.mu.Unlock()
 		return copyCounts(stored), nil
 	}
-	next := make(map[string]int, len(obs))
+	var next map[string]int // nil while every address answers
 	for _, o := range obs {
 		if o.Error != nil {
+			if next == nil {
+				next = make(map[string]int, len(obs))
+			}
 			next[o.Address] = counts[o.Address] + 1
 		}
 	}

@@ -183,13 +183,26 @@ func (s *Scheduler) RunNow(names ...string) {
 			list = append(list, st)
 		}
 	}
-	for _, st := range list {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.runOnce(st)
-		}()
-	}
+	// As many workers as jobs may run at once, rather than a goroutine per
+	// target: 10,000 targets waiting for a slot would hold 10,000 stacks.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		next := make(chan *scheduled)
+		var wg sync.WaitGroup
+		for range min(cap(s.sem), len(list)) {
+			wg.Go(func() {
+				for st := range next {
+					s.runOnce(st)
+				}
+			})
+		}
+		for _, st := range list {
+			next <- st
+		}
+		close(next)
+		wg.Wait()
+	}()
 }
 
 // runOnce runs a target's job unless it is already running.

@@ -64,7 +64,7 @@ func (c *verdictCache) build(peer []*x509.Certificate, roots *x509.CertPool, now
 			opts.Intermediates.AddCert(ic)
 		}
 	}
-	chains, err := leaf.Verify(opts)
+	chains, err := c.verifyChains(peer, opts)
 	if err != nil && !allValidAt(peer, now) {
 		for _, at := range validInstants(peer) {
 			opts.CurrentTime = at
@@ -158,6 +158,7 @@ type verdictCache struct {
 	mu      sync.Mutex
 	m       map[[sha256.Size]byte]*verdict
 	anchors map[*x509.Certificate]*pinwatchd.Cert
+	issuers issuerCache // see verifyChains
 }
 
 // anchor returns the shared recorded form of a certificate from a trust

@@ -34,12 +34,8 @@ const (
 type metrics struct {
 	reg *prometheus.Registry
 
-	probes             *prometheus.CounterVec
+	targets            *targetMetrics // the per-target series
 	probeDuration      prometheus.Histogram
-	leafNotAfter       *prometheus.GaugeVec
-	chainNotAfter      *prometheus.GaugeVec
-	pinMatch           *prometheus.GaugeVec
-	backupPinPresent   *prometheus.GaugeVec
 	alertsOpen         *prometheus.GaugeVec
 	notifications      *prometheus.CounterVec
 	notificationsQueue prometheus.Gauge
@@ -55,32 +51,13 @@ type metrics struct {
 // this far with a valid config.
 func newMetrics(buildVersion, commit string) *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
-		probes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pinwatchd_probes_total",
-			Help: "Probes of a target's addresses, by target and result (ok or the error kind).",
-		}, []string{labelTarget, labelResult}),
+		reg:     prometheus.NewRegistry(),
+		targets: newTargetMetrics(),
 		probeDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "pinwatchd_probe_duration_seconds",
 			Help:    "Time taken by the probe of one address: connect, handshake and HTTP request.",
 			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
 		}),
-		leafNotAfter: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "pinwatchd_leaf_not_after_timestamp_seconds",
-			Help: "NotAfter of the leaf certificate a target serves (the earliest over its addresses), as a Unix time.",
-		}, []string{labelTarget}),
-		chainNotAfter: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "pinwatchd_chain_not_after_timestamp_seconds",
-			Help: "Earliest NotAfter of any certificate in the chains a target serves, as a Unix time.",
-		}, []string{labelTarget}),
-		pinMatch: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "pinwatchd_pin_match",
-			Help: "1 when every address of the target serves a chain matching the pin-set, else 0.",
-		}, []string{labelTarget, labelPinset}),
-		backupPinPresent: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "pinwatchd_backup_pin_present",
-			Help: "1 when the pin-set holds a pin for a key outside the served chain (a backup pin), else 0.",
-		}, []string{labelTarget, labelPinset}),
 		alertsOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "pinwatchd_alerts_open",
 			Help: "Open alerts by finding kind and severity.",
@@ -111,8 +88,7 @@ func newMetrics(buildVersion, commit string) *metrics {
 	buildInfo.Set(1)
 	m.reloadOK.Set(1)
 	m.reg.MustRegister(
-		m.probes, m.probeDuration, m.leafNotAfter, m.chainNotAfter,
-		m.pinMatch, m.backupPinPresent, m.alertsOpen, m.notifications,
+		m.targets, m.probeDuration, m.alertsOpen, m.notifications,
 		m.notificationsQueue, m.reloadOK, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -126,7 +102,7 @@ func (m *metrics) observeProbe(target, result string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.probes.WithLabelValues(target, result).Inc()
+	m.targets.incProbe(target, result)
 	m.probeDuration.Observe(d.Seconds())
 }
 
@@ -135,7 +111,7 @@ func (m *metrics) setLeafNotAfter(target string, t time.Time) {
 	if m == nil {
 		return
 	}
-	m.leafNotAfter.WithLabelValues(target).Set(unixSeconds(t))
+	m.targets.setLeafNotAfter(target, unixSeconds(t))
 }
 
 // setChainNotAfter records the earliest NotAfter in target's chain.
@@ -143,7 +119,7 @@ func (m *metrics) setChainNotAfter(target string, t time.Time) {
 	if m == nil {
 		return
 	}
-	m.chainNotAfter.WithLabelValues(target).Set(unixSeconds(t))
+	m.targets.setChainNotAfter(target, unixSeconds(t))
 }
 
 // setPinMatch records whether target matches the named pin-set.
@@ -151,7 +127,7 @@ func (m *metrics) setPinMatch(target, pinset string, ok bool) {
 	if m == nil {
 		return
 	}
-	m.pinMatch.WithLabelValues(target, pinset).Set(boolValue(ok))
+	m.targets.setPinMatch(target, pinset, ok)
 }
 
 // setBackupPresent records whether the named pin-set holds a backup pin for
@@ -160,7 +136,7 @@ func (m *metrics) setBackupPresent(target, pinset string, ok bool) {
 	if m == nil {
 		return
 	}
-	m.backupPinPresent.WithLabelValues(target, pinset).Set(boolValue(ok))
+	m.targets.setBackupPresent(target, pinset, ok)
 }
 
 // setAlertsOpen replaces the open-alert counts, keyed by {kind, severity}.
@@ -214,12 +190,7 @@ func (m *metrics) forgetTarget(target string) {
 	if m == nil {
 		return
 	}
-	l := prometheus.Labels{labelTarget: target}
-	m.probes.DeletePartialMatch(l)
-	m.leafNotAfter.DeletePartialMatch(l)
-	m.chainNotAfter.DeletePartialMatch(l)
-	m.pinMatch.DeletePartialMatch(l)
-	m.backupPinPresent.DeletePartialMatch(l)
+	m.targets.forget(target)
 }
 
 // handler serves /metrics (the registry, in the exposition format the

@@ -1,0 +1,176 @@
+package bench
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFleetAnswersBareClient serves a small fleet and probes it with the
+// bare client as the harness does: every target answers with its pins.
+func TestFleetAnswersBareClient(t *testing.T) {
+	f, err := NewFleet(t.TempDir(), 5, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	list := filepath.Join(t.TempDir(), "targets.txt")
+	if err := f.WriteTargetList(list); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := ParseTargetList(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(targets) != 5 {
+		t.Fatalf("target list holds %d targets, want 5", len(targets))
+	}
+	if targets[0].Addr != targets[2].Addr || targets[0].Addr == targets[1].Addr {
+		t.Errorf("targets 1..3 on %s, %s, %s: want 5 targets spread over 2 servers", targets[0].Addr, targets[1].Addr, targets[2].Addr)
+	}
+	for i, bt := range targets {
+		res, err := BareProbe(t.Context(), bt, 5*time.Second)
+		if err != nil {
+			t.Fatalf("probe %s: %v", bt.Host, err)
+		}
+		if res.Status != 200 || len(res.Pins) != 2 {
+			t.Errorf("%s: status %d, %d served certificates; want 200 and leaf + intermediate", bt.Host, res.Status, len(res.Pins))
+		}
+		if res.Pins[0] != f.Targets[i].Pins[0] {
+			t.Errorf("%s: served leaf pin is not the configured pin", bt.Host)
+		}
+		if !strings.Contains(res.PinHeader, f.Targets[i].Pins[0].String()) || !strings.Contains(res.PinHeader, f.Targets[i].Pins[1].String()) {
+			t.Errorf("%s: Public-Key-Pins %q lacks the leaf or the spare pin", bt.Host, res.PinHeader)
+		}
+	}
+	failed, first := BareProbeAll(t.Context(), targets, 3, 5*time.Second)
+	if failed != 0 {
+		t.Fatalf("%d targets failed: %v", failed, first)
+	}
+	if got := f.Requests(); got != 10 {
+		t.Errorf("fleet answered %d requests, want 10 (two rounds of 5)", got)
+	}
+}
+
+func TestWriteConfig(t *testing.T) {
+	f, err := NewFleet(t.TempDir(), 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	path := filepath.Join(t.TempDir(), "c.toml")
+	if err := f.WriteConfig(path, ConfigOptions{Database: "/tmp/x.db", Schedule: "@every 24h", Concurrency: 4}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := string(b)
+	for _, want := range []string{
+		`database = "/tmp/x.db"`, `schedule = "@every 24h"`, "concurrency = 4",
+		`name = "t00002"`, `host = "t00002.s000.bench.test"`, `addresses = ["` + f.Targets[1].Addr + `"]`,
+		`ca_file = "` + f.CAFile + `"`, `"sha256/` + f.Targets[1].Pins[1].String() + `"`,
+	} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("config lacks %s:\n%s", want, cfg)
+		}
+	}
+}
+
+func TestNewFleetRejectsMoreServersThanTargets(t *testing.T) {
+	if _, err := NewFleet(t.TempDir(), 2, 3); err == nil || !strings.Contains(err.Error(), "2 targets on 3 servers") {
+		t.Fatalf("NewFleet(2 targets, 3 servers) = %v, want an error naming both counts", err)
+	}
+}
+
+func TestParseTargetListBadLine(t *testing.T) {
+	_, err := ParseTargetList(strings.NewReader("127.0.0.1:1 a.test\n\n127.0.0.1:2\n"))
+	if err == nil || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("err = %v, want one naming line 3", err)
+	}
+}
+
+func TestSpreadOf(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want Spread
+	}{
+		{nil, Spread{}},
+		{[]float64{3, 1, 2}, Spread{Min: 1, Median: 2, Max: 3, N: 3}},
+		{[]float64{4, 1, 3, 2}, Spread{Min: 1, Median: 2.5, Max: 4, N: 4}},
+	} {
+		if got := SpreadOf(c.in); got != c.want {
+			t.Errorf("SpreadOf(%v) = %+v, want %+v", c.in, got, c.want)
+		}
+	}
+	if got := (Spread{Min: 1, Median: 2, Max: 3, N: 3}).Format("%.1f"); got != "2.0 (min 1.0, max 3.0, n=3)" {
+		t.Errorf("Format = %q", got)
+	}
+}
+
+func TestRunChildReportsFailure(t *testing.T) {
+	sh, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test binary itself, asked to run a test that fails at once.
+	u, err := RunChild(t.Context(), sh, []string{"-test.run=^TestChildFails$"}, []string{"PINWATCHD_BENCH_CHILD=1"})
+	if err == nil || !strings.Contains(err.Error(), "child failed on purpose") {
+		t.Fatalf("RunChild error = %v, want the child's stderr quoted", err)
+	}
+	if u.Wall <= 0 {
+		t.Errorf("wall time %v, want it measured", u.Wall)
+	}
+}
+
+// TestChildFails is the child of TestRunChildReportsFailure.
+func TestChildFails(t *testing.T) {
+	if os.Getenv("PINWATCHD_BENCH_CHILD") == "" {
+		t.Skip("only run as the child of TestRunChildReportsFailure")
+	}
+	os.Stderr.WriteString("child failed on purpose\n")
+	os.Exit(3)
+}
+
+func TestProcMemory(t *testing.T) {
+	rss, hwm, err := procMemory(os.Getpid())
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	if rss <= 0 || hwm < rss {
+		t.Errorf("VmRSS %d, VmHWM %d: want 0 < VmRSS ≤ VmHWM", rss, hwm)
+	}
+}
+
+// TestHarnessSmall runs the whole harness on small fleets: builds both
+// binaries, compares them and starts the daemon. Set PINWATCHD_BENCH=1 to
+// run it (about half a minute); `make bench` runs the real sizes.
+func TestHarnessSmall(t *testing.T) {
+	if os.Getenv("PINWATCHD_BENCH") == "" {
+		t.Skip("set PINWATCHD_BENCH=1 to build and run the harness")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	var out bytes.Buffer
+	err = Run(t.Context(), &out, Options{Targets: 20, Runs: 1, Concurrency: 4, DaemonTargets: 200, DaemonServers: 5, DaemonRuns: 1, Dir: t.TempDir()})
+	t.Log(out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ratio:", "start-up to READY=1:", "VmRSS after the first round:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}

@@ -1,0 +1,47 @@
+// Command bareclient is the baseline of SPEC §11's CPU budget: a bare
+// crypto/tls client that probes every target of a list once (handshake,
+// SPKI hashes of the served certificates, one HEAD and its response
+// headers) and does nothing else.
+//
+// Usage: bareclient [-concurrency N] [-timeout D] TARGET-LIST
+//
+// The list holds one "address host" per line. The exit status is 1 when a
+// target failed, 2 on a usage error.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd/internal/bench"
+)
+
+func main() {
+	concurrency := flag.Int("concurrency", 16, "probes in flight")
+	timeout := flag.Duration("timeout", 10*time.Second, "deadline of one probe")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: bareclient [-concurrency N] [-timeout D] TARGET-LIST")
+		os.Exit(2)
+	}
+	f, err := os.Open(flag.Arg(0))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bareclient: %v\n", err)
+		os.Exit(2)
+	}
+	targets, err := bench.ParseTargetList(f)
+	f.Close()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bareclient: %s: %v\n", flag.Arg(0), err)
+		os.Exit(2)
+	}
+	failed, first := bench.BareProbeAll(context.Background(), targets, *concurrency, *timeout)
+	if failed > 0 {
+		fmt.Fprintf(os.Stderr, "bareclient: %d of %d targets failed; first: %v\n", failed, len(targets), first)
+		os.Exit(1)
+	}
+	fmt.Printf("%d targets probed\n", len(targets))
+}

@@ -1,0 +1,48 @@
+// Command pinwatchd-bench measures pinwatchd against the performance budgets
+// of SPEC §11 as whole processes and prints the figures. Run it from the
+// repository root (it builds ./cmd/pinwatchd and the bare client):
+//
+//	go run ./internal/bench/cmd/pinwatchd-bench [-runs 7] [-targets 600] [-daemon-runs 3] [-daemon-targets 10000]
+//
+// `make bench` runs it together with the Go benchmarks of monitor and
+// storage.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/pinwatchd/pinwatchd/internal/bench"
+)
+
+func main() {
+	var o bench.Options
+	flag.IntVar(&o.Targets, "targets", 600, "loopback targets of the CPU comparison; 0 skips it")
+	flag.IntVar(&o.Runs, "runs", 7, "runs of each client in the CPU comparison")
+	flag.IntVar(&o.DaemonRuns, "daemon-runs", 3, "daemon starts")
+	flag.IntVar(&o.Concurrency, "concurrency", 16, "probes in flight of both clients (pinwatchd's default)")
+	flag.IntVar(&o.DaemonTargets, "daemon-targets", 10000, "targets of the daemon start-up config; 0 skips it")
+	flag.IntVar(&o.DaemonServers, "daemon-servers", 50, "loopback servers answering for the daemon's targets")
+	flag.StringVar(&o.Dir, "dir", "", "keep binaries, configs and databases in this directory (default: a temporary one, removed)")
+	flag.BoolVar(&o.Serve, "serve", false, "only serve the fleet of -targets and write its config and target list to -dir, until interrupted (for profiling)")
+	flag.IntVar(&o.Servers, "servers", 0, "with -serve: servers answering for the targets (default: one per target)")
+	flag.Parse()
+	if o.Runs < 1 || o.DaemonRuns < 1 || o.Concurrency < 1 || o.Targets < 0 || o.DaemonTargets < 0 || o.DaemonServers < 1 {
+		fmt.Fprintln(os.Stderr, "pinwatchd-bench: -runs, -daemon-runs, -concurrency and -daemon-servers must be at least 1, target counts at least 0")
+		os.Exit(2)
+	}
+	if o.Serve && o.Dir == "" {
+		fmt.Fprintln(os.Stderr, "pinwatchd-bench: -serve needs -dir")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := bench.Run(ctx, os.Stdout, o); err != nil {
+		fmt.Fprintf(os.Stderr, "pinwatchd-bench: %v\n", err)
+		os.Exit(1)
+	}
+}

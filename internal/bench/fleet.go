@@ -1,0 +1,194 @@
+package bench
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/testpki"
+)
+
+// Target is one monitored endpoint of a Fleet.
+type Target struct {
+	Name string // unique target name, "t00001"
+	Host string // name verified, sent as SNI and in the Host header
+	Addr string // "127.0.0.1:port" of the server answering for Host
+	// Pins are the leaf's pin and a spare (backup) pin, also announced in
+	// the server's Public-Key-Pins header.
+	Pins [2]pinwatchd.Pin
+}
+
+// Fleet is a set of HTTPS servers on 127.0.0.1 answering for many targets:
+// one root → intermediate CA, one leaf per server valid for
+// "*.sNNN.bench.test", each target a name under one server's domain. Every
+// server answers with Public-Key-Pins (leaf and spare pin) and
+// Strict-Transport-Security headers, so a probe of a target finds nothing
+// wrong.
+type Fleet struct {
+	// CAFile is the PEM file holding the root, for the targets' ca_file.
+	CAFile  string
+	Targets []Target
+
+	requests atomic.Int64
+	tb       *fleetTB
+}
+
+// NewFleet starts servers HTTPS servers on 127.0.0.1 and spreads targets
+// target names over them (target i on server i mod servers). Files go to
+// dir. Close stops the servers.
+func NewFleet(dir string, targets, servers int) (f *Fleet, err error) {
+	if targets < 1 || servers < 1 || servers > targets {
+		return nil, fmt.Errorf("fleet of %d targets on %d servers: want 1 ≤ servers ≤ targets", targets, servers)
+	}
+	tb := &fleetTB{dir: dir}
+	f = &Fleet{tb: tb}
+	defer func() {
+		if r := recover(); r != nil {
+			fe, ok := r.(fleetError)
+			if !ok {
+				panic(r)
+			}
+			tb.cleanup()
+			f, err = nil, fmt.Errorf("start fleet: %s", string(fe))
+		}
+	}()
+	root := testpki.NewRoot(tb, testpki.Options{CommonName: "pinwatchd bench root"})
+	inter := root.Intermediate(tb, testpki.Options{CommonName: "pinwatchd bench intermediate"})
+	spare := testpki.KeyPin(tb, testpki.NewKey(tb, testpki.P256))
+	f.CAFile = filepath.Join(dir, "bench-ca.pem")
+	if err := os.WriteFile(f.CAFile, root.PEM(), 0o600); err != nil {
+		return nil, fmt.Errorf("write ca file: %w", err)
+	}
+	addrs := make([]string, servers)
+	pins := make([]pinwatchd.Pin, servers)
+	for i := range servers {
+		leaf := inter.Leaf(tb, testpki.Options{CommonName: serverDomain(i), DNSNames: []string{"*." + serverDomain(i)}})
+		pins[i] = leaf.Pin()
+		h := f.handler(map[string]string{
+			"Public-Key-Pins":           `pin-sha256="` + pins[i].String() + `"; pin-sha256="` + spare.String() + `"; max-age=5184000`,
+			"Strict-Transport-Security": "max-age=31536000",
+		})
+		addrs[i] = testpki.Serve(tb, testpki.Chain(leaf, inter), h).Addr
+	}
+	f.Targets = make([]Target, targets)
+	for i := range f.Targets {
+		s := i % servers
+		name := fmt.Sprintf("t%05d", i+1)
+		f.Targets[i] = Target{Name: name, Host: name + "." + serverDomain(s), Addr: addrs[s], Pins: [2]pinwatchd.Pin{pins[s], spare}}
+	}
+	return f, nil
+}
+
+func serverDomain(i int) string { return fmt.Sprintf("s%03d.bench.test", i) }
+
+// handler answers with headers and counts the requests.
+func (f *Fleet) handler(headers map[string]string) http.Handler {
+	h := testpki.HeaderHandler(headers)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.requests.Add(1)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Requests returns how many HTTP requests the fleet has answered.
+func (f *Fleet) Requests() int64 { return f.requests.Load() }
+
+// Close stops every server.
+func (f *Fleet) Close() { f.tb.cleanup() }
+
+// ConfigOptions are the global settings of a pinwatchd config written by
+// WriteConfig.
+type ConfigOptions struct {
+	Database    string // SQLite file
+	Schedule    string // cron spec; "" leaves the default
+	Concurrency int    // probes in flight; 0 leaves the default
+	// MetricsListen is the [metrics] listen address; "" leaves metrics off.
+	MetricsListen string
+}
+
+// WriteConfig writes a pinwatchd config watching every target of the fleet
+// (addresses, ca_file and an inline pin-set each) to path.
+func (f *Fleet) WriteConfig(path string, o ConfigOptions) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "database = %q\n", o.Database)
+	if o.Schedule != "" {
+		fmt.Fprintf(&b, "schedule = %q\n", o.Schedule)
+	}
+	if o.Concurrency > 0 {
+		fmt.Fprintf(&b, "concurrency = %d\n", o.Concurrency)
+	}
+	b.WriteString("timeout = \"10s\"\n")
+	if o.MetricsListen != "" {
+		fmt.Fprintf(&b, "\n[metrics]\nlisten = %q\n", o.MetricsListen)
+	}
+	for _, t := range f.Targets {
+		fmt.Fprintf(&b, "\n[[target]]\nname = %q\nhost = %q\naddresses = [%q]\nca_file = %q\npins = [\"sha256/%s\", \"sha256/%s\"]\n",
+			t.Name, t.Host, t.Addr, f.CAFile, t.Pins[0], t.Pins[1])
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return nil
+}
+
+// WriteTargetList writes the bare client's input to path: one target a
+// line, "address host".
+func (f *Fleet) WriteTargetList(path string) error {
+	var b strings.Builder
+	for _, t := range f.Targets {
+		fmt.Fprintf(&b, "%s %s\n", t.Addr, t.Host)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("write target list: %w", err)
+	}
+	return nil
+}
+
+// fleetError is the panic value of fleetTB.Fatalf.
+type fleetError string
+
+// fleetTB lets the fleet use the test PKI outside a test: failures panic
+// with a fleetError that NewFleet turns into an error, and cleanups run at
+// Close.
+type fleetTB struct {
+	dir      string
+	mu       sync.Mutex
+	cleanups []func()
+	n        int
+}
+
+func (t *fleetTB) Helper()                           {}
+func (t *fleetTB) Logf(string, ...any)               {}
+func (t *fleetTB) Fatalf(format string, args ...any) { panic(fleetError(fmt.Sprintf(format, args...))) }
+
+func (t *fleetTB) TempDir() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.n++
+	dir := filepath.Join(t.dir, fmt.Sprintf("pki%d", t.n))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		panic(fleetError(err.Error()))
+	}
+	return dir
+}
+
+func (t *fleetTB) Cleanup(f func()) {
+	t.mu.Lock()
+	t.cleanups = append(t.cleanups, f)
+	t.mu.Unlock()
+}
+
+func (t *fleetTB) cleanup() {
+	t.mu.Lock()
+	fs := t.cleanups
+	t.cleanups = nil
+	t.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
+}

@@ -1,0 +1,155 @@
+package monitor
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Most endpoints of a fleet are issued by a handful of intermediates, and
+// checking an intermediate's signature again for every leaf it issued is
+// half of the CPU a chain verification costs. verifyChains therefore
+// verifies a leaf in two steps when that gives exactly the chain
+// x509.Certificate.Verify would: the served issuer's own chain (cached per
+// served intermediates and trust pool), then the leaf against that issuer
+// alone. Whenever the shape of the chain could make the two answers differ
+// (constraints above the issuer, ambiguous issuers, a root that could sign
+// the leaf, certificates out of their validity, platform verifiers), it
+// calls Verify as before.
+
+// maxIssuerChains bounds the cache of verified issuer chains.
+const maxIssuerChains = 1024
+
+// issuerChain is the verified chain of a served issuing certificate (issuer
+// first, anchor last) against one trust pool, valid within [from, until].
+type issuerChain struct {
+	roots       *x509.CertPool
+	from, until time.Time
+	chain       []*x509.Certificate
+	pool        *x509.CertPool // holds the issuer alone, for the leaf's check
+}
+
+// issuerCache holds issuer chains keyed by the served certificates above the
+// leaf.
+type issuerCache struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]*issuerChain
+}
+
+// platformVerifier is true where Verify hands system roots to the operating
+// system, whose answer the two-step check cannot reproduce.
+var platformVerifier = runtime.GOOS == "windows" || runtime.GOOS == "darwin" || runtime.GOOS == "ios"
+
+// verifyChains returns leaf.Verify(opts) for the served chain peer, or a
+// single chain equal to the first chain it would return.
+func (c *verdictCache) verifyChains(peer []*x509.Certificate, opts x509.VerifyOptions) ([][]*x509.Certificate, error) {
+	if chain := c.viaIssuer(peer, opts); chain != nil {
+		return [][]*x509.Certificate{chain}, nil
+	}
+	return peer[0].Verify(opts)
+}
+
+// viaIssuer returns the verified chain of peer built in two steps, or nil
+// when that cannot be done or might differ from Verify's first chain.
+func (c *verdictCache) viaIssuer(peer []*x509.Certificate, opts x509.VerifyOptions) []*x509.Certificate {
+	if platformVerifier || len(peer) < 2 || !allValidAt(peer, opts.CurrentTime) {
+		return nil
+	}
+	leaf := peer[0]
+	var issuer *x509.Certificate
+	for _, p := range peer[1:] {
+		if bytes.Equal(p.RawSubject, leaf.RawIssuer) {
+			if issuer != nil {
+				return nil // Verify might take either
+			}
+			issuer = p
+		}
+	}
+	// Verify checks an intermediate's CA flag, which the second step (the
+	// issuer as a root) would not.
+	if issuer == nil || !issuer.BasicConstraintsValid || !issuer.IsCA || bytes.Equal(issuer.Raw, leaf.Raw) || policyConstrained(issuer) {
+		return nil
+	}
+	// Verify tries the roots first: a chain through them alone would be its
+	// first answer. Without a root named as the leaf's issuer this costs no
+	// signature check.
+	var ua x509.UnknownAuthorityError
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: opts.Roots, CurrentTime: opts.CurrentTime}); !errors.As(err, &ua) {
+		return nil
+	}
+	ic := c.issuerChain(issuer, peer[1:], opts)
+	if ic == nil {
+		return nil
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{Roots: ic.pool, CurrentTime: opts.CurrentTime})
+	if err != nil || len(chains) == 0 || len(chains[0]) != 2 {
+		return nil
+	}
+	return append([]*x509.Certificate{leaf}, ic.chain...)
+}
+
+// issuerChain returns the verified chain of issuer with the served
+// certificates rest as intermediates, from the cache when it holds one for
+// the same certificates and pool at opts.CurrentTime; nil when it does not
+// verify or holds a constraint the two-step check would apply differently.
+func (c *verdictCache) issuerChain(issuer *x509.Certificate, rest []*x509.Certificate, opts x509.VerifyOptions) *issuerChain {
+	now := opts.CurrentTime
+	h := sha256.New()
+	for _, r := range rest {
+		sum := sha256.Sum256(r.Raw)
+		h.Write(sum[:])
+	}
+	h.Write(issuer.Raw)
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+
+	c.mu.Lock()
+	e, ok := c.issuers.m[key]
+	c.mu.Unlock()
+	if ok && e.roots == opts.Roots && !now.Before(e.from) && !now.After(e.until) {
+		return e
+	}
+	inter := x509.NewCertPool()
+	for _, r := range rest {
+		inter.AddCert(r)
+	}
+	chains, err := issuer.Verify(x509.VerifyOptions{Roots: opts.Roots, Intermediates: inter, CurrentTime: now})
+	if err != nil || len(chains) == 0 {
+		return nil
+	}
+	chain := chains[0]
+	for _, above := range chain[1:] {
+		if nameConstrained(above) || policyConstrained(above) || (above.BasicConstraintsValid && above.MaxPathLen >= 0) {
+			return nil
+		}
+	}
+	e = &issuerChain{roots: opts.Roots, chain: chain, pool: x509.NewCertPool()}
+	e.from, e.until = validity(chain)
+	e.pool.AddCert(issuer)
+	c.mu.Lock()
+	if c.issuers.m == nil || len(c.issuers.m) >= maxIssuerChains {
+		c.issuers.m = make(map[[sha256.Size]byte]*issuerChain)
+	}
+	c.issuers.m[key] = e
+	c.mu.Unlock()
+	return e
+}
+
+// nameConstrained reports whether c constrains the names below it.
+func nameConstrained(c *x509.Certificate) bool {
+	return c.PermittedDNSDomainsCritical || len(c.PermittedDNSDomains) > 0 || len(c.ExcludedDNSDomains) > 0 ||
+		len(c.PermittedIPRanges) > 0 || len(c.ExcludedIPRanges) > 0 ||
+		len(c.PermittedEmailAddresses) > 0 || len(c.ExcludedEmailAddresses) > 0 ||
+		len(c.PermittedURIDomains) > 0 || len(c.ExcludedURIDomains) > 0
+}
+
+// policyConstrained reports whether c carries certificate-policy
+// constraints or mappings, which Verify evaluates over the whole chain.
+func policyConstrained(c *x509.Certificate) bool {
+	return c.RequireExplicitPolicy > 0 || c.RequireExplicitPolicyZero || c.InhibitPolicyMapping > 0 ||
+		c.InhibitPolicyMappingZero || c.InhibitAnyPolicy > 0 || c.InhibitAnyPolicyZero || len(c.PolicyMappings) > 0
+}
