@@ -19,40 +19,54 @@ type caEntry struct {
 	size    int64
 	modTime time.Time
 	pool    *x509.CertPool
+	// withSystem is the system roots plus the file's certificates, built on
+	// first use: nil when pool already holds every anchor (Prober.Roots set).
+	withSystem func() *x509.CertPool
 }
 
 // roots returns the pool to verify against: the Prober's roots (nil for the
-// system roots) plus the certificates of caFile when set.
-func (p *Prober) roots(caFile string) (*x509.CertPool, error) {
+// system roots) plus the certificates of caFile when set. With a ca_file and
+// the system roots, the pool holds the file's certificates only and more
+// returns the full pool: a chain that verifies against its own ca_file
+// needs no system roots, and loading them is the costliest part of a short
+// run. more is nil when pool is already complete.
+func (p *Prober) roots(caFile string) (pool *x509.CertPool, more func() *x509.CertPool, err error) {
 	if caFile == "" {
-		return p.Roots, nil
+		return p.Roots, nil, nil
 	}
 	fi, err := os.Stat(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read ca_file %s: %w", caFile, err)
+		return nil, nil, fmt.Errorf("cannot read ca_file %s: %w", caFile, err)
 	}
 	c := &p.cas
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.pools[caFile]; ok && e.size == fi.Size() && e.modTime.Equal(fi.ModTime()) {
-		return e.pool, nil
+		return e.pool, e.withSystem, nil
 	}
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read ca_file %s: %w", caFile, err)
+		return nil, nil, fmt.Errorf("cannot read ca_file %s: %w", caFile, err)
 	}
-	var pool *x509.CertPool
+	e := caEntry{size: fi.Size(), modTime: fi.ModTime(), pool: x509.NewCertPool()}
 	if p.Roots != nil {
-		pool = p.Roots.Clone()
-	} else if pool, err = x509.SystemCertPool(); err != nil {
-		pool = x509.NewCertPool()
+		e.pool = p.Roots.Clone()
+	} else {
+		e.withSystem = sync.OnceValue(func() *x509.CertPool {
+			full, err := x509.SystemCertPool()
+			if err != nil {
+				full = x509.NewCertPool()
+			}
+			full.AppendCertsFromPEM(pem)
+			return full
+		})
 	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("ca_file %s holds no PEM certificate", caFile)
+	if !e.pool.AppendCertsFromPEM(pem) {
+		return nil, nil, fmt.Errorf("ca_file %s holds no PEM certificate", caFile)
 	}
 	if c.pools == nil {
 		c.pools = make(map[string]caEntry)
 	}
-	c.pools[caFile] = caEntry{size: fi.Size(), modTime: fi.ModTime(), pool: pool}
-	return pool, nil
+	c.pools[caFile] = e
+	return e.pool, e.withSystem, nil
 }

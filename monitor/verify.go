@@ -35,21 +35,33 @@ func (p *Prober) verify(t *pinwatchd.Target, peer []*x509.Certificate, served []
 		v.HostnameValid = true
 	}
 
-	roots, err := p.roots(t.CAFile)
+	roots, more, err := p.roots(t.CAFile)
 	if err != nil {
 		v.UntrustedReason = err.Error()
 		return v, nil
 	}
 	key := verdictKey(t.CAFile, served)
-	d, ok := p.verdicts.get(key, roots, now)
-	if !ok {
-		d = p.verdicts.build(peer, roots, now)
-		if !now.Before(d.from) && !now.After(d.until) {
-			p.verdicts.put(key, d)
-		}
+	d := p.verdict(key, peer, roots, now)
+	if d.reason != "" && more != nil {
+		// Not anchored in the ca_file alone: try the system roots too,
+		// cached apart so the two verdicts do not evict each other.
+		d = p.verdict(sha256.Sum256(append(key[:], "+system"...)), peer, more(), now)
 	}
 	v.Trusted, v.UntrustedReason = d.reason == "", d.reason
 	return v, d.chain(served)
+}
+
+// verdict returns the cached verdict of peer against roots, building it on
+// a miss.
+func (p *Prober) verdict(key [sha256.Size]byte, peer []*x509.Certificate, roots *x509.CertPool, now time.Time) *verdict {
+	if d, ok := p.verdicts.get(key, roots, now); ok {
+		return d
+	}
+	d := p.verdicts.build(peer, roots, now)
+	if !now.Before(d.from) && !now.After(d.until) {
+		p.verdicts.put(key, d)
+	}
+	return d
 }
 
 // build verifies peer against roots at now and, when that fails only
