@@ -41,16 +41,16 @@ func runDemo(ctx context.Context, e *env, args []string) (code int) {
 	if err != nil {
 		return usageError(e.stderr, "create a temporary directory: %v", err)
 	}
-	tb := &demoTB{dir: dir}
+	tb := &testpki.Standalone{Dir: dir}
 	defer func() {
-		tb.cleanup()
+		tb.Close()
 		if *keep {
 			fmt.Fprintf(e.stdout, "\nThe demo's config, database and CA are in %s\n", dir)
 		} else {
 			os.RemoveAll(dir)
 		}
 		if r := recover(); r != nil {
-			if de, ok := r.(demoError); ok {
+			if de, ok := r.(testpki.Failure); ok {
 				fmt.Fprintf(e.stderr, "pinwatchd: demo: %s\n", string(de))
 				code = exitError
 				return
@@ -160,7 +160,7 @@ type demoFleet struct {
 	rogueLeaf       *testpki.Cert
 }
 
-func newDemoFleet(tb *demoTB, now time.Time) *demoFleet {
+func newDemoFleet(tb *testpki.Standalone, now time.Time) *demoFleet {
 	p := testpki.New(tb)
 	d := &demoFleet{pki: p, caFile: p.WriteCAFile(tb), spare: testpki.KeyPin(tb, p.Spare)}
 	hsts := map[string]string{"Strict-Transport-Security": "max-age=31536000; includeSubDomains"}
@@ -179,13 +179,13 @@ func newDemoFleet(tb *demoTB, now time.Time) *demoFleet {
 }
 
 // rotate makes the api endpoint serve a new key that no pin-set lists.
-func (d *demoFleet) rotate(tb *demoTB) {
+func (d *demoFleet) rotate(tb *testpki.Standalone) {
 	leaf := d.pki.Intermediate.Leaf(tb, testpki.Options{})
 	d.api.SetCertificate(testpki.Chain(leaf, d.pki.Intermediate))
 }
 
 // renew makes the billing endpoint serve a fresh certificate for its key.
-func (d *demoFleet) renew(tb *demoTB) {
+func (d *demoFleet) renew(tb *testpki.Standalone) {
 	leaf := d.pki.Intermediate.Leaf(tb, testpki.Options{Key: d.expLeaf.Key})
 	d.expiring.SetCertificate(testpki.Chain(leaf, d.pki.Intermediate))
 }
@@ -224,46 +224,6 @@ func (d *demoFleet) config(dbPath string) string {
 	b.WriteString(target("billing", d.expiring, "pins = "+pins(d.expLeaf.Pin(), d.spare)))
 	b.WriteString(target("partner", d.rogue, "pins = "+pins(d.rogueLeaf.Pin(), d.spare)))
 	return b.String()
-}
-
-// demoError is the panic value of demoTB.Fatalf.
-type demoError string
-
-// demoTB lets the demo use the test PKI: failures panic with a demoError
-// that runDemo turns into an error message, and cleanups run at the end.
-type demoTB struct {
-	dir      string
-	mu       sync.Mutex
-	cleanups []func()
-	n        int
-}
-
-func (t *demoTB) Helper()                           {}
-func (t *demoTB) Logf(string, ...any)               {}
-func (t *demoTB) Fatalf(format string, args ...any) { panic(demoError(fmt.Sprintf(format, args...))) }
-func (t *demoTB) TempDir() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.n++
-	dir := filepath.Join(t.dir, fmt.Sprintf("pki%d", t.n))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		panic(demoError(err.Error()))
-	}
-	return dir
-}
-func (t *demoTB) Cleanup(f func()) {
-	t.mu.Lock()
-	t.cleanups = append(t.cleanups, f)
-	t.mu.Unlock()
-}
-func (t *demoTB) cleanup() {
-	t.mu.Lock()
-	fs := t.cleanups
-	t.cleanups = nil
-	t.mu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
 }
 
 // demoHandler prints notifications as readable lines and errors as they

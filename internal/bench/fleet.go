@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/pinwatchd/pinwatchd"
@@ -35,7 +34,7 @@ type Fleet struct {
 	Targets []Target
 
 	requests atomic.Int64
-	tb       *fleetTB
+	tb       *testpki.Standalone
 }
 
 // NewFleet starts servers HTTPS servers on 127.0.0.1 and spreads targets
@@ -45,15 +44,15 @@ func NewFleet(dir string, targets, servers int) (f *Fleet, err error) {
 	if targets < 1 || servers < 1 || servers > targets {
 		return nil, fmt.Errorf("fleet of %d targets on %d servers: want 1 ≤ servers ≤ targets", targets, servers)
 	}
-	tb := &fleetTB{dir: dir}
+	tb := &testpki.Standalone{Dir: dir}
 	f = &Fleet{tb: tb}
 	defer func() {
 		if r := recover(); r != nil {
-			fe, ok := r.(fleetError)
+			fe, ok := r.(testpki.Failure)
 			if !ok {
 				panic(r)
 			}
-			tb.cleanup()
+			tb.Close()
 			f, err = nil, fmt.Errorf("start fleet: %s", string(fe))
 		}
 	}()
@@ -99,7 +98,7 @@ func (f *Fleet) handler(headers map[string]string) http.Handler {
 func (f *Fleet) Requests() int64 { return f.requests.Load() }
 
 // Close stops every server.
-func (f *Fleet) Close() { f.tb.cleanup() }
+func (f *Fleet) Close() { f.tb.Close() }
 
 // ConfigOptions are the global settings of a pinwatchd config written by
 // WriteConfig.
@@ -147,48 +146,4 @@ func (f *Fleet) WriteTargetList(path string) error {
 		return fmt.Errorf("write target list: %w", err)
 	}
 	return nil
-}
-
-// fleetError is the panic value of fleetTB.Fatalf.
-type fleetError string
-
-// fleetTB lets the fleet use the test PKI outside a test: failures panic
-// with a fleetError that NewFleet turns into an error, and cleanups run at
-// Close.
-type fleetTB struct {
-	dir      string
-	mu       sync.Mutex
-	cleanups []func()
-	n        int
-}
-
-func (t *fleetTB) Helper()                           {}
-func (t *fleetTB) Logf(string, ...any)               {}
-func (t *fleetTB) Fatalf(format string, args ...any) { panic(fleetError(fmt.Sprintf(format, args...))) }
-
-func (t *fleetTB) TempDir() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.n++
-	dir := filepath.Join(t.dir, fmt.Sprintf("pki%d", t.n))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		panic(fleetError(err.Error()))
-	}
-	return dir
-}
-
-func (t *fleetTB) Cleanup(f func()) {
-	t.mu.Lock()
-	t.cleanups = append(t.cleanups, f)
-	t.mu.Unlock()
-}
-
-func (t *fleetTB) cleanup() {
-	t.mu.Lock()
-	fs := t.cleanups
-	t.cleanups = nil
-	t.mu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
 }
