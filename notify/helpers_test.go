@@ -413,17 +413,24 @@ func resolveNote() pinwatchd.Notification {
 	return alertNote(pinwatchd.ChangeResolved, a)
 }
 
-// digestNotes is a busy round: seven changes for one channel.
-func digestNotes() []pinwatchd.Notification {
-	ns := []pinwatchd.Notification{
+// everyKindNotes is one notification of each kind family and change type.
+func everyKindNotes() []pinwatchd.Notification {
+	return []pinwatchd.Notification{
 		alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()),
 		alertNote(pinwatchd.ChangeOpened, missingBackupAlert()),
 		alertNote(pinwatchd.ChangeOpened, certExpiringAlert()),
 		alertNote(pinwatchd.ChangeOpened, timeoutAlert()),
 		alertNote(pinwatchd.ChangeOpened, headerMalformedAlert()),
 		eventNote(chainChangedEvent()),
-		resolveNote(),
+		reminderNote(), escalationNote(), resolveNote(),
 	}
+}
+
+// digestNotes is a busy round: seven changes for one channel.
+func digestNotes() []pinwatchd.Notification {
+	// Every kind but the reminder and the escalation: seven changes.
+	all := everyKindNotes()
+	ns := append(all[:6:6], all[8])
 	for i := range ns {
 		ns[i].Channel = "#api-team"
 	}

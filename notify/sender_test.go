@@ -63,15 +63,7 @@ func at(n pinwatchd.Notification, t time.Time) pinwatchd.Notification {
 
 func TestSenderDeliversEveryKindAndLogsIt(t *testing.T) {
 	e := newSenderEnv(t, "")
-	notes := []pinwatchd.Notification{
-		alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()),
-		alertNote(pinwatchd.ChangeOpened, missingBackupAlert()),
-		alertNote(pinwatchd.ChangeOpened, certExpiringAlert()),
-		alertNote(pinwatchd.ChangeOpened, timeoutAlert()),
-		alertNote(pinwatchd.ChangeOpened, headerMalformedAlert()),
-		eventNote(chainChangedEvent()),
-		reminderNote(), escalationNote(), resolveNote(),
-	}
+	notes := everyKindNotes()
 	for i := range notes {
 		notes[i].CreatedAt = t0.Add(time.Duration(i-20) * time.Second) // one round each
 	}

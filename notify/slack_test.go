@@ -45,15 +45,7 @@ func assertNoSecrets(t *testing.T, what, s string) {
 func TestSlackWebhookSendsTheRenderedMessage(t *testing.T) {
 	f := newFakeSlack(t)
 	s := newWebhookSlack(t, f)
-	notes := []pinwatchd.Notification{
-		alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()),
-		alertNote(pinwatchd.ChangeOpened, missingBackupAlert()),
-		alertNote(pinwatchd.ChangeOpened, certExpiringAlert()),
-		alertNote(pinwatchd.ChangeOpened, timeoutAlert()),
-		alertNote(pinwatchd.ChangeOpened, headerMalformedAlert()),
-		eventNote(chainChangedEvent()),
-		reminderNote(), escalationNote(), resolveNote(),
-	}
+	notes := everyKindNotes()
 	for i := range notes {
 		rec, err := s.Notify(t.Context(), Batch{Notes: notes[i : i+1]})
 		if err != nil || rec != (Receipt{}) {
