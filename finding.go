@@ -83,18 +83,11 @@ type findingJSON struct {
 	Class    ChangeClass `json:"class,omitempty"`
 }
 
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // MarshalJSON encodes the finding in the shape of SPEC §5.
 func (f Finding) MarshalJSON() ([]byte, error) {
 	return json.Marshal(findingJSON{
-		Kind: f.Kind, Severity: f.Severity, Address: nullable(f.Address),
-		PinSet: nullable(f.PinSet), Cert: nullable(f.Cert), Message: f.Message, Class: f.Class,
+		Kind: f.Kind, Severity: f.Severity, Address: NullString(f.Address),
+		PinSet: NullString(f.PinSet), Cert: NullString(f.Cert), Message: f.Message, Class: f.Class,
 	})
 }
 

@@ -62,3 +62,12 @@ func (s Severity) ExitCode() int {
 	}
 	return 0
 }
+
+// Label is the severity as human reports show it: CRITICAL in capitals so
+// it stands out, the others as String.
+func (s Severity) Label() string {
+	if s == SeverityCritical {
+		return "CRITICAL"
+	}
+	return s.String()
+}

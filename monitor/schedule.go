@@ -20,49 +20,62 @@ const maxJitter = 30 * time.Second
 
 var specParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// Schedule is a parsed cron spec.
-type Schedule = cron.Schedule
+// scheduleHint says how a schedule is written.
+const scheduleHint = `write five fields (minute hour day-of-month month day-of-week) such as "*/15 * * * *", or "@hourly", "@daily", "@every 5m"`
 
-// ParseSchedule parses a cron spec: five fields ("*/15 * * * *") or a
-// descriptor ("@hourly", "@every 5m"), optionally prefixed by "TZ=Zone " or
-// "CRON_TZ=Zone ". Specs run in UTC unless a zone is given. The error names
-// the spec; malformed input never panics.
-func ParseSchedule(spec string) (s Schedule, err error) {
+// CheckSchedule reports whether spec is a schedule the Scheduler runs: five
+// cron fields ("*/15 * * * *") or a descriptor ("@hourly", "@every 5m"),
+// optionally led by "TZ=Zone " or "CRON_TZ=Zone ". The error names the spec
+// and says how to write one; malformed input never panics.
+func CheckSchedule(spec string) error {
+	_, err := parseSchedule(spec)
+	return err
+}
+
+// parseSchedule parses a spec (see CheckSchedule). Specs run in UTC unless
+// a zone is given. A "TZ=" or "CRON_TZ=" prefix must name a zone and be
+// followed by a space and the schedule: robfig's parser panics otherwise.
+func parseSchedule(spec string) (s cron.Schedule, err error) {
 	trimmed := strings.TrimSpace(spec)
 	if trimmed == "" {
-		return nil, fmt.Errorf("schedule %q is empty; want five cron fields or a descriptor such as @hourly", spec)
+		return nil, fmt.Errorf("schedule is empty; %s", scheduleHint)
 	}
-	if strings.HasPrefix(trimmed, "TZ=") || strings.HasPrefix(trimmed, "CRON_TZ=") {
-		zone, rest, ok := strings.Cut(trimmed, " ")
-		_, name, _ := strings.Cut(zone, "=")
-		if !ok || name == "" || strings.TrimSpace(rest) == "" {
-			return nil, fmt.Errorf("schedule %q: a %s prefix needs a zone name and then the schedule, e.g. \"TZ=Europe/Berlin 0 9 * * *\"", spec, zone)
+	rest := trimmed
+	if strings.HasPrefix(rest, "TZ=") || strings.HasPrefix(rest, "CRON_TZ=") {
+		_, tz, _ := strings.Cut(rest, "=")
+		zone, after, ok := strings.Cut(tz, " ")
+		if !ok || zone == "" || strings.TrimSpace(after) == "" {
+			return nil, fmt.Errorf("schedule %q: a TZ= or CRON_TZ= prefix needs a zone, a space and then the schedule, e.g. \"CRON_TZ=Europe/Berlin 0 9 * * *\"", spec)
 		}
-		if _, err := time.LoadLocation(name); err != nil {
-			return nil, fmt.Errorf("schedule %q: unknown time zone %q", spec, name)
+		if _, err := time.LoadLocation(zone); err != nil {
+			return nil, fmt.Errorf("schedule %q: unknown time zone %q", spec, zone)
 		}
+		rest = strings.TrimSpace(after)
 	}
-	if strings.HasPrefix(trimmed, "@every") {
-		d, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(trimmed, "@every")))
-		if err == nil && d < time.Second {
-			return nil, fmt.Errorf("schedule %q: @every needs an interval of at least 1s", spec)
+	if every, ok := strings.CutPrefix(rest, "@every "); ok {
+		d, err := time.ParseDuration(strings.TrimSpace(every))
+		if err != nil {
+			return nil, fmt.Errorf("schedule %q: @every takes a duration in s, m or h such as \"@every 5m\" or \"@every 24h\"", spec)
+		}
+		if d < time.Second {
+			return nil, fmt.Errorf("schedule %q: @every needs a duration of at least 1s", spec)
 		}
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			s, err = nil, fmt.Errorf("schedule %q is not a valid cron spec", spec)
+			s, err = nil, fmt.Errorf("schedule %q is not a valid cron spec; %s", trimmed, scheduleHint)
 		}
 	}()
 	s, err = specParser.Parse(trimmed)
 	if err != nil {
-		return nil, fmt.Errorf("schedule %q: %v", spec, err)
+		return nil, fmt.Errorf("schedule %q: %v; %s", trimmed, err, scheduleHint)
 	}
 	return s, nil
 }
 
 // Interval estimates the time between two runs of s: the shortest gap among
 // its next few activations after a fixed reference time.
-func Interval(s Schedule) time.Duration {
+func Interval(s cron.Schedule) time.Duration {
 	t := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	shortest := time.Duration(0)
 	prev := s.Next(t)
@@ -93,7 +106,7 @@ func Jitter(name string, interval time.Duration) time.Duration {
 // passed is covered by the start-up probe); later ones follow the slots, each
 // shifted by the delay. Next is only called from cron's scheduling goroutine.
 type jittered struct {
-	inner   Schedule
+	inner   cron.Schedule
 	delay   time.Duration
 	started bool
 }
@@ -153,7 +166,7 @@ func (s *Scheduler) Start(ctx context.Context, defaultSpec string, targets []pin
 		if st.target.Schedule != "" {
 			spec = st.target.Schedule
 		}
-		sched, err := ParseSchedule(spec)
+		sched, err := parseSchedule(spec)
 		if err != nil {
 			s.cancel()
 			return fmt.Errorf("target %q: %w", st.target.Name, err)

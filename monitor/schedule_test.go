@@ -17,25 +17,25 @@ import (
 func TestParseSchedule(t *testing.T) {
 	valid := []string{"*/15 * * * *", "@hourly", "@every 5m", "0 9 * * 1-5", "TZ=UTC 0 * * * *", "CRON_TZ=Europe/Berlin 30 2 * * *"}
 	for _, spec := range valid {
-		if _, err := ParseSchedule(spec); err != nil {
-			t.Errorf("ParseSchedule(%q) = %v, want ok", spec, err)
+		if err := CheckSchedule(spec); err != nil {
+			t.Errorf("CheckSchedule(%q) = %v, want ok", spec, err)
 		}
 	}
 	invalid := map[string]string{
-		"":                       `schedule "" is empty`,
+		"":                       `schedule is empty`,
 		"* * *":                  `schedule "* * *": expected exactly 5 fields`,
-		"TZ=":                    `schedule "TZ=": a TZ= prefix needs a zone name`,
-		"TZ=UTC":                 `schedule "TZ=UTC": a TZ=UTC prefix needs a zone name and then the schedule`,
-		"CRON_TZ= 0 * * * *":     `a CRON_TZ= prefix needs a zone name`,
+		"TZ=":                    `schedule "TZ=": a TZ= or CRON_TZ= prefix needs a zone, a space and then the schedule`,
+		"TZ=UTC":                 `schedule "TZ=UTC": a TZ= or CRON_TZ= prefix needs a zone, a space and then the schedule`,
+		"CRON_TZ= 0 * * * *":     `a TZ= or CRON_TZ= prefix needs a zone`,
 		"TZ=Mars/Base 0 * * * *": `unknown time zone "Mars/Base"`,
 		"61 * * * *":             `schedule "61 * * * *": end of range (61) above maximum (59)`,
-		"@every 10ms":            `@every needs an interval of at least 1s`,
+		"@every 10ms":            `@every needs a duration of at least 1s`,
 		"@fortnightly":           `schedule "@fortnightly": unrecognized descriptor`,
 	}
 	for spec, want := range invalid {
-		_, err := ParseSchedule(spec)
+		err := CheckSchedule(spec)
 		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ParseSchedule(%q) = %v, want an error containing %q", spec, err, want)
+			t.Errorf("CheckSchedule(%q) = %v, want an error containing %q", spec, err, want)
 		}
 	}
 }
@@ -65,7 +65,7 @@ func TestJitter(t *testing.T) {
 
 func TestIntervalOfSpecs(t *testing.T) {
 	for spec, want := range map[string]time.Duration{"*/15 * * * *": 15 * time.Minute, "@hourly": time.Hour, "@every 90s": 90 * time.Second, "0 9 * * *": 24 * time.Hour} {
-		s, err := ParseSchedule(spec)
+		s, err := parseSchedule(spec)
 		if err != nil {
 			t.Fatal(err)
 		}

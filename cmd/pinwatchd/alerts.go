@@ -13,10 +13,6 @@ import (
 
 const alertsUsage = "alerts [--all] [--json] [--config F] [--database F]"
 
-func init() {
-	register(command{name: "alerts", usage: "alerts [flags]", summary: "open alerts (with --all, resolved ones too)", run: runAlerts})
-}
-
 // alertJSON is one entry of `alerts --json` (SPEC §5).
 type alertJSON struct {
 	ID             int64      `json:"id"`
@@ -42,20 +38,20 @@ func runAlerts(ctx context.Context, e *env, args []string) int {
 		return flagError(err)
 	}
 	if len(pos) > 0 {
-		return usageError(e.stderr, "alerts takes no arguments, got %q; usage: pinwatchd %s", pos[0], alertsUsage)
+		return fail(e.stderr, "alerts takes no arguments, got %q; usage: pinwatchd %s", pos[0], alertsUsage)
 	}
 	db, err := openQueryDB(ctx, e, q)
 	if err != nil {
-		return usageError(e.stderr, "%v", err)
+		return fail(e.stderr, "%v", err)
 	}
 	defer db.Close()
 	alerts, err := db.Alerts(ctx, *all)
 	if err != nil {
-		return usageError(e.stderr, "%v", err)
+		return fail(e.stderr, "%v", err)
 	}
 	pending, maxAttempts, err := db.PendingCount(ctx)
 	if err != nil {
-		return usageError(e.stderr, "%v", err)
+		return fail(e.stderr, "%v", err)
 	}
 	if *q.json {
 		out := make([]alertJSON, 0, len(alerts))
@@ -66,21 +62,21 @@ func runAlerts(ctx context.Context, e *env, args []string) int {
 			}
 			out = append(out, alertJSON{
 				ID: a.ID, Target: a.Target, Kind: string(a.Kind), Severity: a.Severity.String(), Subject: a.Subject,
-				Addresses: addrs, State: string(a.State), OpenedAt: a.OpenedAt.UTC(), ResolvedAt: nullTime(a.ResolvedAt),
-				LastNotifiedAt: nullTime(a.LastNotifiedAt), Message: a.Message, ResolveReason: nullString(a.ResolveReason),
+				Addresses: addrs, State: string(a.State), OpenedAt: a.OpenedAt.UTC(), ResolvedAt: pinwatchd.NullTime(a.ResolvedAt),
+				LastNotifiedAt: pinwatchd.NullTime(a.LastNotifiedAt), Message: a.Message, ResolveReason: pinwatchd.NullString(a.ResolveReason),
 			})
 		}
 		doc := map[string]any{"alerts": out, "notifications_pending": pending}
 		if err := writeJSON(e.stdout, doc); err != nil {
-			return usageError(e.stderr, "write output: %v", err)
+			return fail(e.stderr, "write output: %v", err)
 		}
 		return exitOK
 	}
 	writeAlertsText(e.stdout, alerts, *all)
 	if pending > 0 {
-		fmt.Fprintf(e.stdout, "\n%s waiting in the outbox", plural(pending, "notification", "notifications"))
+		fmt.Fprintf(e.stdout, "\n%s waiting in the outbox", count(pending, "notification", "notifications"))
 		if maxAttempts > 0 {
-			fmt.Fprintf(e.stdout, " (up to %s failed so far; see the daemon's log)", plural(maxAttempts, "attempt", "attempts"))
+			fmt.Fprintf(e.stdout, " (up to %s failed so far; see the daemon's log)", count(maxAttempts, "attempt", "attempts"))
 		}
 		fmt.Fprintln(e.stdout)
 	}
@@ -114,7 +110,7 @@ func writeAlertsText(w io.Writer, alerts []pinwatchd.Alert, all bool) {
 		if a.State == pinwatchd.AlertResolved && a.ResolveReason != "" {
 			msg += " — resolved: " + a.ResolveReason
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, state, severityLabel(a.Severity), a.Target, a.Kind, addrs, shortTime(a.OpenedAt), msg)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, state, a.Severity.Label(), a.Target, a.Kind, addrs, shortTime(a.OpenedAt), msg)
 	}
 	tw.Flush()
 }

@@ -8,13 +8,10 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/config"
 )
 
 const certsUsage = "certs [--expiring-within D] [--json] [--config F] [--database F]"
-
-func init() {
-	register(command{name: "certs", usage: "certs [flags]", summary: "what every target serves now, per address", run: runCerts})
-}
 
 // certJSON is one entry of `certs --json` (SPEC §5).
 type certJSON struct {
@@ -40,23 +37,23 @@ func runCerts(ctx context.Context, e *env, args []string) int {
 		return flagError(err)
 	}
 	if len(pos) > 0 {
-		return usageError(e.stderr, "certs takes no arguments, got %q; usage: pinwatchd %s", pos[0], certsUsage)
+		return fail(e.stderr, "certs takes no arguments, got %q; usage: pinwatchd %s", pos[0], certsUsage)
 	}
 	var limit time.Duration
 	if *within != "" {
-		if limit, err = ParseDuration(*within); err != nil || limit <= 0 {
-			return usageError(e.stderr, "--expiring-within %q is not a positive duration such as 30d or 72h", *within)
+		if limit, err = config.ParseDuration(*within); err != nil || limit <= 0 {
+			return fail(e.stderr, "--expiring-within %q is not a positive duration such as 30d or 72h", *within)
 		}
 	}
 	db, err := openQueryDB(ctx, e, q)
 	if err != nil {
-		return usageError(e.stderr, "%v", err)
+		return fail(e.stderr, "%v", err)
 	}
 	defer db.Close()
 	now := e.now().UTC()
 	all, err := db.Certs(ctx, now)
 	if err != nil {
-		return usageError(e.stderr, "%v", err)
+		return fail(e.stderr, "%v", err)
 	}
 	certs := all[:0:0]
 	for _, c := range all {
@@ -70,11 +67,11 @@ func runCerts(ctx context.Context, e *env, args []string) int {
 			out = append(out, certJSON{
 				Target: c.Target, Address: c.Address, LeafSubject: c.LeafSubject, Issuer: c.Issuer,
 				LeafPin: c.LeafPin, LeafSHA256: c.LeafSHA256, NotAfter: c.NotAfter.UTC(), DaysLeft: c.DaysLeft,
-				ChainNotAfter: c.ChainNotAfter.UTC(), LastSeen: nullTime(c.LastSeen), ErrorKind: nullString(string(c.ErrorKind)),
+				ChainNotAfter: c.ChainNotAfter.UTC(), LastSeen: pinwatchd.NullTime(c.LastSeen), ErrorKind: pinwatchd.NullString(string(c.ErrorKind)),
 			})
 		}
 		if err := writeJSON(e.stdout, map[string]any{"certs": out}); err != nil {
-			return usageError(e.stderr, "write output: %v", err)
+			return fail(e.stderr, "write output: %v", err)
 		}
 		return exitOK
 	}

@@ -9,10 +9,9 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/monitor"
 	"github.com/pinwatchd/pinwatchd/storage"
 )
@@ -21,10 +20,6 @@ import (
 const checkGCPercent = 400
 
 const checkUsage = "check [--config F] [--target NAME]… [--json] [--record]"
-
-func init() {
-	register(command{name: "check", usage: "check [flags]", summary: "probe the configured targets once and print findings", run: runCheck})
-}
 
 func runCheck(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "check", checkUsage)
@@ -38,22 +33,22 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		return flagError(err)
 	}
 	if len(pos) > 0 {
-		return usageError(e.stderr, "check takes no arguments, got %q; usage: pinwatchd %s", pos[0], checkUsage)
+		return fail(e.stderr, "check takes no arguments, got %q; usage: pinwatchd %s", pos[0], checkUsage)
 	}
 	path := configPath(e, *configFlag)
-	cfg, err := loadConfig(path, loadOptions{skipSecretFiles: true})
+	cfg, err := config.Load(path, config.Options{SkipSecretFiles: true})
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return exitError
 	}
 	targets, err := selectTargets(cfg.Targets(), only)
 	if err != nil {
-		return usageError(e.stderr, "%v", err)
+		return fail(e.stderr, "%v", err)
 	}
 	var db *storage.DB
 	if *record {
 		if db, err = storage.Open(ctx, cfg.DatabasePath(e.getenv)); err != nil {
-			return usageError(e.stderr, "%v", err)
+			return fail(e.stderr, "%v", err)
 		}
 		defer db.Close()
 	}
@@ -72,9 +67,9 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		progress = func(done, total int) { fmt.Fprintf(e.stderr, "\rprobing: %d/%d targets", done, total) }
 		defer fmt.Fprint(e.stderr, "\r\033[K")
 	}
-	reports := probeTargets(ctx, p, targets, cfg.Concurrency, cfg.Thresholds(), e.now, progress)
+	reports := monitor.Check(ctx, p, targets, cfg.Concurrency, cfg.Thresholds(), e.now, progress)
 	if ctx.Err() != nil {
-		return usageError(e.stderr, "check interrupted")
+		return fail(e.stderr, "check interrupted")
 	}
 	if db != nil {
 		var obs []pinwatchd.Observation
@@ -82,7 +77,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 			obs = append(obs, r.Addresses...)
 		}
 		if _, err := db.Record(ctx, obs); err != nil {
-			return usageError(e.stderr, "%v", err)
+			return fail(e.stderr, "%v", err)
 		}
 	}
 	var all []pinwatchd.Finding
@@ -91,7 +86,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	}
 	if *jsonOut {
 		if err := writeJSON(e.stdout, reportsJSON{Targets: normalizeReports(reports)}); err != nil {
-			return usageError(e.stderr, "write output: %v", err)
+			return fail(e.stderr, "write output: %v", err)
 		}
 	} else {
 		// One write for the whole report rather than a few per target.
@@ -125,47 +120,6 @@ func selectTargets(all []pinwatchd.Target, only []string) ([]pinwatchd.Target, e
 	return out, nil
 }
 
-// probeTargets probes and evaluates targets with at most workers targets in
-// flight (the prober bounds the addresses in flight), returning reports in
-// the order of targets.
-func probeTargets(ctx context.Context, p *monitor.Prober, targets []pinwatchd.Target, workers int, th pinwatchd.Thresholds, now func() time.Time, progress func(done, total int)) []pinwatchd.Report {
-	reports := make([]pinwatchd.Report, len(targets))
-	jobs := make(chan int)
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		done int
-	)
-	for range max(1, min(workers, len(targets))) {
-		wg.Go(func() {
-			for i := range jobs {
-				t := &targets[i]
-				start := now().UTC()
-				obs := p.Probe(ctx, t)
-				reports[i] = pinwatchd.Report{
-					Name: t.Name, Host: t.Host, Port: t.Port, ProbedAt: start,
-					Addresses: obs, Findings: monitor.Evaluate(t, obs, th, now()),
-				}
-				if progress != nil {
-					mu.Lock()
-					done++
-					progress(done, len(targets))
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for i := range targets {
-		if ctx.Err() != nil {
-			break
-		}
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	return reports
-}
-
 // writeCheckText prints the fleet report: one block per target, worst
 // first, then a summary line.
 func writeCheckText(w io.Writer, reports []pinwatchd.Report) {
@@ -182,7 +136,7 @@ func writeCheckText(w io.Writer, reports []pinwatchd.Report) {
 		worst := pinwatchd.Worst(r.Findings)
 		bySeverity[worst]++
 		all = append(all, r.Findings...)
-		label := severityLabel(worst)
+		label := worst.Label()
 		if worst == pinwatchd.SeverityInfo {
 			label = "ok"
 		}
@@ -192,12 +146,12 @@ func writeCheckText(w io.Writer, reports []pinwatchd.Report) {
 				ok++
 			}
 		}
-		fmt.Fprintf(w, "%-8s  %s (%s:%d)  %s answered of %d\n", label, r.Name, r.Host, r.Port, plural(ok, "address", "addresses"), len(r.Addresses))
+		fmt.Fprintf(w, "%-8s  %s (%s:%d)  %s answered of %d\n", label, r.Name, r.Host, r.Port, count(ok, "address", "addresses"), len(r.Addresses))
 		writeFindings(w, "    ", r.Findings)
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "%s: %d critical, %d warning, %d ok; findings: %s\n",
-		plural(len(reports), "target", "targets"),
+		count(len(reports), "target", "targets"),
 		bySeverity[pinwatchd.SeverityCritical], bySeverity[pinwatchd.SeverityWarning], bySeverity[pinwatchd.SeverityInfo],
 		summaryLine(all))
 }

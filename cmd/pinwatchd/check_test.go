@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/testpki"
 )
 
@@ -31,30 +34,47 @@ func (f *fleet) serve(t *testing.T, headers map[string]string) *testpki.Server {
 	return testpki.Serve(t, f.pki.TLS(), testpki.HeaderHandler(headers))
 }
 
-// target renders a [[target]] for a server; extra holds more TOML lines.
-func (f *fleet) target(name string, s *testpki.Server, extra ...string) string {
-	port := s.Addr[strings.LastIndex(s.Addr, ":")+1:]
-	return fmt.Sprintf("[[target]]\nname = %q\nhost = \"localhost\"\nport = %s\naddresses = [%q]\nca_file = %q\n%s\n",
-		name, port, s.Addr, f.caFile, strings.Join(extra, "\n"))
+// target is a target probing a server of the fleet as localhost, trusting
+// the fleet's CA; each option adjusts it.
+func (f *fleet) target(t *testing.T, name string, s *testpki.Server, opts ...func(*config.TargetConfig)) config.TargetConfig {
+	t.Helper()
+	tc := f.addrTarget(t, name, s.Addr)
+	for _, o := range opts {
+		o(&tc)
+	}
+	return tc
 }
 
 // config writes a config file with the given targets and returns its path.
-func (f *fleet) config(t *testing.T, targets ...string) string {
+func (f *fleet) config(t *testing.T, targets ...config.TargetConfig) string {
 	t.Helper()
+	c := config.Default()
+	c.Timeout = config.Duration{Duration: 5 * time.Second}
+	c.Database = filepath.Join(f.dir, "pinwatchd.db")
+	c.TargetConfigs = targets
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(f.dir, "config.toml")
-	body := fmt.Sprintf("timeout = \"5s\"\ndatabase = %q\n\n%s", filepath.Join(f.dir, "pinwatchd.db"), strings.Join(targets, "\n"))
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+	var b bytes.Buffer
+	if err := config.Encode(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
 }
 
-func pinsLine(pins ...pinwatchd.Pin) string {
-	quoted := make([]string, len(pins))
-	for i, p := range pins {
-		quoted[i] = fmt.Sprintf("%q", "sha256/"+p.String())
-	}
-	return "pins = [" + strings.Join(quoted, ", ") + "]"
+// withPins sets a target's inline pin-set.
+func withPins(pins ...pinwatchd.Pin) func(*config.TargetConfig) {
+	return func(tc *config.TargetConfig) { tc.Pins = pins }
+}
+
+// noHTTP turns a target's HTTP request off.
+func noHTTP(tc *config.TargetConfig) {
+	off := false
+	tc.HTTP = &off
 }
 
 func TestCheckExitCodes(t *testing.T) {
@@ -63,19 +83,19 @@ func TestCheckExitCodes(t *testing.T) {
 	spare := testpki.KeyPin(t, f.pki.Spare)
 	wrong := testpki.KeyPin(t, testpki.NewKey(t, testpki.P256))
 
-	healthy := f.target("healthy", good, pinsLine(f.pki.Leaf.Pin(), spare))
-	noBackup := f.target("no-backup", good, pinsLine(f.pki.Intermediate.Pin()))
-	drifted := f.target("drifted", good, pinsLine(wrong, spare))
+	healthy := f.target(t, "healthy", good, withPins(f.pki.Leaf.Pin(), spare))
+	noBackup := f.target(t, "no-backup", good, withPins(f.pki.Intermediate.Pin()))
+	drifted := f.target(t, "drifted", good, withPins(wrong, spare))
 
 	tests := []struct {
 		name     string
-		targets  []string
+		targets  []config.TargetConfig
 		code     int
 		contains []string
 	}{
-		{"all good", []string{healthy}, exitOK, []string{"ok        healthy (localhost:", "1 target: 0 critical, 0 warning, 1 ok", "no_pin_header"}},
-		{"warning only", []string{healthy, noBackup}, exitWarning, []string{"warning   no-backup", "missing_backup_pin", "2 targets: 0 critical, 1 warning, 1 ok"}},
-		{"critical", []string{healthy, noBackup, drifted}, exitCritical, []string{"CRITICAL  drifted", "pin_mismatch", `pin-set "inline" has no pin matching`, "3 targets: 1 critical, 1 warning, 1 ok"}},
+		{"all good", []config.TargetConfig{healthy}, exitOK, []string{"ok        healthy (localhost:", "1 target: 0 critical, 0 warning, 1 ok", "no_pin_header"}},
+		{"warning only", []config.TargetConfig{healthy, noBackup}, exitWarning, []string{"warning   no-backup", "missing_backup_pin", "2 targets: 0 critical, 1 warning, 1 ok"}},
+		{"critical", []config.TargetConfig{healthy, noBackup, drifted}, exitCritical, []string{"CRITICAL  drifted", "pin_mismatch", `pin-set "inline" has no pin matching`, "3 targets: 1 critical, 1 warning, 1 ok"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

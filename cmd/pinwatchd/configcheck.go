@@ -4,21 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-)
 
-func init() {
-	register(command{
-		name:    "config",
-		usage:   "config check [--config F]",
-		summary: "validate the config file, listing every problem with its line",
-		run:     runConfig,
-	})
-}
+	"github.com/pinwatchd/pinwatchd/config"
+)
 
 // runConfig dispatches the verbs of `pinwatchd config`; only `check` exists.
 func runConfig(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
-		return usageError(e.stderr, "config needs a verb; usage: pinwatchd config check [--config F]")
+		return fail(e.stderr, "config needs a verb; usage: pinwatchd config check [--config F]")
 	}
 	switch args[0] {
 	case "check":
@@ -27,7 +20,7 @@ func runConfig(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "Usage: pinwatchd config check [--config F]")
 		return exitOK
 	}
-	return usageError(e.stderr, "unknown config verb %q; usage: pinwatchd config check [--config F]", args[0])
+	return fail(e.stderr, "unknown config verb %q; usage: pinwatchd config check [--config F]", args[0])
 }
 
 // runConfigCheck loads the config and prints a one-line summary (exit 0), or
@@ -40,12 +33,12 @@ func runConfigCheck(_ context.Context, e *env, args []string) int {
 		return flagError(err)
 	}
 	if len(pos) > 0 {
-		return usageError(e.stderr, "config check takes no arguments, got %q; name the file with --config", pos[0])
+		return fail(e.stderr, "config check takes no arguments, got %q; name the file with --config", pos[0])
 	}
 	path := configPath(e, *flagConfig)
-	c, err := LoadConfig(path)
+	c, err := config.Load(path, config.Options{})
 	if err != nil {
-		var ce *ConfigError
+		var ce *config.Error
 		if errors.As(err, &ce) {
 			fmt.Fprintln(e.stderr, ce.Error())
 		} else {
@@ -54,14 +47,6 @@ func runConfigCheck(_ context.Context, e *env, args []string) int {
 		return exitError
 	}
 	fmt.Fprintf(e.stdout, "ok: %s: %s, %s, notifier: %s\n", path,
-		countOf(len(c.TargetConfigs), "target"), countOf(len(c.PinSets), "pin-set"), c.Notifier())
+		count(len(c.TargetConfigs), "target", "targets"), count(len(c.PinSets), "pin-set", "pin-sets"), c.Notifier())
 	return exitOK
-}
-
-// countOf returns "1 target" or "3 targets".
-func countOf(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

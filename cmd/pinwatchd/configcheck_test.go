@@ -15,7 +15,7 @@ func TestConfigCheckOK(t *testing.T) {
 	}
 	withWebhook := writeConfig(t, "[slack]\nwebhook_url_file = \""+webhook+"\"\n[[target]]\nname = \"a\"\nhost = \"a.example.com\"\n")
 	withToken := writeConfig(t, "[slack]\ntoken_file = \""+webhook+"\"\nchannel = \"#tls\"\n"+
-		"[[pinset]]\nname = \"p\"\npins = [\""+pinA+"\"]\n"+
+		"[[pinset]]\nname = \"p\"\npins = [\"sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\"]\n"+
 		"[[target]]\nname = \"a\"\nhost = \"a.example.com\"\npinsets = [\"p\"]\n"+
 		"[[target]]\nname = \"b\"\nhost = \"b.example.com\"\n")
 	cases := []struct {
@@ -41,13 +41,25 @@ func TestConfigCheckOK(t *testing.T) {
 	}
 }
 
+// TestConfigCheckProblems runs config check on a broken config of the
+// config package's golden table: every problem, one per line, as the
+// file's "# want: " lines list them.
 func TestConfigCheckProblems(t *testing.T) {
-	path := "testdata/config/multiple.toml"
+	const golden = "testdata/config/multiple.toml"
+	path := filepath.Join("..", "..", "config", golden)
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := splitWant(raw)
+	var want []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if w, ok := strings.CutPrefix(line, "# want: "+golden); ok {
+			want = append(want, path+w)
+		}
+	}
+	if len(want) == 0 {
+		t.Fatalf("%s has no '# want: ' lines", path)
+	}
 	stdout, stderr, code := runCmd(t, "", nil, "config", "check", "--config", path)
 	if code != exitError || stdout != "" {
 		t.Errorf("exit %d, stdout %q; want exit 3 and nothing on stdout", code, stdout)
@@ -86,5 +98,66 @@ func TestConfigCheckUsage(t *testing.T) {
 	_, stderr, code = runCmd(t, "", nil, "config", "check", "-h")
 	if code != exitOK || !strings.Contains(stderr, "$PINWATCHD_CONFIG") || !strings.Contains(stderr, "/etc/pinwatchd/config.toml") {
 		t.Errorf("config check -h: exit %d, stderr %q; want the --config help", code, stderr)
+	}
+}
+
+// writeConfig writes a config file into a temporary directory.
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestConfigCheckNeverPrintsSecrets feeds configs with an inline webhook
+// URL and a problem elsewhere: config check fails, and the URL's secret part
+// appears nowhere in its output.
+func TestConfigCheckNeverPrintsSecrets(t *testing.T) {
+	const secret = "SECRET"
+	const url = `"https://hooks.slack.com/services/` + secret + `"`
+	const target = "\n[[target]]\nname = \"a\"\nhost = \"a.example.com\"\n"
+	docs := map[string]string{
+		"error elsewhere":   "timeout = \"0s\"\n[slack]\nwebhook_url = " + url + target,
+		"with a file too":   "[slack]\nwebhook_url = " + url + "\nwebhook_url_file = \"/nonexistent/webhook\"" + target,
+		"with a token":      "[slack]\nwebhook_url = " + url + "\ntoken_file = \"/nonexistent/token\"" + target,
+		"not a URL":         "[slack]\nwebhook_url = \"" + secret + "\"" + target,
+		"misspelt key":      "[slack]\nwebhok_url = " + url + target,
+		"decode error next": "[slack]\nwebhook_url = " + url + "\nchannel = 5" + target,
+		"syntax error":      "[slack]\nwebhook_url = \"https://hooks.slack.com/services/" + secret + "\n[[target]]\n",
+	}
+	for name, doc := range docs {
+		t.Run(name, func(t *testing.T) {
+			path := writeConfig(t, doc)
+			stdout, stderr, code := runCmd(t, "", nil, "config", "check", "--config", path)
+			if code != exitError || stderr == "" {
+				t.Fatalf("config check exit %d, stderr %q; want exit 3 with problems", code, stderr)
+			}
+			if strings.Contains(stdout+stderr, secret) {
+				t.Errorf("the webhook secret leaked:\n%s%s", stdout, stderr)
+			}
+		})
+	}
+}
+
+func TestConfigPath(t *testing.T) {
+	env := func(v string) *env {
+		return &env{getenv: func(k string) string {
+			if k == "PINWATCHD_CONFIG" {
+				return v
+			}
+			return ""
+		}}
+	}
+	cases := []struct{ flag, envVar, want string }{
+		{"/from/flag.toml", "/from/env.toml", "/from/flag.toml"},
+		{"", "/from/env.toml", "/from/env.toml"},
+		{"", "", "/etc/pinwatchd/config.toml"},
+	}
+	for _, c := range cases {
+		if got := configPath(env(c.envVar), c.flag); got != c.want {
+			t.Errorf("configPath(flag %q, $PINWATCHD_CONFIG %q) = %q, want %q", c.flag, c.envVar, got, c.want)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pinwatchd/pinwatchd/config"
 	"golang.org/x/sys/unix"
 )
 
@@ -324,30 +325,44 @@ type e2eConfig struct {
 	threshold   int    // failure_threshold; default 1
 	webhookFile string // empty: log only
 	metrics     string // [metrics] listen; empty: off
-	targets     []string
+	targets     []config.TargetConfig
 }
 
 // write writes the configuration to path.
 func (c e2eConfig) write(t *testing.T, path string) {
 	t.Helper()
-	timeout, threshold := c.timeout, c.threshold
-	if timeout == "" {
-		timeout = "2s"
+	cfg := config.Default()
+	cfg.Database = c.db
+	cfg.Schedule = mustSchedule(t, "@every 1s")
+	cfg.Timeout = config.Duration{Duration: 2 * time.Second}
+	if c.timeout != "" {
+		d, err := config.ParseDuration(c.timeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Timeout = config.Duration{Duration: d}
 	}
-	if threshold == 0 {
-		threshold = 1
+	cfg.Alerts.FailureThreshold = 1
+	if c.threshold != 0 {
+		cfg.Alerts.FailureThreshold = c.threshold
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "database = %q\nschedule = \"@every 1s\"\ntimeout = %q\n\n", c.db, timeout)
-	fmt.Fprintf(&b, "[alerts]\nfailure_threshold = %d\n\n", threshold)
-	if c.webhookFile != "" {
-		fmt.Fprintf(&b, "[slack]\nwebhook_url_file = %q\n\n", c.webhookFile)
+	cfg.Slack.WebhookURLFile = c.webhookFile
+	cfg.Metrics.Listen = c.metrics
+	cfg.TargetConfigs = c.targets
+	var b bytes.Buffer
+	if err := config.Encode(&b, cfg); err != nil {
+		t.Fatal(err)
 	}
-	if c.metrics != "" {
-		fmt.Fprintf(&b, "[metrics]\nlisten = %q\n\n", c.metrics)
-	}
-	b.WriteString(strings.Join(c.targets, "\n"))
 	writeFile(t, path, b.String())
+}
+
+func mustSchedule(t *testing.T, spec string) config.Schedule {
+	t.Helper()
+	s, err := config.ParseSchedule(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func writeFile(t *testing.T, path, body string) {
@@ -357,12 +372,16 @@ func writeFile(t *testing.T, path, body string) {
 	}
 }
 
-// addrTarget renders a [[target]] probing addr as localhost, trusting
-// caFile; extra holds more TOML lines.
-func addrTarget(name, addr, caFile string, extra ...string) string {
-	port := addr[strings.LastIndex(addr, ":")+1:]
-	return fmt.Sprintf("[[target]]\nname = %q\nhost = \"localhost\"\nport = %s\naddresses = [%q]\nca_file = %q\n%s\n",
-		name, port, addr, caFile, strings.Join(extra, "\n"))
+// addrTarget is a target probing addr as localhost, trusting the fleet's
+// CA, for addresses that are not servers of the fleet.
+func (f *fleet) addrTarget(t *testing.T, name, addr string) config.TargetConfig {
+	t.Helper()
+	hp, err := config.ParseHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := int(hp.Port)
+	return config.TargetConfig{Name: name, Host: "localhost", Port: &port, Addresses: []config.HostPort{hp}, CAFile: f.caFile}
 }
 
 // stallServer accepts TCP connections on loopback and never says a word.

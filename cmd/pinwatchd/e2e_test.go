@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/daemon"
 	"github.com/pinwatchd/pinwatchd/internal/testpki"
 	"github.com/pinwatchd/pinwatchd/notify"
 )
@@ -22,9 +24,9 @@ func TestDaemonLifecycle(t *testing.T) {
 	spare := testpki.KeyPin(t, f.pki.Spare)
 	slack := newE2ESlack(t)
 	db, cfg := filepath.Join(f.dir, "pinwatchd.db"), filepath.Join(f.dir, "config.toml")
-	e2eConfig{db: db, webhookFile: slack.webhookFile(t, f.dir), targets: []string{
-		f.target("api", api, pinsLine(f.pki.Leaf.Pin(), spare)),
-		f.target("legacy", legacy, pinsLine(f.pki.Leaf.Pin())),
+	e2eConfig{db: db, webhookFile: slack.webhookFile(t, f.dir), targets: []config.TargetConfig{
+		f.target(t, "api", api, withPins(f.pki.Leaf.Pin(), spare)),
+		f.target(t, "legacy", legacy, withPins(f.pki.Leaf.Pin())),
 	}}.write(t, cfg)
 	d := startDaemon(t, cfg)
 
@@ -115,9 +117,9 @@ func TestDaemonReload(t *testing.T) {
 	spare := testpki.KeyPin(t, f.pki.Spare)
 	slack := newE2ESlack(t)
 	db, cfg := filepath.Join(f.dir, "pinwatchd.db"), filepath.Join(f.dir, "config.toml")
-	conf := e2eConfig{db: db, webhookFile: slack.webhookFile(t, f.dir), targets: []string{
-		f.target("keep", keep, pinsLine(f.pki.Leaf.Pin(), spare)),
-		f.target("gone", gone, pinsLine(f.pki.Leaf.Pin())),
+	conf := e2eConfig{db: db, webhookFile: slack.webhookFile(t, f.dir), targets: []config.TargetConfig{
+		f.target(t, "keep", keep, withPins(f.pki.Leaf.Pin(), spare)),
+		f.target(t, "gone", gone, withPins(f.pki.Leaf.Pin())),
 	}}
 	conf.write(t, cfg)
 	d := startDaemon(t, cfg)
@@ -125,9 +127,9 @@ func TestDaemonReload(t *testing.T) {
 		return openAlert(queryAlerts(t, db, false), "gone", "missing_backup_pin")
 	})
 
-	conf.targets = []string{
-		f.target("keep", keep, pinsLine(f.pki.Leaf.Pin(), spare)),
-		f.target("added", added, pinsLine(f.pki.Leaf.Pin(), spare)),
+	conf.targets = []config.TargetConfig{
+		f.target(t, "keep", keep, withPins(f.pki.Leaf.Pin(), spare)),
+		f.target(t, "added", added, withPins(f.pki.Leaf.Pin(), spare)),
 	}
 	conf.write(t, cfg)
 	d.signal(t, syscall.SIGHUP)
@@ -176,9 +178,9 @@ func TestDaemonShutdownAndRestart(t *testing.T) {
 	slack := newE2ESlack(t)
 	db, cfg := filepath.Join(f.dir, "pinwatchd.db"), filepath.Join(f.dir, "config.toml")
 	const timeout = 2 * time.Second
-	e2eConfig{db: db, timeout: timeout.String(), webhookFile: slack.webhookFile(t, f.dir), targets: []string{
-		addrTarget("stalled", stall.addr, f.caFile),
-		f.target("legacy", legacy, pinsLine(f.pki.Leaf.Pin())),
+	e2eConfig{db: db, timeout: timeout.String(), webhookFile: slack.webhookFile(t, f.dir), targets: []config.TargetConfig{
+		f.addrTarget(t, "stalled", stall.addr),
+		f.target(t, "legacy", legacy, withPins(f.pki.Leaf.Pin())),
 	}}.write(t, cfg)
 	d := startDaemon(t, cfg)
 	waitFor(t, "both alerts open and announced", func() bool {
@@ -201,7 +203,7 @@ func TestDaemonShutdownAndRestart(t *testing.T) {
 	}
 	nextAccept()
 	d.signal(t, syscall.SIGTERM)
-	if code := d.wait(t, timeout+shutdownGrace); code != exitOK {
+	if code := d.wait(t, timeout+daemon.ShutdownGrace); code != exitOK {
 		t.Fatalf("exit status %d after SIGTERM, want 0", code)
 	}
 
@@ -254,10 +256,10 @@ func TestDaemonOutboxSurvivesCrash(t *testing.T) {
 	slack := newE2ESlack(t)
 	slack.setStatus(http.StatusInternalServerError)
 	db, cfg := filepath.Join(f.dir, "pinwatchd.db"), filepath.Join(f.dir, "config.toml")
-	e2eConfig{db: db, webhookFile: slack.webhookFile(t, f.dir), targets: []string{
-		f.target("legacy", srv, pinsLine(f.pki.Leaf.Pin())),
-		f.target("drifted", srv, pinsLine(wrong, spare)),
-		addrTarget("refused", closedPort(t), f.caFile),
+	e2eConfig{db: db, webhookFile: slack.webhookFile(t, f.dir), targets: []config.TargetConfig{
+		f.target(t, "legacy", srv, withPins(f.pki.Leaf.Pin())),
+		f.target(t, "drifted", srv, withPins(wrong, spare)),
+		f.addrTarget(t, "refused", closedPort(t)),
 	}}.write(t, cfg)
 	want := [][2]string{{"legacy", "missing_backup_pin"}, {"drifted", "pin_mismatch"}, {"refused", "connect_failed"}}
 
@@ -302,9 +304,9 @@ func TestDaemonHonoursRetryAfter(t *testing.T) {
 	slack := newE2ESlack(t)
 	slack.rateLimitNext("2")
 	db, cfg := filepath.Join(f.dir, "pinwatchd.db"), filepath.Join(f.dir, "config.toml")
-	e2eConfig{db: db, webhookFile: slack.webhookFile(t, f.dir), targets: []string{
-		f.target("legacy", srv, pinsLine(f.pki.Leaf.Pin())),
-		f.target("drifted", srv, pinsLine(wrong, spare)),
+	e2eConfig{db: db, webhookFile: slack.webhookFile(t, f.dir), targets: []config.TargetConfig{
+		f.target(t, "legacy", srv, withPins(f.pki.Leaf.Pin())),
+		f.target(t, "drifted", srv, withPins(wrong, spare)),
 	}}.write(t, cfg)
 	d := startDaemon(t, cfg)
 	waitFor(t, "both alerts delivered", func() bool {
@@ -351,8 +353,8 @@ func TestDaemonKeepsWebhookSecret(t *testing.T) {
 			f := newFleet(t)
 			srv := f.serve(t, hstsHeaders)
 			db, cfg := filepath.Join(f.dir, "pinwatchd.db"), filepath.Join(f.dir, "config.toml")
-			e2eConfig{db: db, webhookFile: tc.webhook(t, f.dir), targets: []string{
-				f.target("legacy", srv, pinsLine(f.pki.Leaf.Pin())),
+			e2eConfig{db: db, webhookFile: tc.webhook(t, f.dir), targets: []config.TargetConfig{
+				f.target(t, "legacy", srv, withPins(f.pki.Leaf.Pin())),
 			}}.write(t, cfg)
 			d := startDaemon(t, cfg)
 			waitFor(t, "two failed deliveries in the log", func() bool {
@@ -398,9 +400,9 @@ func TestDaemonSystemdAndMetrics(t *testing.T) {
 	sd := newSDListener(t)
 	listen := closedPort(t)
 	db, cfg := filepath.Join(f.dir, "pinwatchd.db"), filepath.Join(f.dir, "config.toml")
-	e2eConfig{db: db, metrics: listen, targets: []string{
-		f.target("api", api, pinsLine(f.pki.Leaf.Pin(), spare)),
-		f.target("legacy", legacy, pinsLine(f.pki.Leaf.Pin())),
+	e2eConfig{db: db, metrics: listen, targets: []config.TargetConfig{
+		f.target(t, "api", api, withPins(f.pki.Leaf.Pin(), spare)),
+		f.target(t, "legacy", legacy, withPins(f.pki.Leaf.Pin())),
 	}}.write(t, cfg)
 	d := startDaemon(t, cfg, "NOTIFY_SOCKET="+sd.path, "WATCHDOG_USEC=2000000")
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/pinwatchd/pinwatchd/config"
 )
 
 // newFlagSet returns a flag set for a subcommand that reports errors to the
@@ -59,8 +61,25 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-// usageError prints one sentence to stderr and returns exitError.
-func usageError(w io.Writer, format string, a ...any) int {
+// fail prints one sentence to stderr and returns exitError.
+func fail(w io.Writer, format string, a ...any) int {
 	fmt.Fprintf(w, "pinwatchd: "+format+"\n", a...)
 	return exitError
+}
+
+// configPath returns the config file to use: the --config flag, else
+// $PINWATCHD_CONFIG, else /etc/pinwatchd/config.toml.
+func configPath(e *env, flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if v := e.getenv("PINWATCHD_CONFIG"); v != "" {
+		return v
+	}
+	return config.DefaultFile
+}
+
+// addConfigFlag registers --config on fs; pass its value to configPath.
+func addConfigFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", "", "config `file` (default $PINWATCHD_CONFIG, else "+config.DefaultFile+")")
 }

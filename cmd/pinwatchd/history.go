@@ -11,10 +11,6 @@ import (
 
 const historyUsage = "history [TARGET] [--since D|DATE] [--json] [--config F] [--database F]"
 
-func init() {
-	register(command{name: "history", usage: "history [TARGET] [flags]", summary: "when keys, certificates and issuers changed, per address", run: runHistory})
-}
-
 // eventJSON is one entry of `history --json` (SPEC §5).
 type eventJSON struct {
 	Time          time.Time  `json:"time"`
@@ -41,7 +37,7 @@ func runHistory(ctx context.Context, e *env, args []string) int {
 		return flagError(err)
 	}
 	if len(pos) > 1 {
-		return usageError(e.stderr, "history takes at most one TARGET, got %d; usage: pinwatchd %s", len(pos), historyUsage)
+		return fail(e.stderr, "history takes at most one TARGET, got %d; usage: pinwatchd %s", len(pos), historyUsage)
 	}
 	target := ""
 	if len(pos) == 1 {
@@ -49,30 +45,30 @@ func runHistory(ctx context.Context, e *env, args []string) int {
 	}
 	from, err := parseSince(*since, e.now())
 	if err != nil {
-		return usageError(e.stderr, "%v", err)
+		return fail(e.stderr, "%v", err)
 	}
 	db, err := openQueryDB(ctx, e, q)
 	if err != nil {
-		return usageError(e.stderr, "%v", err)
+		return fail(e.stderr, "%v", err)
 	}
 	defer db.Close()
 	events, err := db.History(ctx, target, from)
 	if err != nil {
-		return usageError(e.stderr, "%v", err)
+		return fail(e.stderr, "%v", err)
 	}
 	if *q.json {
 		out := make([]eventJSON, 0, len(events))
 		for _, ev := range events {
 			out = append(out, eventJSON{
 				Time: ev.Time.UTC(), Target: ev.Target, Address: ev.Address, Event: string(ev.Event),
-				Class: nullString(string(ev.Class)), OldLeafPin: nullString(ev.OldLeafPin), NewLeafPin: nullString(ev.NewLeafPin),
-				OldLeafSHA256: nullString(ev.OldLeafSHA256), NewLeafSHA256: nullString(ev.NewLeafSHA256),
-				Issuer: nullString(ev.Issuer), NotAfter: nullTime(ev.NotAfter), ErrorKind: nullString(string(ev.ErrorKind)),
-				ErrorMessage: nullString(ev.ErrorMessage),
+				Class: pinwatchd.NullString(string(ev.Class)), OldLeafPin: pinwatchd.NullString(ev.OldLeafPin), NewLeafPin: pinwatchd.NullString(ev.NewLeafPin),
+				OldLeafSHA256: pinwatchd.NullString(ev.OldLeafSHA256), NewLeafSHA256: pinwatchd.NullString(ev.NewLeafSHA256),
+				Issuer: pinwatchd.NullString(ev.Issuer), NotAfter: pinwatchd.NullTime(ev.NotAfter), ErrorKind: pinwatchd.NullString(string(ev.ErrorKind)),
+				ErrorMessage: pinwatchd.NullString(ev.ErrorMessage),
 			})
 		}
 		if err := writeJSON(e.stdout, map[string]any{"events": out}); err != nil {
-			return usageError(e.stderr, "write output: %v", err)
+			return fail(e.stderr, "write output: %v", err)
 		}
 		return exitOK
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
 	"time"
 )
@@ -39,14 +38,28 @@ type command struct {
 	run     func(ctx context.Context, e *env, args []string) int
 }
 
-var commands = map[string]command{}
+// commands lists every subcommand, in the order `pinwatchd help` shows them.
+var commands = []command{
+	{"alerts", "alerts [flags]", "open alerts (with --all, resolved ones too)", runAlerts},
+	{"certs", "certs [flags]", "what every target serves now, per address", runCerts},
+	{"check", "check [flags]", "probe the configured targets once and print findings", runCheck},
+	{"config", "config check [--config F]", "validate the config file, listing every problem with its line", runConfig},
+	{"demo", "demo [--keep]", "offline tour: loopback endpoints, live alerts, a key rotation", runDemo},
+	{"history", "history [TARGET] [flags]", "when keys, certificates and issuers changed, per address", runHistory},
+	{"pin", "pin [flags] FILE…", "print the pins of certificates, keys and CSRs", runPin},
+	{"probe", "probe HOST[:PORT] [flags]", "probe one endpoint now, no config needed", runProbe},
+	{"run", "run [flags]", "run the daemon: probe on schedule, alert, record history", runRun},
+	{"version", "version", "print version, commit and Go version", runVersion},
+}
 
-// register adds a subcommand; each command's file calls it from init.
-func register(c command) {
-	if _, dup := commands[c.name]; dup {
-		panic("duplicate command " + c.name)
+// lookup returns the command called name.
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
 	}
-	commands[c.name] = c
+	return command{}, false
 }
 
 func main() {
@@ -65,7 +78,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
-	c, ok := commands[args[0]]
+	c, ok := lookup(args[0])
 	if !ok {
 		fmt.Fprintf(e.stderr, "pinwatchd: unknown command %q; run 'pinwatchd help' for the list\n", args[0])
 		return exitError
@@ -77,13 +90,8 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "pinwatchd watches TLS endpoints for certificate-pinning mistakes.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Usage:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  pinwatchd %-30s %s\n", commands[n].usage, commands[n].summary)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  pinwatchd %-30s %s\n", c.usage, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'pinwatchd COMMAND -h' for a command's flags.")

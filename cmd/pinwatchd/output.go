@@ -49,14 +49,6 @@ func normalizeReports(rs []pinwatchd.Report) []pinwatchd.Report {
 	return rs
 }
 
-// severityLabel is the severity as shown in human reports: loud for critical.
-func severityLabel(s pinwatchd.Severity) string {
-	if s == pinwatchd.SeverityCritical {
-		return "CRITICAL"
-	}
-	return s.String()
-}
-
 // countSeverities returns how many findings have each severity.
 func countSeverities(fs []pinwatchd.Finding) (crit, warn, info int) {
 	for _, f := range fs {
@@ -72,8 +64,8 @@ func countSeverities(fs []pinwatchd.Finding) (crit, warn, info int) {
 	return crit, warn, info
 }
 
-// plural returns "1 thing" or "n things".
-func plural(n int, one, many string) string {
+// count returns "1 thing" or "n things".
+func count(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
@@ -83,7 +75,7 @@ func plural(n int, one, many string) string {
 // summaryLine says how many findings of each severity there are.
 func summaryLine(fs []pinwatchd.Finding) string {
 	crit, warn, info := countSeverities(fs)
-	return fmt.Sprintf("%d critical, %s, %d info", crit, plural(warn, "warning", "warnings"), info)
+	return fmt.Sprintf("%d critical, %s, %d info", crit, count(warn, "warning", "warnings"), info)
 }
 
 // writeFindings prints findings as an aligned list, worst first.
@@ -97,7 +89,7 @@ func writeFindings(w io.Writer, indent string, fs []pinwatchd.Finding) {
 		kindWidth = max(kindWidth, len(f.Kind))
 	}
 	for _, f := range fs {
-		fmt.Fprintf(w, "%s%-8s  %-*s  %s\n", indent, severityLabel(f.Severity), kindWidth, f.Kind, f.Message)
+		fmt.Fprintf(w, "%s%-8s  %-*s  %s\n", indent, f.Severity.Label(), kindWidth, f.Kind, f.Message)
 	}
 }
 
@@ -119,9 +111,9 @@ func formatNotAfter(t time.Time, now time.Time) string {
 	d := t.UTC().Format("2006-01-02")
 	switch {
 	case days < 0:
-		return fmt.Sprintf("%s (EXPIRED %s ago)", d, plural(-days, "day", "days"))
+		return fmt.Sprintf("%s (EXPIRED %s ago)", d, count(-days, "day", "days"))
 	default:
-		return fmt.Sprintf("%s (%s left)", d, plural(days, "day", "days"))
+		return fmt.Sprintf("%s (%s left)", d, count(days, "day", "days"))
 	}
 }
 
@@ -199,7 +191,7 @@ func writePinHeader(w io.Writer, name string, h *pinwatchd.PinHeader, chain []pi
 	if h.ReportURI != "" {
 		extra += ", report-uri " + h.ReportURI
 	}
-	fmt.Fprintf(w, "    %s: max-age %d%s, %s\n", name, h.MaxAge, extra, plural(len(h.Pins), "pin", "pins"))
+	fmt.Fprintf(w, "    %s: max-age %d%s, %s\n", name, h.MaxAge, extra, count(len(h.Pins), "pin", "pins"))
 	for _, p := range h.Pins {
 		role := "backup (no key of the chain)"
 		for i, c := range chain {

@@ -17,10 +17,6 @@ import (
 
 const probeUsage = "probe HOST[:PORT] [--sni N] [--connect IP[:PORT]]… [--ca-file F] [--pin P]… [--timeout D] [--no-http] [--json]"
 
-func init() {
-	register(command{name: "probe", usage: "probe HOST[:PORT] [flags]", summary: "probe one endpoint now, no config needed", run: runProbe})
-}
-
 func runProbe(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "probe", probeUsage)
 	sni := fs.String("sni", "", "server name to send in the handshake (default: HOST)")
@@ -36,20 +32,20 @@ func runProbe(ctx context.Context, e *env, args []string) int {
 		return flagError(err)
 	}
 	if len(pos) != 1 {
-		return usageError(e.stderr, "probe takes exactly one HOST[:PORT], got %d arguments; usage: pinwatchd %s", len(pos), probeUsage)
+		return fail(e.stderr, "probe takes exactly one HOST[:PORT], got %d arguments; usage: pinwatchd %s", len(pos), probeUsage)
 	}
 	t, err := probeTarget(pos[0], *sni, connect, *caFile, pins, !*noHTTP)
 	if err != nil {
-		return usageError(e.stderr, "%v", err)
+		return fail(e.stderr, "%v", err)
 	}
 	if *timeout <= 0 {
-		return usageError(e.stderr, "--timeout %s: must be positive", *timeout)
+		return fail(e.stderr, "--timeout %s: must be positive", *timeout)
 	}
 	p := &monitor.Prober{Timeout: *timeout, UserAgent: userAgent()}
 	now := e.now().UTC()
 	obs := p.Probe(ctx, t)
 	if ctx.Err() != nil {
-		return usageError(e.stderr, "probe of %s interrupted", t.HostPort())
+		return fail(e.stderr, "probe of %s interrupted", t.HostPort())
 	}
 	r := pinwatchd.Report{
 		Name: t.Name, Host: t.Host, Port: t.Port, ProbedAt: now,
@@ -58,7 +54,7 @@ func runProbe(ctx context.Context, e *env, args []string) int {
 	}
 	if *jsonOut {
 		if err := writeJSON(e.stdout, reportsJSON{Targets: normalizeReports([]pinwatchd.Report{r})}); err != nil {
-			return usageError(e.stderr, "write output: %v", err)
+			return fail(e.stderr, "write output: %v", err)
 		}
 	} else {
 		writeProbeText(e.stdout, &r, e.now())

@@ -17,7 +17,7 @@ func TestRecordThenQuery(t *testing.T) {
 	s := f.serve(t, nil)
 	expLeaf := f.pki.Intermediate.Leaf(t, testpki.Options{NotBefore: time.Now().Add(-80 * 24 * time.Hour), NotAfter: time.Now().Add(10 * 24 * time.Hour)})
 	soon := testpki.Serve(t, testpki.Chain(expLeaf, f.pki.Intermediate), nil)
-	cfg := f.config(t, f.target("api", s, pinsLine(f.pki.Leaf.Pin(), testpki.KeyPin(t, f.pki.Spare))), f.target("billing", soon, "http = false", pinsLine(expLeaf.Pin(), testpki.KeyPin(t, f.pki.Spare))))
+	cfg := f.config(t, f.target(t, "api", s, withPins(f.pki.Leaf.Pin(), testpki.KeyPin(t, f.pki.Spare))), f.target(t, "billing", soon, noHTTP, withPins(expLeaf.Pin(), testpki.KeyPin(t, f.pki.Spare))))
 	db := filepath.Join(f.dir, "pinwatchd.db")
 
 	if _, stderr, code := runCmd(t, "", nil, "check", "--config", cfg, "--record"); code != exitWarning {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/storage"
 )
 
@@ -32,7 +33,7 @@ func addQueryFlags(fs *flag.FlagSet) queryFlags {
 func openQueryDB(ctx context.Context, e *env, q queryFlags) (*storage.DB, error) {
 	path := *q.database
 	if path == "" {
-		cfg, err := loadConfig(configPath(e, *q.config), loadOptions{skipSecretFiles: true})
+		cfg, err := config.Load(configPath(e, *q.config), config.Options{SkipSecretFiles: true})
 		if err != nil {
 			return nil, err
 		}
@@ -57,28 +58,11 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse("2006-01-02", s); err == nil {
 		return t.UTC(), nil
 	}
-	d, err := ParseDuration(s)
+	d, err := config.ParseDuration(s)
 	if err != nil || d <= 0 {
 		return time.Time{}, fmt.Errorf("--since %q is neither a duration (7d, 36h) nor a date (2026-11-01)", s)
 	}
 	return now.Add(-d).UTC(), nil
-}
-
-// nullString returns nil for "", for JSON null.
-func nullString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-// nullTime returns nil for the zero time, for JSON null.
-func nullTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
 }
 
 // shortTime renders a time for tables.

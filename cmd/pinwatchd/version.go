@@ -13,10 +13,6 @@ var (
 	commit  = ""
 )
 
-func init() {
-	register(command{name: "version", usage: "version", summary: "print version, commit and Go version", run: runVersion})
-}
-
 // buildCommit returns the stamped commit, else the VCS revision the Go
 // toolchain recorded, else "unknown".
 func buildCommit() string {

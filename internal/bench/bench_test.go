@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pinwatchd/pinwatchd/config"
 )
 
 // TestFleetAnswersBareClient serves a small fleet and probes it with the
@@ -69,19 +71,23 @@ func TestWriteConfig(t *testing.T) {
 	if err := f.WriteConfig(path, ConfigOptions{Database: "/tmp/x.db", Schedule: "@every 24h", Concurrency: 4}); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(path)
+	// pinwatchd reads the file back as the fleet: every target with its
+	// address, CA and pins.
+	cfg, err := config.Load(path, config.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := string(b)
-	for _, want := range []string{
-		`database = "/tmp/x.db"`, `schedule = "@every 24h"`, "concurrency = 4",
-		`name = "t00002"`, `host = "t00002.s000.bench.test"`, `addresses = ["` + f.Targets[1].Addr + `"]`,
-		`ca_file = "` + f.CAFile + `"`, `"sha256/` + f.Targets[1].Pins[1].String() + `"`,
-	} {
-		if !strings.Contains(cfg, want) {
-			t.Errorf("config lacks %s:\n%s", want, cfg)
-		}
+	if cfg.Database != "/tmp/x.db" || cfg.Schedule.String() != "@every 24h" || cfg.Concurrency != 4 {
+		t.Errorf("globals: database %q, schedule %q, concurrency %d", cfg.Database, cfg.Schedule, cfg.Concurrency)
+	}
+	targets := cfg.Targets()
+	if len(targets) != 2 {
+		t.Fatalf("%d targets, want 2", len(targets))
+	}
+	got, want := targets[1], f.Targets[1]
+	if got.Name != want.Name || got.Host != want.Host || len(got.Addresses) != 1 || got.Addresses[0] != want.Addr ||
+		got.CAFile != f.CAFile || len(got.PinSets) != 1 || !got.PinSets[0].Contains(want.Pins[0]) || !got.PinSets[0].Contains(want.Pins[1]) {
+		t.Errorf("target 2 = %+v, want %+v with ca_file %s", got, want, f.CAFile)
 	}
 }
 

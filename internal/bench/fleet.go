@@ -1,14 +1,17 @@
 package bench
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/testpki"
 )
 
@@ -46,33 +49,32 @@ func NewFleet(dir string, targets, servers int) (f *Fleet, err error) {
 	}
 	tb := &testpki.Standalone{Dir: dir}
 	f = &Fleet{tb: tb}
-	defer func() {
-		if r := recover(); r != nil {
-			fe, ok := r.(testpki.Failure)
-			if !ok {
-				panic(r)
-			}
-			tb.Close()
-			f, err = nil, fmt.Errorf("start fleet: %s", string(fe))
+	var (
+		addrs = make([]string, servers)
+		pins  = make([]pinwatchd.Pin, servers)
+		spare pinwatchd.Pin
+	)
+	err = tb.Do(func() {
+		root := testpki.NewRoot(tb, testpki.Options{CommonName: "pinwatchd bench root"})
+		inter := root.Intermediate(tb, testpki.Options{CommonName: "pinwatchd bench intermediate"})
+		spare = testpki.KeyPin(tb, testpki.NewKey(tb, testpki.P256))
+		f.CAFile = filepath.Join(dir, "bench-ca.pem")
+		if err := os.WriteFile(f.CAFile, root.PEM(), 0o600); err != nil {
+			tb.Fatalf("write ca file: %v", err)
 		}
-	}()
-	root := testpki.NewRoot(tb, testpki.Options{CommonName: "pinwatchd bench root"})
-	inter := root.Intermediate(tb, testpki.Options{CommonName: "pinwatchd bench intermediate"})
-	spare := testpki.KeyPin(tb, testpki.NewKey(tb, testpki.P256))
-	f.CAFile = filepath.Join(dir, "bench-ca.pem")
-	if err := os.WriteFile(f.CAFile, root.PEM(), 0o600); err != nil {
-		return nil, fmt.Errorf("write ca file: %w", err)
-	}
-	addrs := make([]string, servers)
-	pins := make([]pinwatchd.Pin, servers)
-	for i := range servers {
-		leaf := inter.Leaf(tb, testpki.Options{CommonName: serverDomain(i), DNSNames: []string{"*." + serverDomain(i)}})
-		pins[i] = leaf.Pin()
-		h := f.handler(map[string]string{
-			"Public-Key-Pins":           `pin-sha256="` + pins[i].String() + `"; pin-sha256="` + spare.String() + `"; max-age=5184000`,
-			"Strict-Transport-Security": "max-age=31536000",
-		})
-		addrs[i] = testpki.Serve(tb, testpki.Chain(leaf, inter), h).Addr
+		for i := range servers {
+			leaf := inter.Leaf(tb, testpki.Options{CommonName: serverDomain(i), DNSNames: []string{"*." + serverDomain(i)}})
+			pins[i] = leaf.Pin()
+			h := f.handler(map[string]string{
+				"Public-Key-Pins":           `pin-sha256="` + pins[i].String() + `"; pin-sha256="` + spare.String() + `"; max-age=5184000`,
+				"Strict-Transport-Security": "max-age=31536000",
+			})
+			addrs[i] = testpki.Serve(tb, testpki.Chain(leaf, inter), h).Addr
+		}
+	})
+	if err != nil {
+		tb.Close()
+		return nil, fmt.Errorf("start fleet: %w", err)
 	}
 	f.Targets = make([]Target, targets)
 	for i := range f.Targets {
@@ -110,26 +112,48 @@ type ConfigOptions struct {
 	MetricsListen string
 }
 
-// WriteConfig writes a pinwatchd config watching every target of the fleet
-// (addresses, ca_file and an inline pin-set each) to path.
-func (f *Fleet) WriteConfig(path string, o ConfigOptions) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "database = %q\n", o.Database)
+// Config returns a pinwatchd config watching every target of the fleet
+// (addresses, ca_file and an inline pin-set each).
+func (f *Fleet) Config(o ConfigOptions) (*config.Config, error) {
+	c := config.Default()
+	c.Database = o.Database
 	if o.Schedule != "" {
-		fmt.Fprintf(&b, "schedule = %q\n", o.Schedule)
+		s, err := config.ParseSchedule(o.Schedule)
+		if err != nil {
+			return nil, err
+		}
+		c.Schedule = s
 	}
 	if o.Concurrency > 0 {
-		fmt.Fprintf(&b, "concurrency = %d\n", o.Concurrency)
+		c.Concurrency = o.Concurrency
 	}
-	b.WriteString("timeout = \"10s\"\n")
-	if o.MetricsListen != "" {
-		fmt.Fprintf(&b, "\n[metrics]\nlisten = %q\n", o.MetricsListen)
+	c.Timeout = config.Duration{Duration: 10 * time.Second}
+	c.Metrics.Listen = o.MetricsListen
+	c.TargetConfigs = make([]config.TargetConfig, len(f.Targets))
+	for i, t := range f.Targets {
+		addr, err := config.ParseHostPort(t.Addr)
+		if err != nil {
+			return nil, err
+		}
+		c.TargetConfigs[i] = config.TargetConfig{
+			Name: t.Name, Host: t.Host, Addresses: []config.HostPort{addr}, CAFile: f.CAFile,
+			Pins: []pinwatchd.Pin{t.Pins[0], t.Pins[1]},
+		}
 	}
-	for _, t := range f.Targets {
-		fmt.Fprintf(&b, "\n[[target]]\nname = %q\nhost = %q\naddresses = [%q]\nca_file = %q\npins = [\"sha256/%s\", \"sha256/%s\"]\n",
-			t.Name, t.Host, t.Addr, f.CAFile, t.Pins[0], t.Pins[1])
+	return c, nil
+}
+
+// WriteConfig writes the fleet's config (see Config) to path.
+func (f *Fleet) WriteConfig(path string, o ConfigOptions) error {
+	c, err := f.Config(o)
+	if err != nil {
+		return err
 	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+	var b bytes.Buffer
+	if err := config.Encode(&b, c); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
 	return nil

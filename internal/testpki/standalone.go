@@ -4,22 +4,39 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 )
 
-// Failure is the panic value of Standalone.Fatalf.
-type Failure string
-
 // Standalone is a TB for using the package outside a test (the demo, the
-// benchmark harness): Fatalf panics with a Failure that the caller recovers
-// and reports, TempDir creates directories under Dir, and the cleanups run
-// at Close, last registered first.
+// benchmark harness). As with testing.T, Fatalf ends the goroutine that
+// calls it: call the package's functions inside Do, which runs them on a
+// goroutine of its own and returns the failure as an error. TempDir creates
+// directories under Dir, and the cleanups run at Close, last registered
+// first.
 type Standalone struct {
 	Dir string
 
 	mu       sync.Mutex
 	cleanups []func()
 	n        int
+	failure  error // set by Fatalf, read by Do
+}
+
+// Do runs f on a new goroutine and waits for it. It returns the message of
+// the Fatalf that ended f early, or nil when f returned.
+func (t *Standalone) Do(f func()) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	<-done
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	err := t.failure
+	t.failure = nil
+	return err
 }
 
 // Helper does nothing.
@@ -28,19 +45,26 @@ func (t *Standalone) Helper() {}
 // Logf discards the message.
 func (t *Standalone) Logf(string, ...any) {}
 
-// Fatalf panics with a Failure holding the message.
+// Fatalf records the message for Do and ends the calling goroutine, which
+// must be one that Do started.
 func (t *Standalone) Fatalf(format string, args ...any) {
-	panic(Failure(fmt.Sprintf(format, args...)))
+	t.mu.Lock()
+	if t.failure == nil {
+		t.failure = fmt.Errorf(format, args...)
+	}
+	t.mu.Unlock()
+	runtime.Goexit()
 }
 
 // TempDir returns a new directory under Dir.
 func (t *Standalone) TempDir() string {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.n++
-	dir := filepath.Join(t.Dir, fmt.Sprintf("pki%d", t.n))
+	n := t.n
+	t.mu.Unlock()
+	dir := filepath.Join(t.Dir, fmt.Sprintf("pki%d", n))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		panic(Failure(err.Error()))
+		t.Fatalf("testpki: create a directory: %v", err)
 	}
 	return dir
 }

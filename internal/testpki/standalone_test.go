@@ -23,10 +23,14 @@ func TestStandalone(t *testing.T) {
 	if len(order) < 2 || order[len(order)-2] != 2 || order[len(order)-1] != 1 {
 		t.Errorf("cleanups ran as %v, want 2 then 1, once", order)
 	}
-	defer func() {
-		if f, ok := recover().(Failure); !ok || string(f) != "bad 7" {
-			t.Errorf("Fatalf panicked with %v, want Failure(\"bad 7\")", f)
-		}
-	}()
-	s.Fatalf("bad %d", 7)
+	err := s.Do(func() {
+		s.Fatalf("bad %d", 7)
+		t.Error("Fatalf returned")
+	})
+	if err == nil || err.Error() != "bad 7" {
+		t.Errorf("Do = %v, want the failure \"bad 7\"", err)
+	}
+	if err := s.Do(func() {}); err != nil {
+		t.Errorf("Do after a failure = %v, want nil: each Do reports its own", err)
+	}
 }

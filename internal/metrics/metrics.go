@@ -1,12 +1,9 @@
-package main
+// Package metrics holds the daemon's Prometheus metrics and serves them with
+// /healthz. It is the only package that imports client_golang.
+package metrics
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"runtime"
 	"sync"
@@ -28,10 +25,10 @@ const (
 	labelSeverity = "severity"
 )
 
-// metrics holds the daemon's Prometheus metrics on a registry of its own
+// Metrics holds the daemon's Prometheus metrics on a registry of its own
 // (never the global default one). All methods are safe for concurrent use;
-// a nil *metrics records nothing, for a daemon running without [metrics].
-type metrics struct {
+// a nil *Metrics records nothing, for a daemon running without [metrics].
+type Metrics struct {
 	reg *prometheus.Registry
 
 	targets            *targetMetrics // the per-target series
@@ -45,12 +42,12 @@ type metrics struct {
 	alertSeen map[[2]string]bool // {kind, severity} pairs ever reported, kept at 0 when none are open
 }
 
-// newMetrics builds the metrics and their registry, with the Go runtime and
+// New builds the metrics and their registry, with the Go runtime and
 // process collectors and pinwatchd_build_info{version,commit,goversion} = 1.
 // pinwatchd_config_last_reload_successful starts at 1: the daemon only gets
 // this far with a valid config.
-func newMetrics(buildVersion, commit string) *metrics {
-	m := &metrics{
+func New(buildVersion, commit string) *Metrics {
+	m := &Metrics{
 		reg:     prometheus.NewRegistry(),
 		targets: newTargetMetrics(),
 		probeDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -98,7 +95,7 @@ func newMetrics(buildVersion, commit string) *metrics {
 
 // observeProbe counts one probe of one of target's addresses and records
 // how long it took. result is "ok" or the error kind.
-func (m *metrics) observeProbe(target, result string, d time.Duration) {
+func (m *Metrics) observeProbe(target, result string, d time.Duration) {
 	if m == nil {
 		return
 	}
@@ -107,7 +104,7 @@ func (m *metrics) observeProbe(target, result string, d time.Duration) {
 }
 
 // setLeafNotAfter records the NotAfter of target's leaf certificate.
-func (m *metrics) setLeafNotAfter(target string, t time.Time) {
+func (m *Metrics) setLeafNotAfter(target string, t time.Time) {
 	if m == nil {
 		return
 	}
@@ -115,7 +112,7 @@ func (m *metrics) setLeafNotAfter(target string, t time.Time) {
 }
 
 // setChainNotAfter records the earliest NotAfter in target's chain.
-func (m *metrics) setChainNotAfter(target string, t time.Time) {
+func (m *Metrics) setChainNotAfter(target string, t time.Time) {
 	if m == nil {
 		return
 	}
@@ -123,7 +120,7 @@ func (m *metrics) setChainNotAfter(target string, t time.Time) {
 }
 
 // setPinMatch records whether target matches the named pin-set.
-func (m *metrics) setPinMatch(target, pinset string, ok bool) {
+func (m *Metrics) setPinMatch(target, pinset string, ok bool) {
 	if m == nil {
 		return
 	}
@@ -132,17 +129,17 @@ func (m *metrics) setPinMatch(target, pinset string, ok bool) {
 
 // setBackupPresent records whether the named pin-set holds a backup pin for
 // target.
-func (m *metrics) setBackupPresent(target, pinset string, ok bool) {
+func (m *Metrics) setBackupPresent(target, pinset string, ok bool) {
 	if m == nil {
 		return
 	}
 	m.targets.setBackupPresent(target, pinset, ok)
 }
 
-// setAlertsOpen replaces the open-alert counts, keyed by {kind, severity}.
+// SetAlertsOpen replaces the open-alert counts, keyed by {kind, severity}.
 // A pair reported before and missing now is set to 0 rather than dropped,
 // so sums and rates over it stay continuous.
-func (m *metrics) setAlertsOpen(counts map[[2]string]int) {
+func (m *Metrics) SetAlertsOpen(counts map[[2]string]int) {
 	if m == nil {
 		return
 	}
@@ -159,44 +156,45 @@ func (m *metrics) setAlertsOpen(counts map[[2]string]int) {
 	}
 }
 
-// notificationResult counts one delivery attempt, e.g. "sent", "retry" or
-// "failed".
-func (m *metrics) notificationResult(result string) {
+// NotificationResult counts one delivery attempt by its outcome, one of the
+// notify.Result… values ("delivered", "retry", "rate_limited",
+// "permanent").
+func (m *Metrics) NotificationResult(result string) {
 	if m == nil {
 		return
 	}
 	m.notifications.WithLabelValues(result).Inc()
 }
 
-// setNotificationsPending records the size of the outbox.
-func (m *metrics) setNotificationsPending(n int) {
+// SetNotificationsPending records the size of the outbox.
+func (m *Metrics) SetNotificationsPending(n int) {
 	if m == nil {
 		return
 	}
 	m.notificationsQueue.Set(float64(n))
 }
 
-// configReloaded records the outcome of a configuration reload.
-func (m *metrics) configReloaded(ok bool) {
+// ConfigReloaded records the outcome of a configuration reload.
+func (m *Metrics) ConfigReloaded(ok bool) {
 	if m == nil {
 		return
 	}
 	m.reloadOK.Set(boolValue(ok))
 }
 
-// forgetTarget drops every series labelled with target, for a target a
+// ForgetTarget drops every series labelled with target, for a target a
 // reload removed.
-func (m *metrics) forgetTarget(target string) {
+func (m *Metrics) ForgetTarget(target string) {
 	if m == nil {
 		return
 	}
 	m.targets.forget(target)
 }
 
-// handler serves /metrics (the registry, in the exposition format the
+// Handler serves /metrics (the registry, in the exposition format the
 // scraper asks for, as much of it as could be gathered) and /healthz: 200 "ok" while healthy reports true, 503
 // "unhealthy" otherwise.
-func (m *metrics) handler(healthy func() bool) http.Handler {
+func (m *Metrics) Handler(healthy func() bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.InstrumentMetricHandler(m.reg,
 		promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
@@ -217,56 +215,6 @@ func (m *metrics) handler(healthy func() bool) http.Handler {
 		io.WriteString(w, "ok\n")
 	})
 	return mux
-}
-
-// logKeyListen is the log attribute holding the metrics listen address.
-const logKeyListen = "listen"
-
-// metricsShutdownTimeout bounds how long serveMetrics waits for scrapes in
-// flight when ctx is done.
-const metricsShutdownTimeout = 5 * time.Second
-
-// serveMetrics listens on listen (host:port) and serves h until ctx is done,
-// then shuts the server down and returns nil. An address that cannot be
-// listened on is returned at once as an error naming it.
-func serveMetrics(ctx context.Context, listen string, h http.Handler, log *slog.Logger) error {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", listen)
-	if err != nil {
-		return fmt.Errorf("metrics: listen on %s from [metrics] listen: %w", listen, err)
-	}
-	return serveMetricsOn(ctx, ln, h, log)
-}
-
-// serveMetricsOn is serveMetrics on a listener the caller opened; it closes
-// ln.
-func serveMetricsOn(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
-	log.Info("serving metrics", logKeyListen, ln.Addr().String())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return fmt.Errorf("metrics: serve on %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), metricsShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		srv.Close()
-		return fmt.Errorf("metrics: shut down server on %s: %w", ln.Addr(), err)
-	}
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("metrics: serve on %s: %w", ln.Addr(), err)
-	}
-	return nil
 }
 
 // unixSeconds is t as a Unix time in seconds, with sub-second precision.

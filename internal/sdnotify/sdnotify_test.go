@@ -1,4 +1,4 @@
-package main
+package sdnotify
 
 import (
 	"bytes"
@@ -69,9 +69,9 @@ func TestNotifierMessages(t *testing.T) {
 	for _, abstract := range []bool{false, true} {
 		t.Run("abstract="+strconv.FormatBool(abstract), func(t *testing.T) {
 			conn, sock := listenNotify(t, abstract)
-			n := newSDNotifier(envOf(map[string]string{"NOTIFY_SOCKET": sock}))
+			n := New(envOf(map[string]string{"NOTIFY_SOCKET": sock}))
 			if n == nil {
-				t.Fatalf("newSDNotifier(%q) = nil", sock)
+				t.Fatalf("New(%q) = nil", sock)
 			}
 			for _, tc := range []struct {
 				send func() error
@@ -80,7 +80,6 @@ func TestNotifierMessages(t *testing.T) {
 				{n.Ready, "READY=1"},
 				{n.Stopping, "STOPPING=1"},
 				{n.Watchdog, "WATCHDOG=1"},
-				{func() error { return n.Status("probing 3 targets\nnow") }, "STATUS=probing 3 targets now"},
 			} {
 				if err := tc.send(); err != nil {
 					t.Fatalf("sending %q: %v", tc.want, err)
@@ -95,7 +94,7 @@ func TestNotifierMessages(t *testing.T) {
 
 func TestNotifierReloadingMonotonic(t *testing.T) {
 	conn, sock := listenNotify(t, false)
-	n := newSDNotifier(envOf(map[string]string{"NOTIFY_SOCKET": sock}))
+	n := New(envOf(map[string]string{"NOTIFY_SOCKET": sock}))
 	before := clockMonotonicUsec(t)
 	if err := n.Reloading(); err != nil {
 		t.Fatal(err)
@@ -116,31 +115,31 @@ func TestNotifierReloadingMonotonic(t *testing.T) {
 }
 
 func TestNotifierUnset(t *testing.T) {
-	n := newSDNotifier(envOf(nil))
+	n := New(envOf(nil))
 	if n != nil {
 		t.Fatalf("newSDNotifier without NOTIFY_SOCKET = %+v, want nil", n)
 	}
 	for name, f := range map[string]func() error{
 		"Ready": n.Ready, "Reloading": n.Reloading, "Stopping": n.Stopping,
-		"Watchdog": n.Watchdog, "Status": func() error { return n.Status("x") },
+		"Watchdog": n.Watchdog,
 	} {
 		if err := f(); err != nil {
 			t.Errorf("%s on a nil notifier: %v, want nil", name, err)
 		}
 	}
 	// runWatchdog returns at once instead of ticking for nothing.
-	runWatchdog(t.Context(), n, time.Millisecond, func() bool { return true }, slog.New(slog.DiscardHandler))
+	RunWatchdog(t.Context(), n, time.Millisecond, func() bool { return true }, slog.New(slog.DiscardHandler))
 }
 
 func TestNotifierErrors(t *testing.T) {
-	n := newSDNotifier(envOf(map[string]string{"NOTIFY_SOCKET": "run/notify"}))
+	n := New(envOf(map[string]string{"NOTIFY_SOCKET": "run/notify"}))
 	err := n.Ready()
 	if err == nil || !strings.Contains(err.Error(), `"run/notify"`) || !strings.Contains(err.Error(), "NOTIFY_SOCKET") {
 		t.Errorf("relative NOTIFY_SOCKET: err = %v, want one naming the value and NOTIFY_SOCKET", err)
 	}
 
 	missing := filepath.Join(t.TempDir(), "gone.sock")
-	n = newSDNotifier(envOf(map[string]string{"NOTIFY_SOCKET": missing}))
+	n = New(envOf(map[string]string{"NOTIFY_SOCKET": missing}))
 	if err := n.Ready(); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("NOTIFY_SOCKET without a listener: err = %v, want one naming %s", err, missing)
 	}
@@ -163,9 +162,9 @@ func TestWatchdogInterval(t *testing.T) {
 		{"garbage", map[string]string{"WATCHDOG_USEC": "60s"}, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, on := watchdogInterval(envOf(tc.vars))
+			got, on := WatchdogInterval(envOf(tc.vars))
 			if got != tc.want || on != tc.on {
-				t.Errorf("watchdogInterval(%v) = %v, %v; want %v, %v", tc.vars, got, on, tc.want, tc.on)
+				t.Errorf("WatchdogInterval(%v) = %v, %v; want %v, %v", tc.vars, got, on, tc.want, tc.on)
 			}
 		})
 	}
@@ -173,7 +172,7 @@ func TestWatchdogInterval(t *testing.T) {
 
 func TestWatchdogPingsOnlyWhileHealthy(t *testing.T) {
 	conn, sock := listenNotify(t, true)
-	n := newSDNotifier(envOf(map[string]string{"NOTIFY_SOCKET": sock}))
+	n := New(envOf(map[string]string{"NOTIFY_SOCKET": sock}))
 
 	// One tick per entry; the loop asks healthy() once per tick.
 	states := []bool{false, true, false, false, true, false}
@@ -199,13 +198,13 @@ func TestWatchdogPingsOnlyWhileHealthy(t *testing.T) {
 	}
 
 	// A marker sent now lands behind every ping the loop sent.
-	if err := n.Status("end"); err != nil {
+	if err := n.Stopping(); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for {
 		m := readNotify(t, conn)
-		if m == "STATUS=end" {
+		if m == "STOPPING=1" {
 			break
 		}
 		got = append(got, m)
@@ -218,42 +217,5 @@ func TestWatchdogPingsOnlyWhileHealthy(t *testing.T) {
 	}
 	if c := strings.Count(logs.String(), "resuming watchdog pings"); c != 2 {
 		t.Errorf("logged recovery %d times, want 2:\n%s", c, logs.String())
-	}
-}
-
-func TestSystemdPaths(t *testing.T) {
-	const creds = "/run/credentials/pinwatchd.service"
-	for _, tc := range []struct {
-		name      string
-		vars      map[string]string
-		started   bool
-		state     string
-		credFound bool
-	}{
-		{"plain shell", map[string]string{"STATE_DIRECTORY": "/var/lib/pinwatchd", "CREDENTIALS_DIRECTORY": creds}, false, "", false},
-		{"service", map[string]string{"INVOCATION_ID": "0123abcd", "STATE_DIRECTORY": "/var/lib/pinwatchd:/var/lib/extra", "CREDENTIALS_DIRECTORY": creds}, true, "/var/lib/pinwatchd", true},
-		{"notify socket only", map[string]string{"NOTIFY_SOCKET": "@x", "CREDENTIALS_DIRECTORY": creds}, true, "", true},
-		{"service without directories", map[string]string{"INVOCATION_ID": "0123abcd"}, true, "", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			getenv := envOf(tc.vars)
-			if got := systemdStarted(getenv); got != tc.started {
-				t.Errorf("systemdStarted = %v, want %v", got, tc.started)
-			}
-			dir, ok := stateDirectory(getenv)
-			if dir != tc.state || ok != (tc.state != "") {
-				t.Errorf("stateDirectory = %q, %v; want %q", dir, ok, tc.state)
-			}
-			p, ok := credentialPath(getenv, "slack-webhook")
-			if ok != tc.credFound || (ok && p != creds+"/slack-webhook") {
-				t.Errorf("credentialPath(slack-webhook) = %q, %v; want found=%v under %s", p, ok, tc.credFound, creds)
-			}
-		})
-	}
-	getenv := envOf(map[string]string{"INVOCATION_ID": "1", "CREDENTIALS_DIRECTORY": creds})
-	for _, bad := range []string{"", ".", "..", "../etc/shadow", "a/b"} {
-		if p, ok := credentialPath(getenv, bad); ok {
-			t.Errorf("credentialPath(%q) = %q, true; want it refused", bad, p)
-		}
 	}
 }

@@ -1,9 +1,8 @@
-package main
+package config
 
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,15 +16,16 @@ import (
 	"github.com/pinwatchd/pinwatchd"
 )
 
-// defaultConfigPath is used when neither --config nor $PINWATCHD_CONFIG is set.
-const defaultConfigPath = "/etc/pinwatchd/config.toml"
+// DefaultFile is the config file used when neither --config nor
+// $PINWATCHD_CONFIG names one.
+const DefaultFile = "/etc/pinwatchd/config.toml"
 
 // Config is the parsed configuration file (SPEC §10). ParseConfig and
 // LoadConfig return it with defaults applied and validated; use Targets and
 // Thresholds for the resolved domain values.
 type Config struct {
 	// Database is the SQLite file; "" means the default (see DatabasePath).
-	Database string `toml:"database"`
+	Database string `toml:"database,omitempty"`
 	// Schedule is the default cron spec of every target.
 	Schedule Schedule `toml:"schedule"`
 	// Concurrency bounds the probes in flight.
@@ -40,11 +40,9 @@ type Config struct {
 	Metrics MetricsConfig `toml:"metrics"`
 
 	// PinSets are the `[[pinset]]` tables, in file order.
-	PinSets []PinSetConfig `toml:"pinset"`
+	PinSets []PinSetConfig `toml:"pinset,omitempty"`
 	// TargetConfigs are the `[[target]]` tables as written, in file order.
-	TargetConfigs []TargetConfig `toml:"target"`
-
-	source string // names the file in errors
+	TargetConfigs []TargetConfig `toml:"target,omitempty"`
 }
 
 // AlertsConfig is the `[alerts]` table.
@@ -60,48 +58,55 @@ type AlertsConfig struct {
 // SlackConfig is the `[slack]` table. Either a webhook (WebhookURLFile or
 // WebhookURL) or a bot token (TokenFile) is set, or neither (log only).
 type SlackConfig struct {
-	WebhookURLFile string `toml:"webhook_url_file"` // file holding the incoming-webhook URL
-	WebhookURL     Secret `toml:"webhook_url"`      // the URL inline (the file form is preferred)
-	TokenFile      string `toml:"token_file"`       // file holding a bot token (xoxb-…)
-	Channel        string `toml:"channel"`          // default channel for the bot token
-	APIURL         string `toml:"api_url"`          // Web API base URL override for the bot token
+	WebhookURLFile string `toml:"webhook_url_file,omitempty"` // file holding the incoming-webhook URL
+	WebhookURL     Secret `toml:"webhook_url,omitempty"`      // the URL inline (the file form is preferred)
+	TokenFile      string `toml:"token_file,omitempty"`       // file holding a bot token (xoxb-…)
+	Channel        string `toml:"channel,omitempty"`          // default channel for the bot token
+	APIURL         string `toml:"api_url,omitempty"`          // Web API base URL override for the bot token
 }
 
 // MetricsConfig is the `[metrics]` table.
 type MetricsConfig struct {
 	// Listen is the host:port of the metrics and /healthz server; "" is off.
-	Listen string `toml:"listen"`
+	Listen string `toml:"listen,omitempty"`
 }
 
 // PinSetConfig is one `[[pinset]]`.
 type PinSetConfig struct {
 	Name    string          `toml:"name"`
-	Pins    []pinwatchd.Pin `toml:"pins"`
-	Expires Date            `toml:"expires"` // zero when not set
+	Pins    []pinwatchd.Pin `toml:"pins,omitempty"`
+	Expires Date            `toml:"expires,omitempty"` // zero when not set
 }
 
-// TargetConfig is one `[[target]]` as written. After ParseConfig, Port and
-// HTTP are never nil and Path is never empty.
+// TargetConfig is one `[[target]]` as written: nil and empty fields are
+// unset, and Targets applies their defaults (port 443, http = true, path
+// "/").
 type TargetConfig struct {
 	Name          string          `toml:"name"`
 	Host          string          `toml:"host"`
-	Port          *int            `toml:"port"`
-	SNI           string          `toml:"sni"`
-	Addresses     []HostPort      `toml:"addresses"`
-	CAFile        string          `toml:"ca_file"`
-	PinSets       []string        `toml:"pinsets"`
-	Pins          []pinwatchd.Pin `toml:"pins"`
-	HTTP          *bool           `toml:"http"`
-	Path          string          `toml:"path"`
-	RequireHeader bool            `toml:"require_header"`
-	RequireHSTS   bool            `toml:"require_hsts"`
-	Schedule      Schedule        `toml:"schedule"` // zero: the global schedule
-	SlackChannel  string          `toml:"slack_channel"`
+	Port          *int            `toml:"port,omitempty"`
+	SNI           string          `toml:"sni,omitempty"`
+	Addresses     []HostPort      `toml:"addresses,omitempty"`
+	CAFile        string          `toml:"ca_file,omitempty"`
+	PinSets       []string        `toml:"pinsets,omitempty"`
+	Pins          []pinwatchd.Pin `toml:"pins,omitempty"`
+	HTTP          *bool           `toml:"http,omitempty"`
+	Path          string          `toml:"path,omitempty"`
+	RequireHeader bool            `toml:"require_header,omitempty"`
+	RequireHSTS   bool            `toml:"require_hsts,omitempty"`
+	Schedule      Schedule        `toml:"schedule,omitempty"` // zero: the global schedule
+	SlackChannel  string          `toml:"slack_channel,omitempty"`
 }
+
+// Defaults of a target's keys.
+const (
+	DefaultPort = 443
+	DefaultPath = "/"
+)
 
 // defaultConfig returns a Config holding every default of SPEC §10; the
 // decoder then overwrites what the file sets.
-func defaultConfig() *Config {
+func Default() *Config {
 	return &Config{
 		Schedule:    MustSchedule("*/15 * * * *"),
 		Concurrency: 16,
@@ -118,53 +123,32 @@ func defaultConfig() *Config {
 	}
 }
 
-// applyTargetDefaults fills the per-target defaults the decoder cannot
-// prefill (array elements are created by the decoder).
-func (c *Config) applyTargetDefaults() {
-	for i := range c.TargetConfigs {
-		t := &c.TargetConfigs[i]
-		if t.Port == nil {
-			p := 443
-			t.Port = &p
-		}
-		if t.HTTP == nil {
-			h := true
-			t.HTTP = &h
-		}
-		if t.Path == "" {
-			t.Path = "/"
-		}
-	}
-}
-
-// loadOptions tune how a config is parsed.
-type loadOptions struct {
-	// baseDir resolves relative file paths; "" keeps them relative to the
-	// working directory.
-	baseDir string
-	// skipSecretFiles leaves webhook_url_file and token_file unread.
-	skipSecretFiles bool
-	// credential, when set, finds a systemd credential by name: a
+// Options tune how a config is parsed.
+type Options struct {
+	// SkipSecretFiles leaves webhook_url_file and token_file unread, for
+	// commands that never notify (check, the queries).
+	SkipSecretFiles bool
+	// Credential, when set, finds a systemd credential by name: a
 	// webhook_url_file or token_file that is a bare file name is looked up
-	// there first (see credentialPath).
-	credential func(name string) (string, bool)
+	// there first (see CredentialPath).
+	Credential func(name string) (string, bool)
+
+	// baseDir resolves relative file paths; "" keeps them relative to the
+	// working directory. Load sets it to the file's directory.
+	baseDir string
 }
 
-// ParseConfig decodes a config strictly (an unknown key is an error), applies
-// the defaults and validates it. source names the input in errors. Every
-// problem found is returned at once as a *ConfigError. Relative file paths
-// are taken relative to the working directory.
-func ParseConfig(r io.Reader, source string) (*Config, error) {
-	return parseConfig(r, source, loadOptions{})
+// DaemonOptions are the load options of the daemon: secret files given as
+// bare names come from systemd's credentials directory when systemd started
+// it.
+func DaemonOptions(getenv func(string) string) Options {
+	return Options{Credential: func(name string) (string, bool) { return CredentialPath(getenv, name) }}
 }
 
-// LoadConfig reads and parses the config file at path (see ParseConfig).
-// Relative file paths in it are taken relative to the file's directory.
-func LoadConfig(path string) (*Config, error) {
-	return loadConfig(path, loadOptions{})
-}
-
-func loadConfig(path string, o loadOptions) (*Config, error) {
+// Load reads and parses the config file at path (see Parse). Relative file
+// paths in it are taken relative to the file's directory. A missing file is
+// an error that says how to name another.
+func Load(path string, o Options) (*Config, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("config file %s does not exist (set --config or $PINWATCHD_CONFIG)", path)
@@ -174,23 +158,25 @@ func loadConfig(path string, o loadOptions) (*Config, error) {
 	}
 	defer f.Close()
 	o.baseDir = filepath.Dir(path)
-	return parseConfig(f, path, o)
+	return Parse(f, path, o)
 }
 
-func parseConfig(r io.Reader, source string, o loadOptions) (*Config, error) {
+// Parse decodes a config strictly (an unknown key is an error), applies the
+// defaults and validates it. source names the input in errors. Every problem
+// found is returned at once as an *Error, each with its line. Relative file
+// paths are taken relative to the working directory.
+func Parse(r io.Reader, source string, o Options) (*Config, error) {
 	doc, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("read config %s: %w", source, err)
 	}
-	c := defaultConfig()
-	c.source = source
+	c := Default()
 	dec := toml.NewDecoder(bytes.NewReader(doc))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
 		return nil, decodeProblems(doc, source, err)
 	}
-	c.applyTargetDefaults()
-	c.resolveCredentials(o.credential)
+	c.resolveCredentials(o.Credential)
 	c.resolvePaths(o.baseDir)
 	probs := c.problems(o)
 	if len(probs) == 0 {
@@ -200,7 +186,7 @@ func parseConfig(r io.Reader, source string, o loadOptions) (*Config, error) {
 	for i := range probs {
 		probs[i].Line = ix.line(probs[i].key)
 	}
-	return nil, newConfigError(source, probs)
+	return nil, newError(source, probs)
 }
 
 // resolveCredentials points a webhook_url_file or token_file given as a
@@ -222,13 +208,6 @@ func (c *Config) resolveCredentials(credential func(string) (string, bool)) {
 	}
 }
 
-// daemonLoadOptions are the load options of the daemon: secret files given
-// as bare names come from systemd's credentials directory when systemd
-// started it.
-func daemonLoadOptions(getenv func(string) string) loadOptions {
-	return loadOptions{credential: func(name string) (string, bool) { return credentialPath(getenv, name) }}
-}
-
 // resolvePaths makes relative file paths relative to dir.
 func (c *Config) resolvePaths(dir string) {
 	if dir == "" || dir == "." {
@@ -247,9 +226,6 @@ func (c *Config) resolvePaths(dir string) {
 	}
 }
 
-// Source names the file the config came from.
-func (c *Config) Source() string { return c.source }
-
 // Targets returns the resolved domain targets in file order: named pin-sets
 // in the order the target lists them, then its inline pins as the pin-set
 // "inline"; explicit addresses as "ip:port" with the target's port filled in.
@@ -263,11 +239,11 @@ func (c *Config) Targets() []pinwatchd.Target {
 		t := pinwatchd.Target{
 			Name:          tc.Name,
 			Host:          tc.Host,
-			Port:          443,
+			Port:          DefaultPort,
 			SNI:           tc.SNI,
 			CAFile:        tc.CAFile,
 			HTTP:          true,
-			Path:          tc.Path,
+			Path:          DefaultPath,
 			RequireHeader: tc.RequireHeader,
 			RequireHSTS:   tc.RequireHSTS,
 			Schedule:      tc.Schedule.String(),
@@ -279,8 +255,8 @@ func (c *Config) Targets() []pinwatchd.Target {
 		if tc.HTTP != nil {
 			t.HTTP = *tc.HTTP
 		}
-		if t.Path == "" {
-			t.Path = "/"
+		if tc.Path != "" {
+			t.Path = tc.Path
 		}
 		for _, a := range tc.Addresses {
 			t.Addresses = append(t.Addresses, a.Resolve(t.Port))
@@ -340,72 +316,4 @@ func (c *Config) Notifier() string {
 		return notifierToken
 	}
 	return notifierLog
-}
-
-// Webhook returns the incoming-webhook URL, from webhook_url_file (trimmed)
-// or webhook_url, or "" when neither is set. Errors name the file, never the
-// content.
-func (s *SlackConfig) Webhook() (string, error) {
-	if s.WebhookURLFile != "" {
-		v, err := readSecretFile(s.WebhookURLFile)
-		if err != nil {
-			return "", fmt.Errorf("slack webhook_url_file: %w", err)
-		}
-		return v, nil
-	}
-	return s.WebhookURL.Value(), nil
-}
-
-// Token returns the bot token from token_file (trimmed), or "" when not set.
-// Errors name the file, never the content.
-func (s *SlackConfig) Token() (string, error) {
-	if s.TokenFile == "" {
-		return "", nil
-	}
-	v, err := readSecretFile(s.TokenFile)
-	if err != nil {
-		return "", fmt.Errorf("slack token_file: %w", err)
-	}
-	return v, nil
-}
-
-// readSecretFile reads a one-line secret; an empty file is an error. The
-// error names the file, never its content.
-func readSecretFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("file %s cannot be read: %w", path, pathErr(err))
-	}
-	v := strings.TrimSpace(string(b))
-	if v == "" {
-		return "", fmt.Errorf("file %s is empty", path)
-	}
-	return v, nil
-}
-
-// pathErr strips the "open PATH: " of an *fs.PathError, for messages that
-// already name the path.
-func pathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// configPath returns the config file to use: the --config flag, else
-// $PINWATCHD_CONFIG, else /etc/pinwatchd/config.toml.
-func configPath(e *env, flagValue string) string {
-	if flagValue != "" {
-		return flagValue
-	}
-	if v := e.getenv("PINWATCHD_CONFIG"); v != "" {
-		return v
-	}
-	return defaultConfigPath
-}
-
-// addConfigFlag registers --config on fs; pass its value to configPath.
-func addConfigFlag(fs *flag.FlagSet) *string {
-	return fs.String("config", "", "config `file` (default $PINWATCHD_CONFIG, else "+defaultConfigPath+")")
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -51,13 +51,13 @@ func TestLoadBadConfigs(t *testing.T) {
 				t.Fatal(err)
 			}
 			want, body := splitWant(raw)
-			_, err = LoadConfig(path)
+			_, err = Load(path, Options{})
 			if err == nil {
-				t.Fatalf("LoadConfig(%s) succeeded, want an error", path)
+				t.Fatalf("Load(%s, Options{}) succeeded, want an error", path)
 			}
-			var ce *ConfigError
+			var ce *Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("error %v is a %T, want *ConfigError", err, err)
+				t.Fatalf("error %v is a %T, want *Error", err, err)
 			}
 			got := strings.Split(err.Error(), "\n")
 			if *updateWant {
@@ -74,7 +74,7 @@ func TestLoadBadConfigs(t *testing.T) {
 				t.Fatalf("%s has no '# want: ' lines; got:\n%s", path, err)
 			}
 			if !reflect.DeepEqual(got, want) {
-				t.Errorf("LoadConfig(%s) error:\n%s\nwant:\n%s", path, strings.Join(got, "\n"), strings.Join(want, "\n"))
+				t.Errorf("Load(%s, Options{}) error:\n%s\nwant:\n%s", path, strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 			if len(ce.Problems) != len(want) {
 				t.Errorf("%d problems, want %d", len(ce.Problems), len(want))
@@ -99,7 +99,7 @@ func writeConfig(t *testing.T, body string) string {
 }
 
 func TestExampleConfig(t *testing.T) {
-	c, err := LoadConfig("../../config.example.toml")
+	c, err := Load("../config.example.toml", Options{})
 	if err != nil {
 		t.Fatalf("config.example.toml does not load: %v", err)
 	}
@@ -110,8 +110,8 @@ func TestExampleConfig(t *testing.T) {
 		c.Retention.Duration != 400*24*time.Hour {
 		t.Errorf("globals = %v %d %v %v, want the SPEC defaults", c.Schedule, c.Concurrency, c.Timeout, c.Retention)
 	}
-	if c.Alerts != defaultConfig().Alerts {
-		t.Errorf("[alerts] = %+v, want the defaults %+v", c.Alerts, defaultConfig().Alerts)
+	if c.Alerts != Default().Alerts {
+		t.Errorf("[alerts] = %+v, want the defaults %+v", c.Alerts, Default().Alerts)
 	}
 	targets := c.Targets()
 	if len(targets) != 2 {
@@ -148,7 +148,7 @@ func TestExampleConfig(t *testing.T) {
 // TestExampleConfigDocumentsEveryKey checks that config.example.toml names
 // every key the decoder knows, so the two move together.
 func TestExampleConfigDocumentsEveryKey(t *testing.T) {
-	b, err := os.ReadFile("../../config.example.toml")
+	b, err := os.ReadFile("../config.example.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func pinSetNames(t pinwatchd.Target) string {
 }
 
 func TestDefaults(t *testing.T) {
-	c, err := ParseConfig(strings.NewReader("[[target]]\nname = \"api\"\nhost = \"api.example.com\"\n"), "minimal.toml")
+	c, err := Parse(strings.NewReader("[[target]]\nname = \"api\"\nhost = \"api.example.com\"\n"), "minimal.toml", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ http = false
 schedule = "CRON_TZ=Europe/Berlin 0 9 * * 1-5"
 `
 	path := writeConfig(t, doc)
-	c, err := LoadConfig(path)
+	c, err := Load(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestCAFileAccepted(t *testing.T) {
 	pki := testpki.New(t)
 	ca := pki.WriteCAFile(t)
 	doc := "[[target]]\nname = \"intranet\"\nhost = \"intranet.example.com\"\nca_file = \"" + ca + "\"\n"
-	c, err := ParseConfig(strings.NewReader(doc), "ca.toml")
+	c, err := Parse(strings.NewReader(doc), "ca.toml", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,40 +314,19 @@ func TestCAFileAccepted(t *testing.T) {
 	}
 }
 
-func TestConfigPath(t *testing.T) {
-	env := func(v string) *env {
-		return &env{getenv: func(k string) string {
-			if k == "PINWATCHD_CONFIG" {
-				return v
-			}
-			return ""
-		}}
-	}
-	cases := []struct{ flag, envVar, want string }{
-		{"/from/flag.toml", "/from/env.toml", "/from/flag.toml"},
-		{"", "/from/env.toml", "/from/env.toml"},
-		{"", "", "/etc/pinwatchd/config.toml"},
-	}
-	for _, c := range cases {
-		if got := configPath(env(c.envVar), c.flag); got != c.want {
-			t.Errorf("configPath(flag %q, $PINWATCHD_CONFIG %q) = %q, want %q", c.flag, c.envVar, got, c.want)
-		}
-	}
-}
-
 func TestLoadConfigMissingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nope.toml")
-	_, err := LoadConfig(path)
+	_, err := Load(path, Options{})
 	want := "config file " + path + " does not exist (set --config or $PINWATCHD_CONFIG)"
 	if err == nil || err.Error() != want {
-		t.Errorf("LoadConfig(missing) = %v, want %q", err, want)
+		t.Errorf("Load(missing, Options{}) = %v, want %q", err, want)
 	}
 }
 
 // TestValidateBuiltConfig checks Validate on a Config assembled in code: no
 // lines are known, every problem still names its key path.
 func TestValidateBuiltConfig(t *testing.T) {
-	c := defaultConfig()
+	c := Default()
 	c.TargetConfigs = []TargetConfig{{Name: "api", Host: "api.example.com"}}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate() = %v, want nil", err)
@@ -376,14 +355,14 @@ func TestSlackNotifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	const target = "\n[[target]]\nname = \"api\"\nhost = \"api.example.com\"\n"
-	c, err := ParseConfig(strings.NewReader("[slack]\nwebhook_url_file = \""+webhook+"\"\n"+target), "w.toml")
+	c, err := Parse(strings.NewReader("[slack]\nwebhook_url_file = \""+webhook+"\"\n"+target), "w.toml", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if u, err := c.Slack.Webhook(); c.Notifier() != "slack webhook" || u != "http://127.0.0.1:9/services/T0/B0/x" || err != nil {
 		t.Errorf("webhook config: notifier %q, Webhook() = %q, %v", c.Notifier(), u, err)
 	}
-	c, err = ParseConfig(strings.NewReader("[slack]\ntoken_file = \""+token+"\"\nchannel = \"#tls\"\napi_url = \"http://127.0.0.1:9/api/\"\n"+target), "t.toml")
+	c, err = Parse(strings.NewReader("[slack]\ntoken_file = \""+token+"\"\nchannel = \"#tls\"\napi_url = \"http://127.0.0.1:9/api/\"\n"+target), "t.toml", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,12 +372,12 @@ func TestSlackNotifier(t *testing.T) {
 	// A secret file that cannot be read is an error, unless the caller
 	// asked not to read secret files.
 	missing := "[slack]\ntoken_file = \"" + filepath.Join(dir, "absent") + "\"\nchannel = \"#tls\"\n" + target
-	_, err = ParseConfig(strings.NewReader(missing), "m.toml")
+	_, err = Parse(strings.NewReader(missing), "m.toml", Options{})
 	if want := "m.toml:2: slack.token_file: file " + filepath.Join(dir, "absent") + " cannot be read: no such file or directory"; err == nil || err.Error() != want {
 		t.Errorf("missing token file: %v, want %q", err, want)
 	}
-	if _, err := parseConfig(strings.NewReader(missing), "m.toml", loadOptions{skipSecretFiles: true}); err != nil {
-		t.Errorf("missing token file with skipSecretFiles: %v", err)
+	if _, err := Parse(strings.NewReader(missing), "m.toml", Options{SkipSecretFiles: true}); err != nil {
+		t.Errorf("missing token file with SkipSecretFiles: %v", err)
 	}
 }
 
@@ -418,17 +397,16 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	}
 	for name, doc := range docs {
 		t.Run(name, func(t *testing.T) {
-			path := writeConfig(t, doc)
-			stdout, stderr, code := runCmd(t, "", nil, "config", "check", "--config", path)
-			if code != exitError || stderr == "" {
-				t.Fatalf("config check exit %d, stderr %q; want exit 3 with problems", code, stderr)
+			_, err := Load(writeConfig(t, doc), Options{})
+			if err == nil {
+				t.Fatal("Load succeeded, want problems")
 			}
-			if strings.Contains(stdout+stderr, secret) {
-				t.Errorf("the webhook secret leaked:\n%s%s", stdout, stderr)
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("the webhook secret leaked:\n%v", err)
 			}
 		})
 	}
-	c, err := ParseConfig(strings.NewReader("[slack]\nwebhook_url = "+url+"\n[[target]]\nname = \"a\"\nhost = \"a.example.com\"\n"), "s.toml")
+	c, err := Parse(strings.NewReader("[slack]\nwebhook_url = "+url+"\n[[target]]\nname = \"a\"\nhost = \"a.example.com\"\n"), "s.toml", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +421,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 // failure is reported as problems with a message.
 func FuzzParseConfig(f *testing.F) {
 	files, _ := filepath.Glob("testdata/config/*.toml")
-	files = append(files, "../../config.example.toml")
+	files = append(files, "../config.example.toml")
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(string(b))
@@ -451,8 +429,8 @@ func FuzzParseConfig(f *testing.F) {
 	}
 	f.Add("schedule = \"CRON_TZ=\"\n[[target]]\nname=\"a\"\nhost=\"b\"\n")
 	f.Fuzz(func(t *testing.T, doc string) {
-		_, err := parseConfig(strings.NewReader(doc), "fuzz.toml", loadOptions{skipSecretFiles: true})
-		var ce *ConfigError
+		_, err := Parse(strings.NewReader(doc), "fuzz.toml", Options{SkipSecretFiles: true})
+		var ce *Error
 		if errors.As(err, &ce) {
 			for _, p := range ce.Problems {
 				if p.Message == "" {
@@ -475,7 +453,7 @@ func BenchmarkParseConfig10k(b *testing.B) {
 	doc := sb.String()
 	b.SetBytes(int64(len(doc)))
 	for b.Loop() {
-		c, err := ParseConfig(strings.NewReader(doc), "bench.toml")
+		c, err := Parse(strings.NewReader(doc), "bench.toml", Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

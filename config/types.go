@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -105,55 +105,14 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // optionally led by "CRON_TZ=Zone ". The zero value means "not set".
 type Schedule struct{ spec string }
 
-// scheduleHint says how a schedule is written.
-const scheduleHint = `write five fields (minute hour day-of-month month day-of-week) such as "*/15 * * * *", or "@hourly", "@daily", "@every 5m"`
-
-// ParseSchedule validates a cron spec with the parser the scheduler uses
-// (monitor.ParseSchedule, robfig/cron/v3). A "TZ=" or "CRON_TZ=" prefix
-// must name a zone and be followed by a space and the schedule; robfig's
-// parser itself would panic otherwise. The error names the value.
+// ParseSchedule validates a cron spec with the scheduler's own parser
+// (monitor.CheckSchedule), so a spec that passes here runs. The error names
+// the value and says how to write one.
 func ParseSchedule(s string) (Schedule, error) {
-	spec := strings.TrimSpace(s)
-	if spec == "" {
-		return Schedule{}, fmt.Errorf("schedule is empty; %s", scheduleHint)
+	if err := monitor.CheckSchedule(s); err != nil {
+		return Schedule{}, err
 	}
-	rest := spec
-	if strings.HasPrefix(rest, "TZ=") || strings.HasPrefix(rest, "CRON_TZ=") {
-		_, tz, _ := strings.Cut(rest, "=")
-		zone, after, ok := strings.Cut(tz, " ")
-		if !ok || zone == "" || strings.TrimSpace(after) == "" {
-			return Schedule{}, fmt.Errorf("schedule %q: a TZ= or CRON_TZ= prefix needs a zone, a space and then the schedule, e.g. \"CRON_TZ=Europe/Berlin 0 9 * * *\"", s)
-		}
-		if _, err := time.LoadLocation(zone); err != nil {
-			return Schedule{}, fmt.Errorf("schedule %q: unknown time zone %q", s, zone)
-		}
-		rest = strings.TrimSpace(after)
-	}
-	if every, ok := strings.CutPrefix(rest, "@every "); ok {
-		d, err := time.ParseDuration(strings.TrimSpace(every))
-		if err != nil {
-			return Schedule{}, fmt.Errorf("schedule %q: @every takes a duration in s, m or h such as \"@every 5m\" or \"@every 24h\"", s)
-		}
-		if d < time.Second {
-			return Schedule{}, fmt.Errorf("schedule %q: @every needs a duration of at least 1s", s)
-		}
-	}
-	if err := parseCron(spec); err != nil {
-		return Schedule{}, fmt.Errorf("%w; %s", err, scheduleHint)
-	}
-	return Schedule{spec: spec}, nil
-}
-
-// parseCron runs the scheduler's parser, turning a panic into an error as a
-// last line of defence.
-func parseCron(spec string) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("schedule %q is not a valid cron spec", spec)
-		}
-	}()
-	_, err = monitor.ParseSchedule(spec)
-	return err
+	return Schedule{spec: strings.TrimSpace(s)}, nil
 }
 
 // MustSchedule is ParseSchedule for constants; it panics on a bad spec.

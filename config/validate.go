@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"crypto/x509"
@@ -27,22 +27,22 @@ type Problem struct {
 	key string // raw key path ("target[2].pinsets[0]") for the line lookup
 }
 
-// ConfigError lists every problem of a config file. Error renders one
+// Error lists every problem of a config file. Error renders one
 // problem per line as `source:line: path: message`.
-type ConfigError struct {
+type Error struct {
 	Source   string
 	Problems []Problem
 }
 
-// newConfigError sorts problems by line, keeping the order of the checks
+// newError sorts problems by line, keeping the order of the checks
 // for problems on the same line.
-func newConfigError(source string, probs []Problem) *ConfigError {
+func newError(source string, probs []Problem) *Error {
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
-	return &ConfigError{Source: source, Problems: probs}
+	return &Error{Source: source, Problems: probs}
 }
 
 // Error renders one problem per line.
-func (e *ConfigError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	for i, p := range e.Problems {
 		if i > 0 {
@@ -67,26 +67,26 @@ func (e *ConfigError) Error() string {
 }
 
 // Validate checks the whole config and returns every problem at once as a
-// *ConfigError, or nil. Lines are known only for configs from ParseConfig or
+// *Error, or nil. Lines are known only for configs from ParseConfig or
 // LoadConfig, which call it themselves.
 func (c *Config) Validate() error {
-	probs := c.problems(loadOptions{})
+	probs := c.problems(Options{})
 	if len(probs) == 0 {
 		return nil
 	}
-	return newConfigError(c.source, probs)
+	return newError("", probs)
 }
 
 // validator collects problems.
 type validator struct {
 	c       *Config
-	o       loadOptions
+	o       Options
 	probs   []Problem
 	caFiles map[string]string // ca_file path → problem ("" for none)
 }
 
 // problems runs every check.
-func (c *Config) problems(o loadOptions) []Problem {
+func (c *Config) problems(o Options) []Problem {
 	v := &validator{c: c, o: o}
 	v.global()
 	v.alerts()
@@ -156,14 +156,14 @@ func (v *validator) slack() {
 	if webhook && s.TokenFile != "" {
 		v.add("slack.token_file", "token_file is set and so is a webhook (webhook_url_file or webhook_url); choose one")
 	}
-	if s.WebhookURLFile != "" && !v.o.skipSecretFiles {
+	if s.WebhookURLFile != "" && !v.o.SkipSecretFiles {
 		if u, err := readSecretFile(s.WebhookURLFile); err != nil {
 			v.add("slack.webhook_url_file", "%v", err)
 		} else if !isHTTPURL(u) {
 			v.add("slack.webhook_url_file", "file %s does not hold an http(s) URL", s.WebhookURLFile)
 		}
 	}
-	if s.TokenFile != "" && !v.o.skipSecretFiles {
+	if s.TokenFile != "" && !v.o.SkipSecretFiles {
 		if _, err := readSecretFile(s.TokenFile); err != nil {
 			v.add("slack.token_file", "%v", err)
 		}

@@ -1,4 +1,4 @@
-package main
+package metrics
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 // TestTargetMetricsManyTargets records a fleet's worth of targets while
 // scraping and checks every series is there once, with its last value.
 func TestTargetMetricsManyTargets(t *testing.T) {
-	m := newMetrics("dev", "unknown")
+	m := New("dev", "unknown")
 	const targets = 500
 	var wg sync.WaitGroup
 	for w := range 4 {

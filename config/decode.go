@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"encoding"
@@ -14,7 +14,7 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 )
 
-// decodeProblems turns a go-toml error into a *ConfigError with the line and
+// decodeProblems turns a go-toml error into a *Error with the line and
 // key path of every problem. The decoder's multi-line context (its String
 // form) is not used: it quotes neighbouring lines, which may hold a secret.
 func decodeProblems(doc []byte, source string, err error) error {
@@ -39,7 +39,7 @@ func decodeProblems(doc []byte, source string, err error) error {
 			return fmt.Errorf("parse config %s: %w", source, err)
 		}
 	}
-	return newConfigError(source, probs)
+	return newError(source, probs)
 }
 
 // problem converts one positioned decode error.
@@ -74,18 +74,18 @@ var mismatchRE = regexp.MustCompile(`^cannot decode TOML (.+?) into (?:struct fi
 
 // wantOf says, per Go type of the config, what to write instead.
 var wantOf = map[string]string{
-	"int":             "an integer",
-	"bool":            "true or false",
-	"string":          "a string",
-	"[]string":        "an array of strings",
-	"main.Secret":     "a string",
-	"main.Duration":   `a duration string such as "10s", "15m" or "30d"`,
-	"main.Schedule":   `a cron spec string such as "*/15 * * * *" or "@hourly"`,
-	"main.Date":       `a date string such as "2027-06-01"`,
-	"main.HostPort":   `an address string such as "192.0.2.10:443"`,
-	"pinwatchd.Pin":   `a pin string such as "sha256/…"`,
-	"[]pinwatchd.Pin": `an array of pin strings such as ["sha256/…", "sha256/…"]`,
-	"[]main.HostPort": `an array of address strings such as ["192.0.2.10:443"]`,
+	"int":               "an integer",
+	"bool":              "true or false",
+	"string":            "a string",
+	"[]string":          "an array of strings",
+	"config.Secret":     "a string",
+	"config.Duration":   `a duration string such as "10s", "15m" or "30d"`,
+	"config.Schedule":   `a cron spec string such as "*/15 * * * *" or "@hourly"`,
+	"config.Date":       `a date string such as "2027-06-01"`,
+	"config.HostPort":   `an address string such as "192.0.2.10:443"`,
+	"pinwatchd.Pin":     `a pin string such as "sha256/…"`,
+	"[]pinwatchd.Pin":   `an array of pin strings such as ["sha256/…", "sha256/…"]`,
+	"[]config.HostPort": `an array of address strings such as ["192.0.2.10:443"]`,
 }
 
 // rewriteMismatch turns "cannot decode TOML string into struct field
@@ -96,15 +96,15 @@ func rewriteMismatch(msg string) string {
 		return msg
 	}
 	got, typ := m[1], m[2]
-	if typ == "main.Date" && got == "local date" {
+	if typ == "config.Date" && got == "local date" {
 		return `want a date string: quote the date, e.g. expires = "2027-06-01"`
 	}
 	want, ok := wantOf[typ]
 	switch {
 	case ok:
-	case strings.HasPrefix(typ, "[]main."):
+	case strings.HasPrefix(typ, "[]config."):
 		want = "an array of tables, written [[name]]"
-	case strings.HasPrefix(typ, "main."):
+	case strings.HasPrefix(typ, "config."):
 		want = "a table, written [name]"
 	default:
 		want = typ

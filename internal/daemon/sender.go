@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/metrics"
 	"github.com/pinwatchd/pinwatchd/notify"
 	"github.com/pinwatchd/pinwatchd/storage"
 )
@@ -18,14 +20,19 @@ type outboxSender struct {
 	wg     sync.WaitGroup
 }
 
-// newOutboxSender builds the sender of cfg: Slack when configured, else log
-// only. Secrets are read here, from the files the config names.
-func newOutboxSender(cfg *Config, db *storage.DB, log *slog.Logger, m *metrics, getenv func(string) string) (*outboxSender, error) {
+// newOutboxSender builds the sender of cfg: custom when given, else Slack
+// when configured, else log only. Secrets are read here, from the files the
+// config names.
+func newOutboxSender(cfg *config.Config, db *storage.DB, log *slog.Logger, m *metrics.Metrics, custom notify.Notifier) (*outboxSender, error) {
 	sc := notify.SenderConfig{Outbox: db, Log: log, Result: func(result string, n int) {
 		for range n {
-			m.notificationResult(result)
+			m.NotificationResult(result)
 		}
 	}}
+	if custom != nil {
+		sc.Slack = custom
+		return &outboxSender{s: notify.NewSender(sc)}, nil
+	}
 	webhook, err := cfg.Slack.Webhook()
 	if err != nil {
 		return nil, err
@@ -67,16 +74,3 @@ func (o *outboxSender) Stop() {
 
 // Flush delivers what is pending until ctx is done.
 func (o *outboxSender) Flush(ctx context.Context) error { return o.s.Flush(ctx) }
-
-// flush delivers pending notifications until ctx is done (shutdown).
-func (d *daemon) flush(ctx context.Context) {
-	d.mu.Lock()
-	sender := d.sender
-	d.mu.Unlock()
-	if sender == nil {
-		return
-	}
-	if err := sender.Flush(ctx); err != nil {
-		d.log.Warn("notifications still pending at shutdown; they are kept and sent after the next start", "err", err)
-	}
-}

@@ -1,17 +1,12 @@
-package main
+package metrics
 
 import (
-	"context"
-	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,7 +14,7 @@ import (
 )
 
 // exercise records one of everything, as a daemon round would.
-func exercise(m *metrics) {
+func exercise(m *Metrics) {
 	m.observeProbe("api", "ok", 40*time.Millisecond)
 	m.observeProbe("api", "ok", 300*time.Millisecond)
 	m.observeProbe("api", "timeout", 10*time.Second)
@@ -33,16 +28,16 @@ func exercise(m *metrics) {
 	m.setBackupPresent("api", "ios-app-5", false)
 	m.setPinMatch("www", "inline", true)
 	m.setBackupPresent("www", "inline", true)
-	m.setAlertsOpen(map[[2]string]int{{"pin_mismatch", "critical"}: 1, {"missing_backup_pin", "warning"}: 2})
-	m.notificationResult("sent")
-	m.notificationResult("sent")
-	m.notificationResult("retry")
-	m.setNotificationsPending(3)
-	m.configReloaded(false)
+	m.SetAlertsOpen(map[[2]string]int{{"pin_mismatch", "critical"}: 1, {"missing_backup_pin", "warning"}: 2})
+	m.NotificationResult("delivered")
+	m.NotificationResult("delivered")
+	m.NotificationResult("retry")
+	m.SetNotificationsPending(3)
+	m.ConfigReloaded(false)
 }
 
 func TestMetricsLint(t *testing.T) {
-	m := newMetrics("v1.2.3", "abc123")
+	m := New("v1.2.3", "abc123")
 	exercise(m)
 	problems, err := testutil.GatherAndLint(m.reg)
 	if err != nil {
@@ -54,7 +49,7 @@ func TestMetricsLint(t *testing.T) {
 }
 
 func TestMetricsValues(t *testing.T) {
-	m := newMetrics("v1.2.3", "abc123")
+	m := New("v1.2.3", "abc123")
 	exercise(m)
 	want := `
 # HELP pinwatchd_alerts_open Open alerts by finding kind and severity.
@@ -85,7 +80,7 @@ pinwatchd_notifications_pending 3
 # HELP pinwatchd_notifications_total Attempts to deliver a notification, by result.
 # TYPE pinwatchd_notifications_total counter
 pinwatchd_notifications_total{result="retry"} 1
-pinwatchd_notifications_total{result="sent"} 2
+pinwatchd_notifications_total{result="delivered"} 2
 # HELP pinwatchd_pin_match 1 when every address of the target serves a chain matching the pin-set, else 0.
 # TYPE pinwatchd_pin_match gauge
 pinwatchd_pin_match{pinset="header",target="api"} 0
@@ -126,21 +121,21 @@ pinwatchd_probes_total{result="timeout",target="api"} 1
 }
 
 func TestMetricsReloadStartsSuccessful(t *testing.T) {
-	m := newMetrics("dev", "unknown")
+	m := New("dev", "unknown")
 	if got := testutil.ToFloat64(m.reloadOK); got != 1 {
 		t.Errorf("pinwatchd_config_last_reload_successful at start = %v, want 1", got)
 	}
-	m.configReloaded(false)
-	m.configReloaded(true)
+	m.ConfigReloaded(false)
+	m.ConfigReloaded(true)
 	if got := testutil.ToFloat64(m.reloadOK); got != 1 {
 		t.Errorf("after a failed then a good reload = %v, want 1", got)
 	}
 }
 
 func TestMetricsAlertsOpenKeepsZeroes(t *testing.T) {
-	m := newMetrics("dev", "unknown")
-	m.setAlertsOpen(map[[2]string]int{{"pin_mismatch", "critical"}: 2, {"cert_expiring", "warning"}: 1})
-	m.setAlertsOpen(map[[2]string]int{{"cert_expiring", "critical"}: 1})
+	m := New("dev", "unknown")
+	m.SetAlertsOpen(map[[2]string]int{{"pin_mismatch", "critical"}: 2, {"cert_expiring", "warning"}: 1})
+	m.SetAlertsOpen(map[[2]string]int{{"cert_expiring", "critical"}: 1})
 	want := `
 # HELP pinwatchd_alerts_open Open alerts by finding kind and severity.
 # TYPE pinwatchd_alerts_open gauge
@@ -154,9 +149,9 @@ pinwatchd_alerts_open{kind="pin_mismatch",severity="critical"} 0
 }
 
 func TestMetricsForgetTarget(t *testing.T) {
-	m := newMetrics("dev", "unknown")
+	m := New("dev", "unknown")
 	exercise(m)
-	m.forgetTarget("api")
+	m.ForgetTarget("api")
 	for _, name := range []string{
 		"pinwatchd_probes_total", "pinwatchd_leaf_not_after_timestamp_seconds",
 		"pinwatchd_chain_not_after_timestamp_seconds", "pinwatchd_pin_match", "pinwatchd_backup_pin_present",
@@ -184,22 +179,22 @@ func TestMetricsForgetTarget(t *testing.T) {
 	}
 	// Series not about targets stay.
 	if got := testutil.ToFloat64(m.notificationsQueue); got != 3 {
-		t.Errorf("pinwatchd_notifications_pending = %v after forgetTarget, want 3", got)
+		t.Errorf("pinwatchd_notifications_pending = %v after ForgetTarget, want 3", got)
 	}
 }
 
 func TestMetricsNil(t *testing.T) {
-	var m *metrics
+	var m *Metrics
 	exercise(m) // must not panic
-	m.forgetTarget("api")
+	m.ForgetTarget("api")
 }
 
 func TestMetricsHandler(t *testing.T) {
-	m := newMetrics("v1.2.3", "abc123")
+	m := New("v1.2.3", "abc123")
 	exercise(m)
 	var healthy atomic.Bool
 	healthy.Store(true)
-	srv := httptest.NewServer(m.handler(healthy.Load))
+	srv := httptest.NewServer(m.Handler(healthy.Load))
 	defer srv.Close()
 
 	get := func(path string) (int, string, string) {
@@ -241,43 +236,5 @@ func TestMetricsHandler(t *testing.T) {
 	}
 	if code, _, _ := get("/nothing"); code != http.StatusNotFound {
 		t.Errorf("GET /nothing: %d, want 404", code)
-	}
-}
-
-func TestServeMetrics(t *testing.T) {
-	m := newMetrics("dev", "unknown")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- serveMetricsOn(ctx, ln, m.handler(func() bool { return true }), slog.New(slog.DiscardHandler))
-	}()
-
-	resp, err := http.Get("http://" + addr + "/healthz")
-	if err != nil {
-		t.Fatalf("GET /healthz on %s: %v", addr, err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(body) != "ok\n" {
-		t.Errorf("GET /healthz: %d %q, want 200 ok", resp.StatusCode, body)
-	}
-
-	// The address is taken now, so a second server cannot listen on it.
-	err = serveMetrics(t.Context(), addr, http.NotFoundHandler(), slog.New(slog.DiscardHandler))
-	if err == nil || !strings.Contains(err.Error(), addr) || !errors.Is(err, syscall.EADDRINUSE) {
-		t.Errorf("serveMetrics on a busy %s: %v, want an address-in-use error naming it", addr, err)
-	}
-
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("serveMetricsOn after cancel: %v, want nil", err)
-	}
-	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
-		t.Errorf("server on %s still answers after shutdown", addr)
 	}
 }

@@ -1,0 +1,261 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/logkey"
+	"github.com/pinwatchd/pinwatchd/internal/metrics"
+	"github.com/pinwatchd/pinwatchd/internal/sdnotify"
+	"github.com/pinwatchd/pinwatchd/monitor"
+	"github.com/pinwatchd/pinwatchd/notify"
+	"github.com/pinwatchd/pinwatchd/storage"
+)
+
+// Options are what a Daemon needs besides its configuration.
+type Options struct {
+	// ConfigPath is the file Reload reads; "" for a configuration built in
+	// code, which cannot be reloaded.
+	ConfigPath string
+	// Log receives the daemon's log lines. Required.
+	Log *slog.Logger
+	// Getenv reads the environment (systemd's variables); nil means none.
+	Getenv func(string) string
+	// Now is the clock of probes and alerts; nil means time.Now.
+	Now func() time.Time
+	// Version and Commit identify the build, in the User-Agent of probes
+	// and in pinwatchd_build_info.
+	Version, Commit string
+	// Notifier, when set, delivers the notifications instead of the
+	// config's Slack or the log (the demo prints them).
+	Notifier notify.Notifier
+}
+
+// Daemon is one running pinwatchd: the scheduler, the runner, the outbox
+// sender, the HTTP listener and the database, rebuilt in part on Reload.
+type Daemon struct {
+	opts    Options
+	log     *slog.Logger
+	db      *storage.DB
+	metrics *metrics.Metrics // nil unless [metrics] listen is set
+	sd      *sdnotify.Client // nil outside systemd
+	started chan struct{}    // closed once Run has started everything
+
+	life    sync.Mutex // serialises start-up, Reload and shutdown
+	running bool
+	runCtx  context.Context // the components' context, set by Run
+
+	mu      sync.Mutex // guards the fields below, swapped on reload
+	cfg     *config.Config
+	sched   *monitor.Scheduler
+	targets map[string]pinwatchd.Target
+	sender  *outboxSender
+}
+
+// New opens the database of cfg; Close releases it. Nothing runs until Run.
+func New(ctx context.Context, cfg *config.Config, o Options) (*Daemon, error) {
+	if o.Getenv == nil {
+		o.Getenv = func(string) string { return "" }
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	db, err := storage.Open(ctx, cfg.DatabasePath(o.Getenv))
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{opts: o, log: o.Log, db: db, cfg: cfg, sd: sdnotify.New(o.Getenv), started: make(chan struct{})}
+	// Metrics are recorded only when they are served: the series of a large
+	// fleet cost memory (SPEC §11), and nothing reads them otherwise. A nil
+	// *metrics.Metrics records nothing.
+	if cfg.Metrics.Listen != "" {
+		d.metrics = metrics.New(o.Version, o.Commit)
+	}
+	return d, nil
+}
+
+// DatabasePath is the file of the daemon's database.
+func (d *Daemon) DatabasePath() string { return d.db.Path() }
+
+// Close releases the database. Call it after Run has returned.
+func (d *Daemon) Close() error { return d.db.Close() }
+
+// Run starts probing every target at once and then on its schedule,
+// delivers notifications, serves the HTTP listener and applies retention,
+// until ctx is done. Then it shuts down within the probe timeout plus
+// ShutdownGrace: running probes finish or are cancelled, pending
+// notifications are flushed (what cannot be sent stays in the outbox), and
+// Run returns nil. A component that cannot start is an error, at once.
+func (d *Daemon) Run(ctx context.Context) error {
+	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRun()
+	d.life.Lock()
+	d.runCtx = runCtx
+	cfg := d.config()
+	if err := d.start(runCtx, cfg, true, nil); err != nil {
+		d.life.Unlock()
+		return err
+	}
+	d.running = true
+	d.life.Unlock()
+	close(d.started)
+
+	d.metrics.ConfigReloaded(true)
+	if cfg.Metrics.Listen != "" {
+		go func() {
+			h := d.metrics.Handler(func() bool { return d.healthy(runCtx) })
+			if err := serveHTTP(runCtx, cfg.Metrics.Listen, h, d.log); err != nil {
+				d.log.Error("metrics server", logkey.Listen, cfg.Metrics.Listen, logkey.Err, err)
+			}
+		}()
+	}
+	go d.pruneLoop(runCtx)
+	go d.refreshGauges(runCtx, 5*time.Second)
+	if iv, ok := sdnotify.WatchdogInterval(d.opts.Getenv); ok {
+		go sdnotify.RunWatchdog(runCtx, d.sd, iv/2, func() bool { return d.healthy(runCtx) }, d.log)
+	}
+	if err := d.sd.Ready(); err != nil {
+		d.log.Warn("sd_notify READY", logkey.Err, err)
+	}
+	d.log.Info("pinwatchd started", "version", d.opts.Version, logkey.Config, d.opts.ConfigPath, logkey.Database, d.db.Path(),
+		"targets", len(cfg.Targets()), "schedule", cfg.Schedule.String(), "notifier", d.notifierName(cfg))
+
+	<-ctx.Done()
+	d.shutdown(context.WithoutCancel(ctx))
+	cancelRun()
+	d.log.Info("stopped")
+	return nil
+}
+
+// shutdown stops scheduling and probing, then flushes the outbox, within
+// the deadlines of shutdownDeadlines.
+func (d *Daemon) shutdown(ctx context.Context) {
+	d.life.Lock()
+	d.running = false
+	d.life.Unlock()
+	_ = d.sd.Stopping()
+	stopBy, flushBy := shutdownDeadlines(time.Now(), d.config().Timeout.Duration)
+	stopCtx, cancel := context.WithDeadline(ctx, stopBy)
+	d.stop(stopCtx)
+	cancel()
+	flushCtx, cancel := context.WithDeadline(ctx, flushBy)
+	d.flush(flushCtx)
+	cancel()
+}
+
+// config returns the configuration in force.
+func (d *Daemon) config() *config.Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// notifierName says how notifications are delivered, for the start-up line.
+func (d *Daemon) notifierName(cfg *config.Config) string {
+	if d.opts.Notifier != nil {
+		return "custom"
+	}
+	return cfg.Notifier()
+}
+
+// policy returns the alert policy of cfg.
+func policy(cfg *config.Config) pinwatchd.AlertPolicy {
+	return pinwatchd.AlertPolicy{
+		FailureThreshold: cfg.Alerts.FailureThreshold,
+		RenotifyAfter:    cfg.Alerts.RenotifyAfter.Duration,
+		NotifyResolved:   cfg.Alerts.NotifyResolved,
+		NotifyChanges:    cfg.Alerts.NotifyChanges,
+	}
+}
+
+// start builds the runner, scheduler and sender of cfg and starts them;
+// with probeAll every target is probed at once, else only those in probe.
+func (d *Daemon) start(ctx context.Context, cfg *config.Config, probeAll bool, probe []string) error {
+	sender, err := newOutboxSender(cfg, d.db, d.log, d.metrics, d.opts.Notifier)
+	if err != nil {
+		return err
+	}
+	prober := &monitor.Prober{Timeout: cfg.Timeout.Duration, Concurrency: cfg.Concurrency, UserAgent: "pinwatchd/" + d.opts.Version, Now: d.opts.Now}
+	runner := &monitor.Runner{
+		Prober: prober, Store: d.db, Log: d.log, Policy: policy(cfg), Thresholds: cfg.Thresholds(), Now: d.opts.Now,
+		Hooks: monitor.Hooks{Enqueued: func(int) { sender.Wake() }},
+	}
+	if d.metrics != nil {
+		runner.Hooks.Probed = d.metrics.Probed
+	}
+	sched := monitor.NewScheduler(d.log, cfg.Concurrency, func(ctx context.Context, t *pinwatchd.Target) {
+		if err := runner.Run(ctx, t); err != nil && !errors.Is(err, context.Canceled) {
+			d.log.Error("probe round failed", logkey.Target, t.Name, logkey.Err, err)
+		}
+	})
+	targets := cfg.Targets()
+	if err := sched.Start(ctx, cfg.Schedule.String(), targets); err != nil {
+		return err
+	}
+	sender.Start(ctx)
+	byName := make(map[string]pinwatchd.Target, len(targets))
+	for _, t := range targets {
+		byName[t.Name] = t
+	}
+	d.mu.Lock()
+	d.cfg, d.sched, d.sender, d.targets = cfg, sched, sender, byName
+	d.mu.Unlock()
+	if probeAll {
+		sched.RunNow()
+	} else if len(probe) > 0 {
+		sched.RunNow(probe...)
+	}
+	return nil
+}
+
+// stop stops scheduling and the sender, giving running probes until ctx is
+// done.
+func (d *Daemon) stop(ctx context.Context) {
+	d.mu.Lock()
+	sched, sender := d.sched, d.sender
+	d.mu.Unlock()
+	if sched != nil {
+		sched.Stop(ctx)
+	}
+	if sender != nil {
+		sender.Stop()
+	}
+}
+
+// flush delivers pending notifications until ctx is done (shutdown).
+func (d *Daemon) flush(ctx context.Context) {
+	d.mu.Lock()
+	sender := d.sender
+	d.mu.Unlock()
+	if sender == nil {
+		return
+	}
+	if err := sender.Flush(ctx); err != nil {
+		d.log.Warn("notifications still pending at shutdown; they are kept and sent after the next start", logkey.Err, err)
+	}
+}
+
+// healthy is the watchdog's and /healthz's view: the scheduler has ticked
+// within two intervals and the database answers.
+func (d *Daemon) healthy(ctx context.Context) bool {
+	d.mu.Lock()
+	sched := d.sched
+	d.mu.Unlock()
+	if sched == nil || !sched.Healthy(time.Now()) {
+		return false
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return d.db.Ping(pctx) == nil
+}
+
+// errNotRunning is Reload's answer before Run started or after it stopped.
+var errNotRunning = errors.New("the daemon is not running")
+
+// Ready is closed once Run has started every component.
+func (d *Daemon) Ready() <-chan struct{} { return d.started }

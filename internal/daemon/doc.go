@@ -1,0 +1,9 @@
+// Package daemon wires one running pinwatchd: the scheduler and runner of
+// package monitor, the database of package storage, the outbox sender of
+// package notify, the HTTP listener for metrics and /healthz, retention,
+// configuration reload, systemd notifications and the graceful shutdown.
+//
+// New opens the database, Run starts everything and shuts it down when its
+// context is done, Reload applies a changed configuration file, and
+// RunWithSignals drives them from SIGHUP, SIGTERM and SIGINT.
+package daemon
