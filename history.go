@@ -13,8 +13,9 @@ const (
 	EventRecovered    EventType = "recovered"     // the address answers again
 )
 
-// Event is one entry of the per-address change timeline. Empty strings and
-// zero times encode as JSON null.
+// Event is one entry of the per-address change timeline. It has no JSON
+// form of its own: `pinwatchd history --json` renders it, with empty
+// strings and zero times as null.
 type Event struct {
 	Time          time.Time
 	Target        string

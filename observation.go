@@ -38,6 +38,10 @@ type ProbeError struct {
 	Message string `json:"message"`
 }
 
+// Error returns "kind: message", e.g. "timeout: connect to 192.0.2.10:443
+// took longer than 10s".
+func (e *ProbeError) Error() string { return string(e.Kind) + ": " + e.Message }
+
 // Verification is the outcome of verifying the served chain, separately from
 // the handshake.
 type Verification struct {

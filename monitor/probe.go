@@ -40,8 +40,7 @@ type Prober struct {
 	// lookup.
 	Timeout time.Duration
 	// Concurrency bounds the address probes in flight across all concurrent
-	// Probe and ProbeAddress calls on this Prober. Zero means
-	// DefaultConcurrency.
+	// Probe calls on this Prober. Zero means DefaultConcurrency.
 	Concurrency int
 	// Resolver resolves target names; nil means net.DefaultResolver.
 	Resolver *net.Resolver
@@ -93,18 +92,9 @@ func (p *Prober) Probe(ctx context.Context, t *pinwatchd.Target) []pinwatchd.Obs
 	return obs
 }
 
-// ProbeAddress probes one address ("ip:port") of t, counting against the
-// Prober's Concurrency. Connectivity failures are reported in
-// Observation.Error; ProbeAddress never fails otherwise.
-func (p *Prober) ProbeAddress(ctx context.Context, t *pinwatchd.Target, addr string) pinwatchd.Observation {
-	if err := p.acquire(ctx); err != nil {
-		return notStarted(t, addr, p.now(), err)
-	}
-	defer p.release()
-	return p.probeAddress(ctx, t, addr)
-}
-
-// probeAddress does the work of ProbeAddress without the semaphore.
+// probeAddress probes one address ("ip:port") of t; the caller holds a
+// slot of the Prober's semaphore. Connectivity failures are reported in
+// Observation.Error.
 func (p *Prober) probeAddress(ctx context.Context, t *pinwatchd.Target, addr string) (obs pinwatchd.Observation) {
 	begin := time.Now()
 	now := p.now()

@@ -33,7 +33,7 @@ func BenchmarkProbe(b *testing.B) {
 	tg := target(addr)
 	b.ReportAllocs()
 	for b.Loop() {
-		o := p.ProbeAddress(b.Context(), tg, addr)
+		o := p.Probe(b.Context(), tg)[0]
 		if o.Error != nil || o.HTTP.Status != 200 || o.PublicKeyPins == nil || !o.Verification.Trusted {
 			b.Fatalf("probe failed: %+v", o)
 		}

@@ -442,8 +442,8 @@ func TestProbeCancel(t *testing.T) {
 		t.Fatal("Probe did not return after its context was cancelled")
 	}
 	// A context cancelled before the probe starts fails at once.
-	if o := p.ProbeAddress(ctx, target(addr), addr); o.Error == nil || o.Error.Kind != pinwatchd.KindTimeout {
-		t.Errorf("ProbeAddress with a cancelled context: Error = %+v, want timeout", o.Error)
+	if o := p.Probe(ctx, target(addr))[0]; o.Error == nil || o.Error.Kind != pinwatchd.KindTimeout {
+		t.Errorf("Probe with a cancelled context: Error = %+v, want timeout", o.Error)
 	}
 }
 

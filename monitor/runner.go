@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/logkey"
 )
 
 // Store is what a Runner needs of persistence.
@@ -79,7 +80,7 @@ func (r *Runner) Process(ctx context.Context, t *pinwatchd.Target, obs []pinwatc
 	findings := Evaluate(t, obs, r.Thresholds, now)
 	for _, o := range obs {
 		if o.Error != nil {
-			r.Log.Warn("probe failed", "target", t.Name, "address", o.Address, "kind", string(o.Error.Kind), "err", o.Error.Message)
+			r.Log.Warn("probe failed", logkey.Target, t.Name, logkey.Address, o.Address, logkey.Kind, string(o.Error.Kind), logkey.Err, o.Error.Message)
 		}
 	}
 	if r.Hooks.Probed != nil {
@@ -101,7 +102,7 @@ func (r *Runner) Process(ctx context.Context, t *pinwatchd.Target, obs []pinwatc
 		}
 		if !r.Policy.NotifyChanges {
 			// Otherwise the notification's own log line says it.
-			r.Log.Info("chain changed", "target", ev.Target, "address", ev.Address, "class", string(ev.Class), "old_leaf_pin", ev.OldLeafPin, "new_leaf_pin", ev.NewLeafPin)
+			r.Log.Info("chain changed", logkey.Target, ev.Target, logkey.Address, ev.Address, "class", string(ev.Class), "old_leaf_pin", ev.OldLeafPin, "new_leaf_pin", ev.NewLeafPin)
 			continue
 		}
 		e := ev
@@ -164,12 +165,4 @@ func copyCounts(m map[string]int) map[string]int {
 		c[k] = v
 	}
 	return c
-}
-
-// Forget drops the in-memory state of a target removed from the
-// configuration.
-func (r *Runner) Forget(target string) {
-	r.mu.Lock()
-	delete(r.failures, target)
-	r.mu.Unlock()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/logkey"
 )
 
 // maxJitter caps the per-target delay of a scheduled run.
@@ -221,7 +222,7 @@ func (s *Scheduler) RunNow(names ...string) {
 // runOnce runs a target's job unless it is already running.
 func (s *Scheduler) runOnce(st *scheduled) {
 	if !st.running.CompareAndSwap(false, true) {
-		s.log.Warn("previous probe still running; skipping this run", "target", st.target.Name)
+		s.log.Warn("previous probe still running; skipping this run", logkey.Target, st.target.Name)
 		return
 	}
 	defer st.running.Store(false)
@@ -239,7 +240,7 @@ func (s *Scheduler) runJob(t *pinwatchd.Target) {
 	s.lastTick.Store(time.Now().UnixNano())
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error("probe job panicked", "target", t.Name, "panic", fmt.Sprint(r))
+			s.log.Error("probe job panicked", logkey.Target, t.Name, "panic", fmt.Sprint(r))
 		}
 	}()
 	s.job(s.ctx, t)
@@ -280,5 +281,5 @@ type cronLogger struct{ log *slog.Logger }
 
 func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug("cron: "+msg, kv...) }
 func (l cronLogger) Error(err error, msg string, kv ...any) {
-	l.log.Error("cron: "+msg, append(kv, "err", err)...)
+	l.log.Error("cron: "+msg, append(kv, logkey.Err, err)...)
 }

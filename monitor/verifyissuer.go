@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"runtime"
-	"sync"
 	"time"
 )
 
@@ -34,10 +33,9 @@ type issuerChain struct {
 }
 
 // issuerCache holds issuer chains keyed by the served certificates above the
-// leaf.
+// leaf. The verifier's mutex guards it.
 type issuerCache struct {
-	mu sync.Mutex
-	m  map[[sha256.Size]byte]*issuerChain
+	m map[[sha256.Size]byte]*issuerChain
 }
 
 // platformVerifier is true where Verify hands system roots to the operating

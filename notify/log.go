@@ -5,18 +5,20 @@ import (
 	"log/slog"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/logkey"
 )
 
-// Attribute keys of the notification log lines.
+// Attribute keys of the notification log lines; those shared with other
+// packages come from logkey.
 const (
 	attrNotification = "notification_id"
-	attrTarget       = "target"
-	attrKind         = "kind"
+	attrTarget       = logkey.Target
+	attrKind         = logkey.Kind
 	attrChange       = "change"
 	attrSeverity     = "severity"
 	attrPrevSeverity = "previous_severity"
 	attrAddresses    = "addresses"
-	attrAddress      = "address"
+	attrAddress      = logkey.Address
 	attrMessage      = "message"
 	attrReason       = "reason"
 	attrChannel      = "channel"
@@ -26,7 +28,7 @@ const (
 	attrNewLeafPin   = "new_leaf_pin"
 	attrIssuer       = "issuer"
 	attrNotAfter     = "not_after"
-	attrErr          = "err"
+	attrErr          = logkey.Err
 	attrClassOfErr   = "error_class"
 	attrAttempts     = "attempts"
 	attrRetryIn      = "retry_in"

@@ -98,10 +98,6 @@ func NewSlack(cfg SlackConfig) (*Slack, error) {
 	return s, nil
 }
 
-// Redact returns s with the webhook URL and the token replaced by
-// "[redacted]", for callers that log errors of their own.
-func (s *Slack) Redact(str string) string { return s.red.redact(str) }
-
 // Notify posts b as one message: a single notification as itself, several as
 // a digest. Errors are *DeliveryError with secrets removed.
 func (s *Slack) Notify(ctx context.Context, b Batch) (Receipt, error) {

@@ -63,30 +63,16 @@ type DB struct {
 
 type addrKey struct{ target, address string }
 
-// options are the settings Open accepts.
-type options struct {
-	cacheSize int
-}
-
-// Option adjusts Open.
-type Option func(*options)
-
-// WithCacheSize bounds each in-memory cache of known addresses, chains,
-// header values and certificates to n entries (default 4096). The caches only
-// save work; their size never changes what is stored.
-func WithCacheSize(n int) Option {
-	return func(o *options) { o.cacheSize = n }
-}
+// cacheSize bounds each in-memory cache of known addresses, chains, header
+// values and certificates. The caches only save work; their size never
+// changes what is stored.
+const cacheSize = 4096
 
 // Open opens the database at path read-write, creating the file if it does
 // not exist, and applies the migrations it lacks. It refuses a database
 // whose schema is newer than this binary (see SchemaError). Close it when
 // done.
-func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
-	o := options{cacheSize: 4096}
-	for _, f := range opts {
-		f(&o)
-	}
+func Open(ctx context.Context, path string) (*DB, error) {
 	uri, err := fileURI(path)
 	if err != nil {
 		return nil, err
@@ -109,10 +95,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	db := &DB{
 		path:    path,
 		write:   write,
-		addrs:   newLRU[addrKey, int64](o.cacheSize),
-		chains:  newLRU[[32]byte, int64](o.cacheSize),
-		headers: newLRU[[32]byte, int64](o.cacheSize),
-		certs:   newLRU[string, struct{}](o.cacheSize),
+		addrs:   newLRU[addrKey, int64](cacheSize),
+		chains:  newLRU[[32]byte, int64](cacheSize),
+		headers: newLRU[[32]byte, int64](cacheSize),
+		certs:   newLRU[string, struct{}](cacheSize),
 	}
 	if err := migrate(ctx, write, path); err != nil {
 		write.Close()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -93,19 +92,6 @@ func (db *DB) SetThread(ctx context.Context, alertID int64, channel, ts string) 
 		_, err := tx.ExecContext(ctx, `UPDATE alerts SET channel = ?, thread_ts = ? WHERE id = ?`, channel, ts, alertID)
 		return err
 	})
-}
-
-// Thread returns the Slack channel and ts recorded for an alert, empty when
-// none.
-func (db *DB) Thread(ctx context.Context, alertID int64) (channel, ts string, err error) {
-	err = db.read.QueryRowContext(ctx, `SELECT channel, thread_ts FROM alerts WHERE id = ?`, alertID).Scan(&channel, &ts)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", nil
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("read alert %d from %s: %w", alertID, db.path, err)
-	}
-	return channel, ts, nil
 }
 
 // writeTx runs fn in one write transaction; op names it in errors.
