@@ -22,13 +22,17 @@ const (
 // fixedNow is the clock of the render tests.
 var fixedNow = time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC)
 
-// memOutbox is an in-memory Outbox following the interface's contract.
+// memOutbox is an in-memory Outbox following the interface's contract
+// (TestMemOutboxContract).
 type memOutbox struct {
-	mu          sync.Mutex
-	rows        map[int64]*pinwatchd.Notification
-	nextID      int64
-	threads     map[int64][2]string
-	fillThreads bool // Pending fills Alert.Channel/ThreadTS from SetThread
+	mu      sync.Mutex
+	rows    map[int64]*pinwatchd.Notification
+	nextID  int64
+	threads map[int64][2]string
+	// fillThreads: Pending fills Alert.Channel/ThreadTS from SetThread, as
+	// the contract says. A test turns it off to see that the Sender threads
+	// follow-ups from its own memory.
+	fillThreads bool
 	delivered   []int64
 	retries     []int64
 }
@@ -46,6 +50,7 @@ func (o *memOutbox) add(ns ...pinwatchd.Notification) []int64 {
 		o.nextID++
 		n.ID = o.nextID
 		c := clone(n)
+		c.CreatedAt = c.CreatedAt.Truncate(time.Second) // times are stored to the second
 		o.rows[n.ID] = &c
 		ids = append(ids, n.ID)
 	}
@@ -72,8 +77,10 @@ func (o *memOutbox) Pending(_ context.Context, now time.Time, limit int) ([]pinw
 	for _, n := range o.rows {
 		if !n.NextAttempt.After(now) {
 			c := clone(*n)
-			if th, ok := o.threads[alertID(&c)]; ok && o.fillThreads && c.Alert.ThreadTS == "" {
-				c.Alert.Channel, c.Alert.ThreadTS = th[0], th[1]
+			if c.Alert != nil && o.fillThreads {
+				if th, ok := o.threads[c.Alert.ID]; ok {
+					c.Alert.Channel, c.Alert.ThreadTS = th[0], th[1] // SetThread's, over any the notification carried
+				}
 			}
 			out = append(out, c)
 		}
@@ -85,13 +92,6 @@ func (o *memOutbox) Pending(_ context.Context, now time.Time, limit int) ([]pinw
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return out[:min(len(out), limit)], nil
-}
-
-func alertID(n *pinwatchd.Notification) int64 {
-	if n.Alert == nil {
-		return -1
-	}
-	return n.Alert.ID
 }
 
 func (o *memOutbox) Delivered(_ context.Context, ids ...int64) error {
@@ -111,7 +111,7 @@ func (o *memOutbox) Retry(_ context.Context, id int64, next time.Time, lastError
 	defer o.mu.Unlock()
 	if n, ok := o.rows[id]; ok {
 		n.Attempts++
-		n.NextAttempt = next
+		n.NextAttempt = next.Truncate(time.Second)
 		n.LastError = lastError
 		o.retries = append(o.retries, id)
 	}
