@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
-	"io"
 	"net"
 	"net/netip"
 	"runtime"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/pinwatchdtest"
 	"github.com/pinwatchd/pinwatchd/internal/testpki"
 )
 
@@ -367,7 +367,7 @@ func TestProbeConnectivityFailures(t *testing.T) {
 		msg  string
 	}{
 		{"stalled server", func(t *testing.T) string {
-			return rawServer(t, "", func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+			return pinwatchdtest.NewStallServer(t).Addr
 		}, pinwatchd.KindTimeout, "timed out after 2s"},
 		{"not TLS", func(t *testing.T) string {
 			return rawServer(t, "", func(c net.Conn) {
@@ -422,16 +422,13 @@ func TestProbeIPv6(t *testing.T) {
 
 func TestProbeCancel(t *testing.T) {
 	checkGoroutines(t)
-	accepted := make(chan struct{}, 1)
-	addr := rawServer(t, "", func(c net.Conn) {
-		accepted <- struct{}{}
-		_, _ = io.Copy(io.Discard, c)
-	})
+	stall := pinwatchdtest.NewStallServer(t)
+	addr := stall.Addr
 	p := &Prober{Timeout: time.Minute}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan []pinwatchd.Observation, 1)
 	go func() { done <- p.Probe(ctx, target(addr)) }()
-	<-accepted
+	<-stall.Accepted
 	cancel()
 	select {
 	case obs := <-done:

@@ -1,159 +1,38 @@
 package notify
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"slices"
-	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/pinwatchdtest"
 )
 
 // Secrets of the fake Slack: neither may ever appear in errors or logs.
 const (
-	webhookPath = "/services/T0PINWATCH/B0PINWATCH/s3cretW3bh00kPathXyz"
-	testToken   = "xoxb-1111-2222-s3cretT0kenValue"
+	webhookPath = pinwatchdtest.SlackWebhookPath
+	testToken   = pinwatchdtest.SlackToken
 )
 
 // fixedNow is the clock of the render tests.
 var fixedNow = time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC)
 
-// slackRequest is one request the fake Slack received.
-type slackRequest struct {
-	Path string
-	JSON map[string]any // webhook payload
-	Form url.Values     // Web API form
-}
-
-// Text returns the message text of the request.
-func (r slackRequest) Text() string {
-	if r.Form != nil {
-		return r.Form.Get("text")
-	}
-	s, _ := r.JSON["text"].(string)
-	return s
-}
-
-// reply is a scripted answer of the fake Slack.
-type reply struct {
-	Status int
-	Header map[string]string
-	Body   string
-	Hang   bool // block until the client gives up
-}
-
-// fakeSlack is a real HTTP server on loopback standing in for Slack's
-// incoming webhook (POST webhookPath) and Web API (chat.postMessage,
-// chat.update under /api/).
-type fakeSlack struct {
-	srv *httptest.Server
-
-	mu     sync.Mutex
-	reqs   []slackRequest
-	script []reply // consumed in order, then every request succeeds
-	ts     int
-	notify chan struct{}
-}
-
-func newFakeSlack(t *testing.T) *fakeSlack {
-	t.Helper()
-	f := &fakeSlack{notify: make(chan struct{}, 100)}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeSlack) webhookURL() string { return f.srv.URL + webhookPath }
-func (f *fakeSlack) apiURL() string     { return f.srv.URL + "/api/" }
-
-// push scripts the next answers.
-func (f *fakeSlack) push(rs ...reply) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.script = append(f.script, rs...)
-}
-
-func (f *fakeSlack) requests() []slackRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.reqs)
-}
-
-func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	req := slackRequest{Path: r.URL.Path}
-	if strings.HasPrefix(r.URL.Path, "/api/") {
-		req.Form, _ = url.ParseQuery(string(body))
-	} else {
-		_ = json.Unmarshal(body, &req.JSON)
-	}
-	f.mu.Lock()
-	f.reqs = append(f.reqs, req)
-	var rep reply
-	if len(f.script) > 0 {
-		rep, f.script = f.script[0], f.script[1:]
-	}
-	f.ts++
-	ts := fmt.Sprintf("1700000000.%06d", f.ts)
-	f.mu.Unlock()
-	select {
-	case f.notify <- struct{}{}:
-	default:
-	}
-	if rep.Hang {
-		<-r.Context().Done()
-		return
-	}
-	if rep.Status != 0 {
-		for k, v := range rep.Header {
-			w.Header().Set(k, v)
-		}
-		w.WriteHeader(rep.Status)
-		_, _ = io.WriteString(w, rep.Body)
-		return
-	}
-	switch r.URL.Path {
-	case webhookPath:
-		_, _ = io.WriteString(w, "ok")
-	case "/api/chat.postMessage", "/api/chat.update":
-		w.Header().Set("Content-Type", "application/json")
-		if req.Form.Get("token") != testToken {
-			_, _ = io.WriteString(w, `{"ok":false,"error":"invalid_auth"}`)
-			return
-		}
-		channel := "C" + strings.ToUpper(strings.TrimPrefix(req.Form.Get("channel"), "#"))
-		if strings.HasPrefix(req.Form.Get("channel"), "C") {
-			channel = req.Form.Get("channel")
-		}
-		if r.URL.Path == "/api/chat.update" {
-			ts = req.Form.Get("ts")
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": channel, "ts": ts,
-			"message": map[string]any{"type": "message", "text": req.Form.Get("text"), "ts": ts}})
-	default:
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = io.WriteString(w, "no_service")
-	}
-}
-
-// memOutbox is an in-memory Outbox following the interface's contract.
+// memOutbox is an in-memory Outbox following the interface's contract
+// (TestMemOutboxContract).
 type memOutbox struct {
-	mu          sync.Mutex
-	rows        map[int64]*pinwatchd.Notification
-	nextID      int64
-	threads     map[int64][2]string
-	fillThreads bool // Pending fills Alert.Channel/ThreadTS from SetThread
+	mu      sync.Mutex
+	rows    map[int64]*pinwatchd.Notification
+	nextID  int64
+	threads map[int64][2]string
+	// fillThreads: Pending fills Alert.Channel/ThreadTS from SetThread, as
+	// the contract says. A test turns it off to see that the Sender threads
+	// follow-ups from its own memory.
+	fillThreads bool
 	delivered   []int64
 	retries     []int64
 }
@@ -171,6 +50,7 @@ func (o *memOutbox) add(ns ...pinwatchd.Notification) []int64 {
 		o.nextID++
 		n.ID = o.nextID
 		c := clone(n)
+		c.CreatedAt = c.CreatedAt.Truncate(time.Second) // times are stored to the second
 		o.rows[n.ID] = &c
 		ids = append(ids, n.ID)
 	}
@@ -197,8 +77,10 @@ func (o *memOutbox) Pending(_ context.Context, now time.Time, limit int) ([]pinw
 	for _, n := range o.rows {
 		if !n.NextAttempt.After(now) {
 			c := clone(*n)
-			if th, ok := o.threads[alertID(&c)]; ok && o.fillThreads && c.Alert.ThreadTS == "" {
-				c.Alert.Channel, c.Alert.ThreadTS = th[0], th[1]
+			if c.Alert != nil && o.fillThreads {
+				if th, ok := o.threads[c.Alert.ID]; ok {
+					c.Alert.Channel, c.Alert.ThreadTS = th[0], th[1] // SetThread's, over any the notification carried
+				}
 			}
 			out = append(out, c)
 		}
@@ -210,13 +92,6 @@ func (o *memOutbox) Pending(_ context.Context, now time.Time, limit int) ([]pinw
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return out[:min(len(out), limit)], nil
-}
-
-func alertID(n *pinwatchd.Notification) int64 {
-	if n.Alert == nil {
-		return -1
-	}
-	return n.Alert.ID
 }
 
 func (o *memOutbox) Delivered(_ context.Context, ids ...int64) error {
@@ -236,7 +111,7 @@ func (o *memOutbox) Retry(_ context.Context, id int64, next time.Time, lastError
 	defer o.mu.Unlock()
 	if n, ok := o.rows[id]; ok {
 		n.Attempts++
-		n.NextAttempt = next
+		n.NextAttempt = next.Truncate(time.Second)
 		n.LastError = lastError
 		o.retries = append(o.retries, id)
 	}
@@ -292,41 +167,6 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 	ch := make(chan time.Time, 1)
 	ch <- c.now
 	return ch
-}
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// lines decodes the JSON log lines written so far.
-func (b *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 func jsonLogger(w io.Writer) *slog.Logger {

@@ -5,10 +5,11 @@ import (
 	"testing"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/pinwatchdtest"
 )
 
 func TestLogNotifierWritesOneLinePerNotification(t *testing.T) {
-	var buf syncBuffer
+	var buf pinwatchdtest.SyncBuffer
 	l := NewLogNotifier(jsonLogger(&buf))
 	notes := []pinwatchd.Notification{
 		alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()),
@@ -21,7 +22,7 @@ func TestLogNotifierWritesOneLinePerNotification(t *testing.T) {
 	if err != nil || rec != (Receipt{}) {
 		t.Fatalf("Notify = %v, %v; want an empty receipt and no error", rec, err)
 	}
-	lines := buf.lines(t)
+	lines := buf.Lines(t)
 	if len(lines) != len(notes) {
 		t.Fatalf("%d log lines for %d notifications:\n%s", len(lines), len(notes), buf.String())
 	}

@@ -11,15 +11,16 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/pinwatchdtest"
 )
 
 var t0 = fixedNow
 
 type senderEnv struct {
-	f     *fakeSlack
+	f     *pinwatchdtest.Slack
 	out   *memOutbox
 	clock *fakeClock
-	logs  *syncBuffer
+	logs  *pinwatchdtest.SyncBuffer
 	slack *Slack
 	s     *Sender
 }
@@ -28,10 +29,10 @@ type senderEnv struct {
 // the Web API with token when token is set.
 func newSenderEnv(t *testing.T, token string) *senderEnv {
 	t.Helper()
-	e := &senderEnv{f: newFakeSlack(t), out: newMemOutbox(), clock: &fakeClock{now: t0}, logs: &syncBuffer{}}
-	cfg := SlackConfig{WebhookURL: e.f.webhookURL(), Timeout: 5 * time.Second, Now: e.clock.Now, Log: jsonLogger(e.logs)}
+	e := &senderEnv{f: pinwatchdtest.NewSlack(t), out: newMemOutbox(), clock: &fakeClock{now: t0}, logs: &pinwatchdtest.SyncBuffer{}}
+	cfg := SlackConfig{WebhookURL: e.f.WebhookURL(), Timeout: 5 * time.Second, Now: e.clock.Now, Log: jsonLogger(e.logs)}
 	if token != "" {
-		cfg = SlackConfig{Token: token, Channel: "#tls-alerts", APIURL: e.f.apiURL(), Timeout: 5 * time.Second, Now: e.clock.Now, Log: jsonLogger(e.logs)}
+		cfg = SlackConfig{Token: token, Channel: "#tls-alerts", APIURL: e.f.APIURL(), Timeout: 5 * time.Second, Now: e.clock.Now, Log: jsonLogger(e.logs)}
 	}
 	var err error
 	if e.slack, err = NewSlack(cfg); err != nil {
@@ -50,9 +51,9 @@ func (e *senderEnv) newSender() *Sender {
 func (e *senderEnv) passAt(t *testing.T, at time.Time) int {
 	t.Helper()
 	e.clock.Set(at)
-	before := len(e.f.requests())
+	before := len(e.f.Requests())
 	e.s.pass(t.Context())
-	return len(e.f.requests()) - before
+	return len(e.f.Requests()) - before
 }
 
 // at returns a copy of n created at t.
@@ -71,7 +72,7 @@ func TestSenderDeliversEveryKindAndLogsIt(t *testing.T) {
 	if n := e.passAt(t, t0); n != len(notes) {
 		t.Fatalf("%d requests for %d notifications", n, len(notes))
 	}
-	for i, r := range e.f.requests() {
+	for i, r := range e.f.Requests() {
 		if want := Render(&notes[i], t0).Text; r.Text() != want {
 			t.Errorf("request %d text %q, want %q", i, r.Text(), want)
 		}
@@ -80,7 +81,7 @@ func TestSenderDeliversEveryKindAndLogsIt(t *testing.T) {
 		t.Errorf("delivered %v, want %v in order; %d left", e.out.delivered, ids, e.out.size())
 	}
 	var logged []string
-	for _, l := range e.logs.lines(t) {
+	for _, l := range e.logs.Lines(t) {
 		if l["change"] != nil {
 			logged = append(logged, fmt.Sprint(l["kind"], " ", l["target"]))
 		}
@@ -95,7 +96,7 @@ func TestSenderDeliversEveryKindAndLogsIt(t *testing.T) {
 
 func TestSenderRetriesServerErrorsThenDeliversOnce(t *testing.T) {
 	e := newSenderEnv(t, "")
-	e.f.push(reply{Status: 500}, reply{Status: 503})
+	e.f.Push(pinwatchdtest.SlackReply{Status: 500}, pinwatchdtest.SlackReply{Status: 503})
 	id := e.out.add(alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()))[0]
 
 	if n := e.passAt(t, t0); n != 1 {
@@ -131,7 +132,7 @@ func TestSenderRetriesServerErrorsThenDeliversOnce(t *testing.T) {
 
 func TestSenderHonoursRetryAfter(t *testing.T) {
 	e := newSenderEnv(t, "")
-	e.f.push(reply{Status: 429, Header: map[string]string{"Retry-After": "7"}})
+	e.f.Push(pinwatchdtest.SlackReply{Status: 429, Header: map[string]string{"Retry-After": "7"}})
 	a := alertNote(pinwatchd.ChangeOpened, pinMismatchAlert())
 	b := alertNote(pinwatchd.ChangeOpened, certExpiringAlert())
 	b.Channel = "#other"
@@ -170,7 +171,7 @@ func TestSenderKeepsPermanentFailuresAndLogsThem(t *testing.T) {
 		t.Fatalf("row %v kept=%v; want kept with 3 attempts, next at +90s, invalid_auth", row, ok)
 	}
 	var errs int
-	for _, l := range e.logs.lines(t) {
+	for _, l := range e.logs.Lines(t) {
 		if l["level"] == "ERROR" {
 			errs++
 			if l["error_class"] != "permanent" || l["target"] != "api" || !strings.Contains(fmt.Sprint(l["err"]), "invalid_auth") ||
@@ -207,7 +208,7 @@ func TestSenderThreadsBotMessages(t *testing.T) {
 			if n := e.passAt(t, t0.Add(3*time.Hour)); n != 3 {
 				t.Fatalf("%d requests, want reminder, resolve and update", n)
 			}
-			reqs := e.f.requests()[1:]
+			reqs := e.f.Requests()[1:]
 			for i, r := range reqs[:2] {
 				if r.Path != "/api/chat.postMessage" || r.Form.Get("channel") != th[0] || r.Form.Get("thread_ts") != th[1] {
 					t.Errorf("follow-up %d not in the opener's thread: %s %v", i, r.Path, r.Form)
@@ -236,8 +237,8 @@ func TestSenderDigestsABusyRound(t *testing.T) {
 	if n := e.passAt(t, t0); n != 1+5+2 {
 		t.Fatalf("%d requests; want one digest for #api-team and 7 single messages", n)
 	}
-	var digests []slackRequest
-	for _, r := range e.f.requests() {
+	var digests []pinwatchdtest.SlackRequest
+	for _, r := range e.f.Requests() {
 		if strings.Contains(r.Text(), "pinwatchd notifications") {
 			digests = append(digests, r)
 		}
@@ -289,7 +290,7 @@ func TestBatchesSplitRounds(t *testing.T) {
 // channels go on.
 func TestSenderKeepsOrderPerChannel(t *testing.T) {
 	e := newSenderEnv(t, "")
-	e.f.push(reply{Status: 502})
+	e.f.Push(pinwatchdtest.SlackReply{Status: 502})
 	a1 := at(alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()), t0.Add(-3*time.Second))
 	a2 := at(resolveNote(), t0.Add(-2*time.Second))
 	b1 := at(alertNote(pinwatchd.ChangeOpened, certExpiringAlert()), t0.Add(-time.Second))
@@ -302,7 +303,7 @@ func TestSenderKeepsOrderPerChannel(t *testing.T) {
 		t.Fatalf("%d requests after the backoff; want both of the held channel", n)
 	}
 	var texts []string
-	for _, r := range e.f.requests() {
+	for _, r := range e.f.Requests() {
 		texts = append(texts, r.Text()[:20])
 	}
 	want := []string{Render(&a1, t0).Text[:20], Render(&b1, t0).Text[:20], Render(&a1, t0).Text[:20], Render(&a2, t0).Text[:20]}
@@ -314,9 +315,10 @@ func TestSenderKeepsOrderPerChannel(t *testing.T) {
 // Every error and log line of a failing run is free of the webhook's secret
 // path and of the token.
 func TestSenderNeverLeaksSecrets(t *testing.T) {
-	logs := &syncBuffer{}
-	f := newFakeSlack(t)
-	f.push(reply{Status: 500, Body: "error at " + webhookPath}, reply{Hang: true}, reply{Status: 404, Body: "channel_not_found"}, reply{Status: 500})
+	logs := &pinwatchdtest.SyncBuffer{}
+	f := pinwatchdtest.NewSlack(t)
+	f.Push(pinwatchdtest.SlackReply{Status: 500, Body: "error at " + webhookPath}, pinwatchdtest.SlackReply{Hang: true},
+		pinwatchdtest.SlackReply{Status: 404, Body: "channel_not_found"}, pinwatchdtest.SlackReply{Status: 500})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -324,10 +326,10 @@ func TestSenderNeverLeaksSecrets(t *testing.T) {
 	closed := ln.Addr().String()
 	ln.Close()
 	configs := []SlackConfig{
-		{WebhookURL: f.webhookURL(), Timeout: 300 * time.Millisecond},
+		{WebhookURL: f.WebhookURL(), Timeout: 300 * time.Millisecond},
 		{WebhookURL: "http://" + closed + webhookPath},
 		{Token: testToken, Channel: "#tls-alerts", APIURL: "http://" + closed + "/api/" + testToken + "/"},
-		{Token: "xoxb-1111-2222-s3cretT0kenWrong", Channel: "#tls-alerts", APIURL: f.apiURL()},
+		{Token: "xoxb-1111-2222-s3cretT0kenWrong", Channel: "#tls-alerts", APIURL: f.APIURL()},
 	}
 	var everything []string
 	for _, cfg := range configs {
@@ -365,8 +367,8 @@ func TestSenderNeverLeaksSecrets(t *testing.T) {
 }
 
 func TestSenderRunDeliversOnWake(t *testing.T) {
-	f := newFakeSlack(t)
-	s, err := NewSlack(SlackConfig{WebhookURL: f.webhookURL()})
+	f := pinwatchdtest.NewSlack(t)
+	s, err := NewSlack(SlackConfig{WebhookURL: f.WebhookURL()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +382,7 @@ func TestSenderRunDeliversOnWake(t *testing.T) {
 	snd.Wake()
 	snd.Wake() // never blocks, even with a wake pending
 	select {
-	case <-f.notify:
+	case <-f.Arrived():
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not deliver after Wake (within an hour-long poll interval)")
 	}
@@ -407,21 +409,21 @@ func TestSenderRunDeliversOnWake(t *testing.T) {
 func TestSenderFlush(t *testing.T) {
 	t.Run("delivers everything pending", func(t *testing.T) {
 		e := newSenderEnv(t, "")
-		e.f.push(reply{Status: 500}, reply{Status: 500})
+		e.f.Push(pinwatchdtest.SlackReply{Status: 500}, pinwatchdtest.SlackReply{Status: 500})
 		e.out.add(alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()), resolveNote(), eventNote(chainChangedEvent()))
 		if err := e.s.Flush(t.Context()); err != nil {
 			t.Fatalf("Flush = %v", err)
 		}
-		if e.out.size() != 0 || len(e.f.requests()) != 5 {
-			t.Errorf("%d left after %d requests; want all delivered after two retries", e.out.size(), len(e.f.requests()))
+		if e.out.size() != 0 || len(e.f.Requests()) != 5 {
+			t.Errorf("%d left after %d requests; want all delivered after two retries", e.out.size(), len(e.f.Requests()))
 		}
 	})
 	t.Run("stops at the deadline and keeps the rest", func(t *testing.T) {
-		f := newFakeSlack(t)
+		f := pinwatchdtest.NewSlack(t)
 		for range 20 {
-			f.push(reply{Status: 503})
+			f.Push(pinwatchdtest.SlackReply{Status: 503})
 		}
-		s, err := NewSlack(SlackConfig{WebhookURL: f.webhookURL()})
+		s, err := NewSlack(SlackConfig{WebhookURL: f.WebhookURL()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -441,7 +443,7 @@ func TestSenderFlush(t *testing.T) {
 }
 
 func TestSenderLogOnly(t *testing.T) {
-	var logs syncBuffer
+	var logs pinwatchdtest.SyncBuffer
 	out := newMemOutbox()
 	out.add(alertNote(pinwatchd.ChangeOpened, timeoutAlert()), eventNote(chainChangedEvent()))
 	var results []string
@@ -451,7 +453,7 @@ func TestSenderLogOnly(t *testing.T) {
 	if err := snd.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	lines := logs.lines(t)
+	lines := logs.Lines(t)
 	if out.size() != 0 || len(lines) != 2 || lines[0]["kind"] != "timeout" || lines[1]["kind"] != "chain_changed" {
 		t.Errorf("%d left; log:\n%s", out.size(), logs.String())
 	}

@@ -11,20 +11,21 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/pinwatchdtest"
 )
 
-func newWebhookSlack(t *testing.T, f *fakeSlack) *Slack {
+func newWebhookSlack(t *testing.T, f *pinwatchdtest.Slack) *Slack {
 	t.Helper()
-	s, err := NewSlack(SlackConfig{WebhookURL: f.webhookURL(), Timeout: 5 * time.Second, Now: func() time.Time { return fixedNow }})
+	s, err := NewSlack(SlackConfig{WebhookURL: f.WebhookURL(), Timeout: 5 * time.Second, Now: func() time.Time { return fixedNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func newBotSlack(t *testing.T, f *fakeSlack, token string) *Slack {
+func newBotSlack(t *testing.T, f *pinwatchdtest.Slack, token string) *Slack {
 	t.Helper()
-	s, err := NewSlack(SlackConfig{Token: token, Channel: "#tls-alerts", APIURL: strings.TrimSuffix(f.apiURL(), "/"),
+	s, err := NewSlack(SlackConfig{Token: token, Channel: "#tls-alerts", APIURL: strings.TrimSuffix(f.APIURL(), "/"),
 		Timeout: 5 * time.Second, Now: func() time.Time { return fixedNow }})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +44,7 @@ func assertNoSecrets(t *testing.T, what, s string) {
 }
 
 func TestSlackWebhookSendsTheRenderedMessage(t *testing.T) {
-	f := newFakeSlack(t)
+	f := pinwatchdtest.NewSlack(t)
 	s := newWebhookSlack(t, f)
 	notes := everyKindNotes()
 	for i := range notes {
@@ -52,7 +53,7 @@ func TestSlackWebhookSendsTheRenderedMessage(t *testing.T) {
 			t.Fatalf("notify %s: %v, %v", notes[i].Type, rec, err)
 		}
 	}
-	reqs := f.requests()
+	reqs := f.Requests()
 	if len(reqs) != len(notes) {
 		t.Fatalf("%d webhook requests, want %d", len(reqs), len(notes))
 	}
@@ -72,28 +73,28 @@ func TestSlackClassifiesFailures(t *testing.T) {
 	cases := []struct {
 		name  string
 		bot   bool
-		reply reply
+		reply pinwatchdtest.SlackReply
 		class ErrorClass
 		after time.Duration
 		says  string
 	}{
-		{"webhook 500", false, reply{Status: 500, Body: "<html>oops</html>"}, Retryable, 0, "500"},
-		{"webhook 503", false, reply{Status: 503}, Retryable, 0, "503"},
-		{"webhook 429 retry-after", false, reply{Status: 429, Header: map[string]string{"Retry-After": "7"}}, RateLimited, 7 * time.Second, "rate limit"},
-		{"webhook 429 without retry-after", false, reply{Status: 429}, RateLimited, defaultRetryAfter, "429"},
-		{"webhook channel_not_found", false, reply{Status: 404, Body: "channel_not_found"}, Permanent, 0, "404"},
-		{"webhook invalid_token", false, reply{Status: 403, Body: "invalid_token"}, Permanent, 0, "403"},
-		{"webhook invalid_payload", false, reply{Status: 400, Body: "invalid_payload"}, Permanent, 0, "400"},
-		{"api invalid_auth", true, reply{Status: 200, Header: map[string]string{"Content-Type": "application/json"}, Body: `{"ok":false,"error":"invalid_auth"}`}, Permanent, 0, "invalid_auth"},
-		{"api channel_not_found", true, reply{Status: 200, Body: `{"ok":false,"error":"channel_not_found"}`}, Permanent, 0, "channel_not_found"},
-		{"api internal_error", true, reply{Status: 200, Body: `{"ok":false,"error":"internal_error"}`}, Retryable, 0, "internal_error"},
-		{"api 429", true, reply{Status: 429, Header: map[string]string{"Retry-After": "3"}}, RateLimited, 3 * time.Second, "rate limit"},
-		{"api 502", true, reply{Status: 502}, Retryable, 0, "502"},
+		{"webhook 500", false, pinwatchdtest.SlackReply{Status: 500, Body: "<html>oops</html>"}, Retryable, 0, "500"},
+		{"webhook 503", false, pinwatchdtest.SlackReply{Status: 503}, Retryable, 0, "503"},
+		{"webhook 429 retry-after", false, pinwatchdtest.SlackReply{Status: 429, Header: map[string]string{"Retry-After": "7"}}, RateLimited, 7 * time.Second, "rate limit"},
+		{"webhook 429 without retry-after", false, pinwatchdtest.SlackReply{Status: 429}, RateLimited, defaultRetryAfter, "429"},
+		{"webhook channel_not_found", false, pinwatchdtest.SlackReply{Status: 404, Body: "channel_not_found"}, Permanent, 0, "404"},
+		{"webhook invalid_token", false, pinwatchdtest.SlackReply{Status: 403, Body: "invalid_token"}, Permanent, 0, "403"},
+		{"webhook invalid_payload", false, pinwatchdtest.SlackReply{Status: 400, Body: "invalid_payload"}, Permanent, 0, "400"},
+		{"api invalid_auth", true, pinwatchdtest.SlackReply{Status: 200, Header: map[string]string{"Content-Type": "application/json"}, Body: `{"ok":false,"error":"invalid_auth"}`}, Permanent, 0, "invalid_auth"},
+		{"api channel_not_found", true, pinwatchdtest.SlackReply{Status: 200, Body: `{"ok":false,"error":"channel_not_found"}`}, Permanent, 0, "channel_not_found"},
+		{"api internal_error", true, pinwatchdtest.SlackReply{Status: 200, Body: `{"ok":false,"error":"internal_error"}`}, Retryable, 0, "internal_error"},
+		{"api 429", true, pinwatchdtest.SlackReply{Status: 429, Header: map[string]string{"Retry-After": "3"}}, RateLimited, 3 * time.Second, "rate limit"},
+		{"api 502", true, pinwatchdtest.SlackReply{Status: 502}, Retryable, 0, "502"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeSlack(t)
-			f.push(tc.reply)
+			f := pinwatchdtest.NewSlack(t)
+			f.Push(tc.reply)
 			s := newWebhookSlack(t, f)
 			if tc.bot {
 				s = newBotSlack(t, f, testToken)
@@ -113,8 +114,8 @@ func TestSlackClassifiesFailures(t *testing.T) {
 
 // A Retry-After given as an HTTP date is honoured too.
 func TestSlackRetryAfterDate(t *testing.T) {
-	f := newFakeSlack(t)
-	f.push(reply{Status: 429, Header: map[string]string{"Retry-After": time.Now().Add(2 * time.Minute).UTC().Format(http.TimeFormat)}})
+	f := pinwatchdtest.NewSlack(t)
+	f.Push(pinwatchdtest.SlackReply{Status: 429, Header: map[string]string{"Retry-After": time.Now().Add(2 * time.Minute).UTC().Format(http.TimeFormat)}})
 	_, err := newWebhookSlack(t, f).Notify(t.Context(), Batch{Notes: []pinwatchd.Notification{resolveNote()}})
 	de, ok := errors.AsType[*DeliveryError](err)
 	if !ok || de.Class != RateLimited || de.RetryAfter < 90*time.Second || de.RetryAfter > 121*time.Second {
@@ -142,9 +143,9 @@ func TestSlackConnectionFailuresAreRetryableAndRedacted(t *testing.T) {
 		assertNoSecrets(t, "error", de.Error())
 	})
 	t.Run("hanging server", func(t *testing.T) {
-		f := newFakeSlack(t)
-		f.push(reply{Hang: true})
-		s, err := NewSlack(SlackConfig{WebhookURL: f.webhookURL(), Timeout: 300 * time.Millisecond})
+		f := pinwatchdtest.NewSlack(t)
+		f.Push(pinwatchdtest.SlackReply{Hang: true})
+		s, err := NewSlack(SlackConfig{WebhookURL: f.WebhookURL(), Timeout: 300 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +162,7 @@ func TestSlackConnectionFailuresAreRetryableAndRedacted(t *testing.T) {
 }
 
 func TestSlackBotThreadsAndUpdatesOnResolve(t *testing.T) {
-	f := newFakeSlack(t)
+	f := pinwatchdtest.NewSlack(t)
 	s := newBotSlack(t, f, testToken)
 	ctx := t.Context()
 	opened := alertNote(pinwatchd.ChangeOpened, pinMismatchAlert())
@@ -182,7 +183,7 @@ func TestSlackBotThreadsAndUpdatesOnResolve(t *testing.T) {
 			t.Fatalf("%s: %v", n.Type, err)
 		}
 	}
-	reqs := f.requests()
+	reqs := f.Requests()
 	if len(reqs) != 5 {
 		t.Fatalf("%d requests, want opener, reminder, escalation, resolve and update", len(reqs))
 	}
@@ -211,19 +212,19 @@ func TestSlackBotThreadsAndUpdatesOnResolve(t *testing.T) {
 // A failed chat.update does not fail the resolve, which is already in the
 // thread: retrying would post it twice.
 func TestSlackResolveSurvivesFailedUpdate(t *testing.T) {
-	f := newFakeSlack(t)
-	var buf syncBuffer
-	s, err := NewSlack(SlackConfig{Token: testToken, Channel: "#tls-alerts", APIURL: f.apiURL(), Log: jsonLogger(&buf)})
+	f := pinwatchdtest.NewSlack(t)
+	var buf pinwatchdtest.SyncBuffer
+	s, err := NewSlack(SlackConfig{Token: testToken, Channel: "#tls-alerts", APIURL: f.APIURL(), Log: jsonLogger(&buf)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := resolveNote()
 	n.Alert.Channel, n.Alert.ThreadTS = "CTLS-ALERTS", "1700000000.000001"
-	f.push(reply{}, reply{Status: 200, Body: `{"ok":false,"error":"message_not_found"}`})
+	f.Push(pinwatchdtest.SlackReply{}, pinwatchdtest.SlackReply{Status: 200, Body: `{"ok":false,"error":"message_not_found"}`})
 	if _, err := s.Notify(t.Context(), Batch{Notes: []pinwatchd.Notification{n}}); err != nil {
 		t.Fatalf("resolve failed because of the update: %v", err)
 	}
-	if len(f.requests()) != 2 || !strings.Contains(buf.String(), "message_not_found") {
+	if len(f.Requests()) != 2 || !strings.Contains(buf.String(), "message_not_found") {
 		t.Errorf("want the update tried and its failure logged; log:\n%s", buf.String())
 	}
 }

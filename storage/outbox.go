@@ -39,6 +39,9 @@ WHERE o.next_attempt <= ? ORDER BY o.created_at, o.id LIMIT ?`, now.Unix(), limi
 			return nil, fmt.Errorf("read outbox entry %d of %s: %w", id, db.path, err)
 		}
 		n.ID, n.Attempts, n.NextAttempt, n.LastError = id, attempts, fromUnix(next), lastErr
+		// The outbox orders by the second (created_at): so does what it
+		// returns.
+		n.CreatedAt = n.CreatedAt.UTC().Truncate(time.Second)
 		if n.Alert != nil && ts != "" {
 			n.Alert.Channel, n.Alert.ThreadTS = channel, ts
 		}

@@ -1,207 +1,27 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pinwatchd/pinwatchd/internal/pinwatchdtest"
 )
 
 // Stand-ins for the daemon's peers in the end-to-end tests: Slack's
-// incoming webhook and systemd's notify socket.
+// incoming webhook (the shared fake) and systemd's notify socket.
 
-// slackHit is one request the fake Slack received.
-type slackHit struct {
-	At     time.Time
-	Path   string
-	Status int // what the fake answered
-	Text   string
-}
-
-// e2eSlack is a real HTTP server on loopback standing in for Slack's
-// incoming webhook. It records every request and answers 200 "ok", 500,
-// or 429 with a Retry-After, as the test sets it.
-type e2eSlack struct {
-	srv *httptest.Server
-
-	mu         sync.Mutex
-	status     int    // answer to every request
-	limitOnce  string // when set, the next request gets 429 with this Retry-After
-	hits       []slackHit
-	unexpected []string
-}
-
-func newE2ESlack(t *testing.T) *e2eSlack {
+// newE2ESlack starts the fake Slack the daemons deliver to: an incoming
+// webhook at webhookPathSecret and nothing else, so that a request to the
+// Web API counts as unexpected.
+func newE2ESlack(t *testing.T) *pinwatchdtest.Slack {
 	t.Helper()
-	s := &e2eSlack{status: http.StatusOK}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func (s *e2eSlack) serve(w http.ResponseWriter, r *http.Request) {
-	at := time.Now()
-	body, _ := io.ReadAll(r.Body)
-	var msg struct {
-		Text string `json:"text"`
-	}
-	_ = json.Unmarshal(body, &msg)
-	s.mu.Lock()
-	status, retryAfter := s.status, ""
-	if s.limitOnce != "" {
-		status, retryAfter, s.limitOnce = http.StatusTooManyRequests, s.limitOnce, ""
-	}
-	if r.Method != http.MethodPost || r.URL.Path != webhookPathSecret {
-		s.unexpected = append(s.unexpected, r.Method+" "+r.URL.Path)
-		status = http.StatusNotFound
-	}
-	s.hits = append(s.hits, slackHit{At: at, Path: r.URL.Path, Status: status, Text: msg.Text})
-	s.mu.Unlock()
-	switch status {
-	case http.StatusOK:
-		_, _ = io.WriteString(w, "ok")
-	case http.StatusTooManyRequests:
-		w.Header().Set("Retry-After", retryAfter)
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, "rate_limited")
-	default:
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, "server_error")
-	}
-}
-
-// setStatus makes the fake answer every request with status.
-func (s *e2eSlack) setStatus(status int) {
-	s.mu.Lock()
-	s.status = status
-	s.mu.Unlock()
-}
-
-// rateLimitNext makes the next request get 429 with Retry-After: retryAfter.
-func (s *e2eSlack) rateLimitNext(retryAfter string) {
-	s.mu.Lock()
-	s.limitOnce = retryAfter
-	s.mu.Unlock()
-}
-
-// webhookFile writes the webhook URL file into dir and returns its path.
-func (s *e2eSlack) webhookFile(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "slack-webhook")
-	writeFile(t, path, s.srv.URL+webhookPathSecret+"\n")
-	return path
-}
-
-func (s *e2eSlack) requests() []slackHit {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]slackHit(nil), s.hits...)
-}
-
-// delivered returns the notifications of every accepted request, in order;
-// a digest yields one entry per line.
-func (s *e2eSlack) delivered() []slackEntry {
-	var out []slackEntry
-	for _, h := range s.requests() {
-		if h.Status == http.StatusOK {
-			out = append(out, slackEntries(h.Text)...)
-		}
-	}
-	return out
-}
-
-// count returns how many delivered notifications have this change, target
-// and kind ("chain_changed" for chain events).
-func (s *e2eSlack) count(change, target, kind string) int {
-	n := 0
-	for _, e := range s.delivered() {
-		if e.Change == change && e.Target == target && e.Kind == kind {
-			n++
-		}
-	}
-	return n
-}
-
-// checkPaths fails the test when the fake received a request other than a
-// POST to the webhook.
-func (s *e2eSlack) checkPaths(t *testing.T) {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.unexpected) > 0 {
-		t.Errorf("the fake Slack received unexpected requests: %v", s.unexpected)
-	}
-}
-
-// slackEntry is one notification as Slack shows it: the change, the target
-// and the kind named in the message text.
-type slackEntry struct {
-	Change string // opened, escalated, reminder, resolved, chain_changed
-	Target string
-	Kind   string
-	Class  string // chain_changed only
-	Text   string
-}
-
-// Message texts (notify/render.go): single messages, then digest lines.
-var (
-	singleResolved = regexp.MustCompile(`^Resolved: ([a-z_]+) on (\S+) \(was `)
-	singleReminder = regexp.MustCompile(`^Still firing since .*?: (?:CRITICAL|WARNING|INFO) ([a-z_]+) on (\S+?): `)
-	singleChange   = regexp.MustCompile(`^INFO chain_changed \(([a-z_]+)\) on (\S+) at `)
-	singleEscalate = regexp.MustCompile(`^(?:CRITICAL|WARNING|INFO) ([a-z_]+) on (\S+) escalated from `)
-	singleOpened   = regexp.MustCompile(`^(?:CRITICAL|WARNING|INFO) ([a-z_]+) on (\S+?): `)
-	digestHead     = regexp.MustCompile(`^\d+ pinwatchd notifications:`)
-	digestResolved = regexp.MustCompile(`^Resolved ([a-z_]+) on (\S+?): `)
-	digestChange   = regexp.MustCompile(`^chain_changed \(([a-z_]+)\) on (\S+) at `)
-	digestEscalate = regexp.MustCompile(`^(?:critical|warning|info) ([a-z_]+) on (\S+?), escalated `)
-	digestReminder = regexp.MustCompile(`^(?:critical|warning|info) ([a-z_]+) on (\S+?), still firing `)
-	digestOpened   = regexp.MustCompile(`^(?:critical|warning|info) ([a-z_]+) on (\S+?): `)
-)
-
-// slackEntries splits a message text into its notifications.
-func slackEntries(text string) []slackEntry {
-	if !digestHead.MatchString(text) {
-		return []slackEntry{parseEntry(text, false)}
-	}
-	var out []slackEntry
-	for _, line := range strings.Split(text, "\n")[1:] {
-		if l, ok := strings.CutPrefix(line, "• "); ok {
-			out = append(out, parseEntry(l, true))
-		}
-	}
-	return out
-}
-
-func parseEntry(text string, digest bool) slackEntry {
-	type form struct {
-		re     *regexp.Regexp
-		change string
-	}
-	forms := []form{{singleResolved, "resolved"}, {singleReminder, "reminder"}, {singleChange, "chain_changed"},
-		{singleEscalate, "escalated"}, {singleOpened, "opened"}}
-	if digest {
-		forms = []form{{digestResolved, "resolved"}, {digestChange, "chain_changed"}, {digestEscalate, "escalated"},
-			{digestReminder, "reminder"}, {digestOpened, "opened"}}
-	}
-	for _, f := range forms {
-		m := f.re.FindStringSubmatch(text)
-		if m == nil {
-			continue
-		}
-		if f.change == "chain_changed" {
-			return slackEntry{Change: f.change, Kind: "chain_changed", Class: m[1], Target: m[2], Text: text}
-		}
-		return slackEntry{Change: f.change, Kind: m[1], Target: m[2], Text: text}
-	}
-	return slackEntry{Change: "unknown", Text: text}
+	return pinwatchdtest.NewSlack(t, pinwatchdtest.WebhookPath(webhookPathSecret), pinwatchdtest.WebhookOnly())
 }
 
 // sdMessage is one datagram the daemon sent to $NOTIFY_SOCKET.

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/pinwatchdtest"
 	"golang.org/x/sys/unix"
 )
 
@@ -62,7 +62,13 @@ func pinwatchdBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(buildDir, "pinwatchd")
-		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+		// The go command that runs the tests is on PATH (go test puts
+		// its GOROOT/bin there).
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			buildErr = fmt.Errorf("find the go command: %w", err)
+			return
+		}
 		cmd := exec.Command(goTool, "build", "-o", binPath, ".")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -81,29 +87,10 @@ func childEnv(extra ...string) []string {
 	return append([]string{"PATH=/usr/bin:/bin", "TZ=UTC"}, extra...)
 }
 
-// syncBuffer is a bytes.Buffer safe for a child's output copier and the test
-// reading it at the same time.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // daemonProc is a running `pinwatchd run`.
 type daemonProc struct {
 	cmd    *exec.Cmd
-	output *syncBuffer // stdout and stderr
+	output *pinwatchdtest.SyncBuffer // stdout and stderr
 	done   chan struct{}
 	code   int
 }
@@ -114,7 +101,7 @@ type daemonProc struct {
 func startDaemon(t *testing.T, cfg string, env ...string) *daemonProc {
 	t.Helper()
 	bin := pinwatchdBinary(t)
-	d := &daemonProc{output: &syncBuffer{}, done: make(chan struct{})}
+	d := &daemonProc{output: &pinwatchdtest.SyncBuffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command(bin, "run", "--config", cfg)
 	d.cmd.Env = childEnv(env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.output, d.output
@@ -382,48 +369,6 @@ func (f *fleet) addrTarget(t *testing.T, name, addr string) config.TargetConfig 
 	}
 	port := int(hp.Port)
 	return config.TargetConfig{Name: name, Host: "localhost", Port: &port, Addresses: []config.HostPort{hp}, CAFile: f.caFile}
-}
-
-// stallServer accepts TCP connections on loopback and never says a word.
-// accepted receives a value for every connection accepted.
-type stallServer struct {
-	addr     string
-	accepted chan struct{}
-}
-
-func newStallServer(t *testing.T) *stallServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &stallServer{addr: ln.Addr().String(), accepted: make(chan struct{}, 1000)}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			select {
-			case s.accepted <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return s
 }
 
 // closedPort returns a loopback address nothing listens on.

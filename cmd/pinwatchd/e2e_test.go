@@ -12,6 +12,7 @@ import (
 
 	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/daemon"
+	"github.com/pinwatchd/pinwatchd/internal/pinwatchdtest"
 	"github.com/pinwatchd/pinwatchd/internal/testpki"
 	"github.com/pinwatchd/pinwatchd/notify"
 )
@@ -24,7 +25,7 @@ func TestDaemonLifecycle(t *testing.T) {
 	spare := testpki.KeyPin(t, f.pki.Spare)
 	slack := newE2ESlack(t)
 	db, cfg := filepath.Join(f.dir, "pinwatchd.db"), filepath.Join(f.dir, "config.toml")
-	e2eConfig{db: db, webhookFile: slack.webhookFile(t, f.dir), targets: []config.TargetConfig{
+	e2eConfig{db: db, webhookFile: slack.WebhookFile(t, f.dir), targets: []config.TargetConfig{
 		f.target(t, "api", api, withPins(f.pki.Leaf.Pin(), spare)),
 		f.target(t, "legacy", legacy, withPins(f.pki.Leaf.Pin())),
 	}}.write(t, cfg)
@@ -64,9 +65,9 @@ func TestDaemonLifecycle(t *testing.T) {
 		t.Error("history lacks the first_seen event of api")
 	}
 	waitFor(t, "Slack messages about the pin_mismatch and the chain change", func() bool {
-		return slack.count("opened", "api", "pin_mismatch") >= 1 && slack.count("chain_changed", "api", "chain_changed") >= 1
+		return slack.Count("opened", "api", "pin_mismatch") >= 1 && slack.Count("chain_changed", "api", "chain_changed") >= 1
 	})
-	for _, e := range slack.delivered() {
+	for _, e := range slack.Delivered() {
 		if e.Change == "chain_changed" && e.Target == "api" {
 			if e.Class != "key_rotated" || !strings.Contains(e.Text, oldPin) || !strings.Contains(e.Text, newPin) {
 				t.Errorf("chain_changed message lacks class key_rotated or the old and new pins: %s", e.Text)
@@ -82,11 +83,11 @@ func TestDaemonLifecycle(t *testing.T) {
 		return ok && x.State == "resolved"
 	})
 	waitFor(t, "a Slack message resolving the pin_mismatch", func() bool {
-		return slack.count("resolved", "api", "pin_mismatch") >= 1
+		return slack.Count("resolved", "api", "pin_mismatch") >= 1
 	})
 	d.stop(t)
 
-	for _, e := range slack.delivered() {
+	for _, e := range slack.Delivered() {
 		if e.Change == "resolved" && !strings.HasPrefix(e.Text, "Resolved") {
 			t.Errorf("resolve message does not start with Resolved: %s", e.Text)
 		}
@@ -99,14 +100,14 @@ func TestDaemonLifecycle(t *testing.T) {
 		{"opened", "legacy", "missing_backup_pin"},
 		{"resolved", "api", "pin_mismatch"},
 	} {
-		if n := slack.count(c.change, c.target, c.kind); n != 1 {
+		if n := slack.Count(c.change, c.target, c.kind); n != 1 {
 			t.Errorf("Slack got %d %s messages for %s %s, want 1", n, c.change, c.target, c.kind)
 		}
 	}
-	if n := slack.count("chain_changed", "api", "chain_changed"); n != 2 {
+	if n := slack.Count("chain_changed", "api", "chain_changed"); n != 2 {
 		t.Errorf("Slack got %d chain_changed messages for api, want 2 (there and back)", n)
 	}
-	slack.checkPaths(t)
+	slack.CheckPaths(t)
 }
 
 func TestDaemonReload(t *testing.T) {
@@ -117,7 +118,7 @@ func TestDaemonReload(t *testing.T) {
 	spare := testpki.KeyPin(t, f.pki.Spare)
 	slack := newE2ESlack(t)
 	db, cfg := filepath.Join(f.dir, "pinwatchd.db"), filepath.Join(f.dir, "config.toml")
-	conf := e2eConfig{db: db, webhookFile: slack.webhookFile(t, f.dir), targets: []config.TargetConfig{
+	conf := e2eConfig{db: db, webhookFile: slack.WebhookFile(t, f.dir), targets: []config.TargetConfig{
 		f.target(t, "keep", keep, withPins(f.pki.Leaf.Pin(), spare)),
 		f.target(t, "gone", gone, withPins(f.pki.Leaf.Pin())),
 	}}
@@ -146,7 +147,7 @@ func TestDaemonReload(t *testing.T) {
 		t.Errorf("resolve reason %q does not say the target was removed", deref(x.ResolveReason))
 	}
 	waitFor(t, "a Slack message resolving the removed target's alert", func() bool {
-		return slack.count("resolved", "gone", "missing_backup_pin") == 1
+		return slack.Count("resolved", "gone", "missing_backup_pin") == 1
 	})
 
 	// An invalid file is logged and the running configuration keeps going.
@@ -166,20 +167,20 @@ func TestDaemonReload(t *testing.T) {
 		t.Fatalf("the daemon exited after an invalid reload")
 	}
 	d.stop(t)
-	slack.checkPaths(t)
+	slack.CheckPaths(t)
 }
 
 func TestDaemonShutdownAndRestart(t *testing.T) {
 	t.Parallel()
 	pinwatchdBinary(t)
 	f := newFleet(t)
-	stall := newStallServer(t)
+	stall := pinwatchdtest.NewStallServer(t)
 	legacy := f.serve(t, hstsHeaders)
 	slack := newE2ESlack(t)
 	db, cfg := filepath.Join(f.dir, "pinwatchd.db"), filepath.Join(f.dir, "config.toml")
 	const timeout = 2 * time.Second
-	e2eConfig{db: db, timeout: timeout.String(), webhookFile: slack.webhookFile(t, f.dir), targets: []config.TargetConfig{
-		f.addrTarget(t, "stalled", stall.addr),
+	e2eConfig{db: db, timeout: timeout.String(), webhookFile: slack.WebhookFile(t, f.dir), targets: []config.TargetConfig{
+		f.addrTarget(t, "stalled", stall.Addr),
 		f.target(t, "legacy", legacy, withPins(f.pki.Leaf.Pin())),
 	}}.write(t, cfg)
 	d := startDaemon(t, cfg)
@@ -192,11 +193,11 @@ func TestDaemonShutdownAndRestart(t *testing.T) {
 	// SIGTERM while a probe of the stalled server is in flight.
 	nextAccept := func() {
 		t.Helper()
-		for len(stall.accepted) > 0 {
-			<-stall.accepted
+		for len(stall.Accepted) > 0 {
+			<-stall.Accepted
 		}
 		select {
-		case <-stall.accepted:
+		case <-stall.Accepted:
 		case <-time.After(e2eWait):
 			t.Fatal("the daemon stopped probing the stalled server")
 		}
@@ -224,11 +225,11 @@ func TestDaemonShutdownAndRestart(t *testing.T) {
 	if as.NotificationsPending != 0 {
 		t.Errorf("notifications_pending = %d after the restart, want 0", as.NotificationsPending)
 	}
-	if n := len(slack.delivered()); n != 2 {
-		t.Errorf("Slack got %d notifications across both runs, want 2: %+v", n, slack.delivered())
+	if n := len(slack.Delivered()); n != 2 {
+		t.Errorf("Slack got %d notifications across both runs, want 2: %+v", n, slack.Delivered())
 	}
 	for _, c := range [][2]string{{"stalled", "timeout"}, {"legacy", "missing_backup_pin"}} {
-		if n := slack.count("opened", c[0], c[1]); n != 1 {
+		if n := slack.Count("opened", c[0], c[1]); n != 1 {
 			t.Errorf("%s %s was announced %d times across two runs, want once", c[0], c[1], n)
 		}
 	}
@@ -243,7 +244,7 @@ func TestDaemonShutdownAndRestart(t *testing.T) {
 	if !strings.Contains(d2.output.String(), "second signal; exiting at once") {
 		t.Errorf("the daemon did not log the second signal:\n%s", d2.output.String())
 	}
-	slack.checkPaths(t)
+	slack.CheckPaths(t)
 }
 
 func TestDaemonOutboxSurvivesCrash(t *testing.T) {
@@ -254,9 +255,9 @@ func TestDaemonOutboxSurvivesCrash(t *testing.T) {
 	spare := testpki.KeyPin(t, f.pki.Spare)
 	wrong := testpki.KeyPin(t, testpki.NewKey(t, testpki.P256))
 	slack := newE2ESlack(t)
-	slack.setStatus(http.StatusInternalServerError)
+	slack.SetStatus(http.StatusInternalServerError)
 	db, cfg := filepath.Join(f.dir, "pinwatchd.db"), filepath.Join(f.dir, "config.toml")
-	e2eConfig{db: db, webhookFile: slack.webhookFile(t, f.dir), targets: []config.TargetConfig{
+	e2eConfig{db: db, webhookFile: slack.WebhookFile(t, f.dir), targets: []config.TargetConfig{
 		f.target(t, "legacy", srv, withPins(f.pki.Leaf.Pin())),
 		f.target(t, "drifted", srv, withPins(wrong, spare)),
 		f.addrTarget(t, "refused", closedPort(t)),
@@ -266,16 +267,16 @@ func TestDaemonOutboxSurvivesCrash(t *testing.T) {
 	d := startDaemon(t, cfg)
 	waitFor(t, "three alerts pending delivery and a failed attempt", func() bool {
 		as := queryAlerts(t, db, false)
-		return len(as.Alerts) == 3 && as.NotificationsPending == 3 && len(slack.requests()) > 0
+		return len(as.Alerts) == 3 && as.NotificationsPending == 3 && len(slack.Requests()) > 0
 	})
 	d.signal(t, syscall.SIGKILL)
 	d.wait(t, e2eWait)
-	if n := len(slack.delivered()); n != 0 {
+	if n := len(slack.Delivered()); n != 0 {
 		t.Fatalf("Slack accepted %d notifications while answering 500", n)
 	}
 
 	d2 := startDaemon(t, cfg)
-	slack.setStatus(http.StatusOK)
+	slack.SetStatus(http.StatusOK)
 	// A notification whose retry was scheduled before the crash is due at
 	// its stored time, but a fresh sender learns of it only when it next
 	// polls the outbox (notify.DefaultPollInterval); allow for that.
@@ -283,15 +284,15 @@ func TestDaemonOutboxSurvivesCrash(t *testing.T) {
 		return queryAlerts(t, db, false).NotificationsPending == 0
 	})
 	for _, w := range want {
-		if n := slack.count("opened", w[0], w[1]); n != 1 {
+		if n := slack.Count("opened", w[0], w[1]); n != 1 {
 			t.Errorf("Slack got %s %s %d times, want exactly once", w[0], w[1], n)
 		}
 	}
-	if n := len(slack.delivered()); n != len(want) {
-		t.Errorf("Slack accepted %d notifications, want %d: %+v", n, len(want), slack.delivered())
+	if n := len(slack.Delivered()); n != len(want) {
+		t.Errorf("Slack accepted %d notifications, want %d: %+v", n, len(want), slack.Delivered())
 	}
 	d2.stop(t)
-	slack.checkPaths(t)
+	slack.CheckPaths(t)
 }
 
 func TestDaemonHonoursRetryAfter(t *testing.T) {
@@ -302,19 +303,20 @@ func TestDaemonHonoursRetryAfter(t *testing.T) {
 	spare := testpki.KeyPin(t, f.pki.Spare)
 	wrong := testpki.KeyPin(t, testpki.NewKey(t, testpki.P256))
 	slack := newE2ESlack(t)
-	slack.rateLimitNext("2")
+	slack.Push(pinwatchdtest.SlackReply{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "2"},
+		Body: "rate_limited"}) // the first request only
 	db, cfg := filepath.Join(f.dir, "pinwatchd.db"), filepath.Join(f.dir, "config.toml")
-	e2eConfig{db: db, webhookFile: slack.webhookFile(t, f.dir), targets: []config.TargetConfig{
+	e2eConfig{db: db, webhookFile: slack.WebhookFile(t, f.dir), targets: []config.TargetConfig{
 		f.target(t, "legacy", srv, withPins(f.pki.Leaf.Pin())),
 		f.target(t, "drifted", srv, withPins(wrong, spare)),
 	}}.write(t, cfg)
 	d := startDaemon(t, cfg)
 	waitFor(t, "both alerts delivered", func() bool {
-		return slack.count("opened", "legacy", "missing_backup_pin") == 1 && slack.count("opened", "drifted", "pin_mismatch") == 1
+		return slack.Count("opened", "legacy", "missing_backup_pin") == 1 && slack.Count("opened", "drifted", "pin_mismatch") == 1
 	})
 	d.stop(t)
 
-	hits := slack.requests()
+	hits := slack.Requests()
 	if len(hits) < 3 || hits[0].Status != http.StatusTooManyRequests {
 		t.Fatalf("requests = %+v, want a 429 first and then two deliveries", hits)
 	}
@@ -323,10 +325,10 @@ func TestDaemonHonoursRetryAfter(t *testing.T) {
 			t.Errorf("a request came %s after the 429 with Retry-After: 2", gap)
 		}
 	}
-	if n := len(slack.delivered()); n != 2 {
+	if n := len(slack.Delivered()); n != 2 {
 		t.Errorf("Slack accepted %d notifications, want 2", n)
 	}
-	slack.checkPaths(t)
+	slack.CheckPaths(t)
 }
 
 func TestDaemonKeepsWebhookSecret(t *testing.T) {
@@ -338,8 +340,8 @@ func TestDaemonKeepsWebhookSecret(t *testing.T) {
 	}{
 		{"slack answers 500", func(t *testing.T, dir string) string {
 			s := newE2ESlack(t)
-			s.setStatus(http.StatusInternalServerError)
-			return s.webhookFile(t, dir)
+			s.SetStatus(http.StatusInternalServerError)
+			return s.WebhookFile(t, dir)
 		}},
 		{"connection refused", func(t *testing.T, dir string) string {
 			path := filepath.Join(dir, "slack-webhook")

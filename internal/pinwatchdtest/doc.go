@@ -1,0 +1,13 @@
+// Package pinwatchdtest holds the fakes that tests across the repository
+// share, so that each seam is written and tested once: a stand-in Slack
+// (incoming webhook and Web API) on loopback, a TCP server that accepts
+// connections and never answers, a log buffer safe for concurrent writers,
+// and OutboxContract, the suite that every notification outbox (storage.DB
+// and the notify tests' in-memory double) must pass.
+//
+// Only _test.go files import it. Its own code imports nothing of pinwatchd
+// but the domain package (and may use internal/testpki), so that the tests
+// inside notify, monitor, storage and cmd can all use it without an import
+// cycle; what it needs of those packages, such as the Outbox interface, it
+// declares again with the same method set.
+package pinwatchdtest
