@@ -173,6 +173,7 @@ func Parse(r io.Reader, source string, o Options) (*Config, error) {
 	c := Default()
 	dec := toml.NewDecoder(bytes.NewReader(doc))
 	dec.DisallowUnknownFields()
+	dec.EnableUnmarshalerInterface() // Date takes a TOML local date too
 	if err := dec.Decode(c); err != nil {
 		return nil, decodeProblems(doc, source, err)
 	}

@@ -81,7 +81,7 @@ var wantOf = map[string]string{
 	"config.Secret":     "a string",
 	"config.Duration":   `a duration string such as "10s", "15m" or "30d"`,
 	"config.Schedule":   `a cron spec string such as "*/15 * * * *" or "@hourly"`,
-	"config.Date":       `a date string such as "2027-06-01"`,
+	"config.Date":       `a date such as 2027-06-01`,
 	"config.HostPort":   `an address string such as "192.0.2.10:443"`,
 	"pinwatchd.Pin":     `a pin string such as "sha256/…"`,
 	"[]pinwatchd.Pin":   `an array of pin strings such as ["sha256/…", "sha256/…"]`,
@@ -96,9 +96,6 @@ func rewriteMismatch(msg string) string {
 		return msg
 	}
 	got, typ := m[1], m[2]
-	if typ == "config.Date" && got == "local date" {
-		return `want a date string: quote the date, e.g. expires = "2027-06-01"`
-	}
 	want, ok := wantOf[typ]
 	switch {
 	case ok:

@@ -62,7 +62,7 @@ func builtConfig(t *testing.T) *Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.PinSets = []PinSetConfig{{Name: "app", Pins: pin, Expires: Date{time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)}}}
+	c.PinSets = []PinSetConfig{{Name: "app", Pins: pin, Expires: Date{Time: time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)}}}
 	c.TargetConfigs = []TargetConfig{
 		{Name: "api", Host: "localhost", Port: &port, Addresses: []HostPort{addr}, PinSets: []string{"app"}},
 		{Name: "plain", Host: "www.example.com", HTTP: &off, Pins: pin, RequireHeader: false},

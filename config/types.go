@@ -143,14 +143,35 @@ func (s Schedule) IsZero() bool { return s.spec == "" }
 // MarshalText returns the spec.
 func (s Schedule) MarshalText() ([]byte, error) { return []byte(s.spec), nil }
 
-// Date is a calendar date ("2027-06-01"), held as midnight UTC.
-type Date struct{ time.Time }
+// Date is a calendar date, held as midnight UTC. The config takes it as a
+// TOML local date (expires = 2027-06-01) or as a string ("2027-06-01").
+type Date struct {
+	time.Time
+	invalid string // a date-like value that is not a date, reported by Validate with its line
+}
+
+// UnmarshalTOML takes the value as written: a TOML local date or a quoted
+// string holding one. A value of another type is an error; a string or
+// date that is not a valid calendar date is kept for Validate, which
+// reports it with its line.
+func (d *Date) UnmarshalTOML(raw []byte) error {
+	v := strings.TrimSpace(string(raw))
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		v = v[1 : len(v)-1]
+	} else if len(v) != len(time.DateOnly) {
+		return fmt.Errorf("date %s is not a date", v)
+	}
+	if err := d.UnmarshalText([]byte(v)); err != nil {
+		*d = Date{invalid: v}
+	}
+	return nil
+}
 
 // UnmarshalText parses YYYY-MM-DD.
 func (d *Date) UnmarshalText(b []byte) error {
 	t, err := time.Parse(time.DateOnly, strings.TrimSpace(string(b)))
 	if err != nil {
-		return fmt.Errorf("date %q is not valid; write YYYY-MM-DD, e.g. \"2027-06-01\"", b)
+		return fmt.Errorf("date %q is not valid; write YYYY-MM-DD, e.g. 2027-06-01", b)
 	}
 	d.Time = t
 	return nil

@@ -140,7 +140,9 @@ func (v *validator) alerts() {
 	if a.FailureThreshold < 1 {
 		v.add("alerts.failure_threshold", "failure_threshold = %d must be at least 1", a.FailureThreshold)
 	}
-	v.positive("alerts.renotify_after", a.RenotifyAfter, "24h")
+	if a.RenotifyAfter.Duration < 0 {
+		v.add("alerts.renotify_after", "renotify_after = %q must not be negative; \"0s\" turns reminders off", a.RenotifyAfter.String())
+	}
 }
 
 // slack checks the notifier. Secret values are never printed: messages say
@@ -243,6 +245,9 @@ func (v *validator) pinSets() {
 		}
 		if len(ps.Pins) == 0 {
 			v.add(key+".pins", "pin-set has no pins; list at least two (the current key and a backup)")
+		}
+		if ps.Expires.invalid != "" {
+			v.add(key+".expires", "expires = %q is not a valid date; write YYYY-MM-DD, e.g. 2027-06-01", ps.Expires.invalid)
 		}
 	}
 }

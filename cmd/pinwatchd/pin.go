@@ -10,7 +10,7 @@ import (
 	"github.com/pinwatchd/pinwatchd"
 )
 
-const pinUsage = "pin [--format base64|hpkp|okhttp|android|trustkit] [-v] FILE…"
+const pinUsage = "pin [--format base64|hpkp|okhttp|android|trustkit] [-v] [--json] FILE…"
 
 // pinFormats renders a pin as one output line, by --format value.
 var pinFormats = map[string]func(string) string{
@@ -28,6 +28,7 @@ func runPin(_ context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "pin", pinUsage)
 	format := fs.String("format", "base64", "output format: "+pinFormatNames)
 	verbose := fs.Bool("v", false, "append the certificate subject or the key type to each line")
+	jsonOut := fs.Bool("json", false, "print JSON: every key with its file, pin, formatted line and label")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -43,6 +44,7 @@ func runPin(_ context.Context, e *env, args []string) int {
 	// Read everything before printing, so a bad file leaves no partial list
 	// to be pasted into a pin-set.
 	var keys []pinwatchd.PublicKey
+	var doc pinsJSON
 	failed := false
 	for _, f := range files {
 		ks, err := pinsOfFile(e, f)
@@ -52,9 +54,18 @@ func runPin(_ context.Context, e *env, args []string) int {
 			continue
 		}
 		keys = append(keys, ks...)
+		for _, k := range ks {
+			doc.Keys = append(doc.Keys, pinJSON{File: f, Pin: k.Pin, Line: render(k.Pin.String()), Label: k.Label})
+		}
 	}
 	if failed {
 		return exitError
+	}
+	if *jsonOut {
+		if err := writeJSON(e.stdout, doc); err != nil {
+			return fail(e.stderr, "write output: %v", err)
+		}
+		return exitOK
 	}
 	var out strings.Builder
 	for _, k := range keys {
@@ -66,6 +77,20 @@ func runPin(_ context.Context, e *env, args []string) int {
 	}
 	io.WriteString(e.stdout, out.String())
 	return exitOK
+}
+
+// pinsJSON is the document `pin --json` prints.
+type pinsJSON struct {
+	Keys []pinJSON `json:"keys"`
+}
+
+// pinJSON is one key: the file it came from ("-" for stdin), its pin, the
+// line --format renders, and the certificate subject or key type.
+type pinJSON struct {
+	File  string        `json:"file"`
+	Pin   pinwatchd.Pin `json:"pin"`
+	Line  string        `json:"line"`
+	Label string        `json:"label"`
 }
 
 // pinsOfFile reads one FILE argument ("-" is stdin) and returns the pins of

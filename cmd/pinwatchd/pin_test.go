@@ -7,10 +7,12 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -100,6 +102,32 @@ func TestPinFormats(t *testing.T) {
 				t.Errorf("with -v printed %q, want %q", stdout, want)
 			}
 		})
+	}
+}
+
+// TestPinJSON: --json lists every key of every file in input order, with
+// the file, the pin, the line --format renders and the label.
+func TestPinJSON(t *testing.T) {
+	k := newPinKeys(t)
+	leaf := writeTemp(t, "leaf.pem", k.leaf.PEM())
+	key := writeTemp(t, "key.pem", pemBytes("PRIVATE KEY", pkcs8DER(t, k.ec)))
+	stdout, stderr, code := runCmd(t, "", nil, "pin", "--json", "--format", "okhttp", leaf, key)
+	if code != exitOK || stderr != "" {
+		t.Fatalf("pin --json: exit %d, stderr %q", code, stderr)
+	}
+	var doc struct {
+		Keys []struct{ File, Pin, Line, Label string } `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("pin --json printed %q: %v", stdout, err)
+	}
+	ecPin := testpki.KeyPin(t, k.ec).String()
+	want := []struct{ File, Pin, Line, Label string }{
+		{leaf, k.leaf.Pin().String(), "sha256/" + k.leaf.Pin().String(), "CN=api.example.com,O=pinwatchd test"},
+		{key, ecPin, "sha256/" + ecPin, "ECDSA P-256 private key"},
+	}
+	if !reflect.DeepEqual(doc.Keys, want) {
+		t.Errorf("pin --json keys =\n%+v\nwant\n%+v", doc.Keys, want)
 	}
 }
 
