@@ -9,47 +9,8 @@ import (
 	"testing"
 
 	"github.com/pinwatchd/pinwatchd"
-	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/testpki"
 )
-
-// writeConfig writes c to path as a config file.
-func writeConfig(t *testing.T, path string, c *config.Config) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := config.Encode(f, c); err != nil {
-		f.Close()
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// loadConfig reads path as the daemon does.
-func loadConfig(t *testing.T, path string) *config.Config {
-	t.Helper()
-	c, err := config.Load(path, config.DaemonOptions(func(string) string { return "" }))
-	if err != nil {
-		t.Fatalf("load %s: %v", path, err)
-	}
-	return c
-}
-
-// targetNames returns the names of the targets the daemon runs now.
-func (d *Daemon) targetNames() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var names []string
-	for name := range d.targets {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
 
 func TestReload(t *testing.T) {
 	dir := t.TempDir()
@@ -138,14 +99,6 @@ func TestReload(t *testing.T) {
 		t.Errorf("the changed pin-set opened %+v, want it to match the served key", a)
 	}
 	r.stop(t)
-}
-
-// writeFile replaces path with content.
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestReloadNotRunning(t *testing.T) {
