@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pinwatchd/pinwatchd"
 )
 
 func TestServeHTTP(t *testing.T) {
@@ -72,4 +74,91 @@ func TestShutdownDeadlines(t *testing.T) {
 			t.Errorf("timeout %v: shutdown ends at %v, not before systemd's limit %v", tc.timeout, flushBy, limit)
 		}
 	}
+}
+
+func TestRunMetricsListener(t *testing.T) {
+	dir := t.TempDir()
+	e := newEndpoint(t)
+	cfg := newConfig(t, dir, e.target(t, "legacy", e.pki.Leaf.Pin()))
+	cfg.Metrics.Listen = freeAddr(t)
+	var logs logBuffer
+	start(t, cfg, Options{Log: logs.logger(), Version: "v9.9.9"})
+
+	var body string
+	waitFor(t, "/metrics to show a probe of legacy", func() bool {
+		code, b := get(t, "http://"+cfg.Metrics.Listen+"/metrics")
+		body = b
+		return code == http.StatusOK && strings.Contains(b, `pinwatchd_probes_total{result="ok",target="legacy"}`)
+	})
+	for _, line := range []string{
+		`pinwatchd_pin_match{pinset="inline",target="legacy"} 1`,
+		`pinwatchd_backup_pin_present{pinset="inline",target="legacy"} 0`,
+		`pinwatchd_config_last_reload_successful 1`,
+		`version="v9.9.9"`,
+	} {
+		if !strings.Contains(body, line) {
+			t.Errorf("/metrics lacks %q:\n%s", line, body)
+		}
+	}
+	if code, b := get(t, "http://"+cfg.Metrics.Listen+"/healthz"); code != http.StatusOK || b != "ok\n" {
+		t.Errorf("/healthz = %d %q, want 200 ok", code, b)
+	}
+}
+
+// freeAddr returns a loopback address with a port that was free a moment
+// ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// get fetches url and returns the status (0 when the request failed) and
+// body.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestRunMetricsListenBusy pins down what happens when [metrics] listen is
+// taken: the listener's failure is logged, naming the address, and the
+// rest of the daemon runs on.
+func TestRunMetricsListenBusy(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	e := newEndpoint(t)
+	cfg := newConfig(t, dir, e.target(t, "legacy", e.pki.Leaf.Pin()))
+	cfg.Metrics.Listen = busy.Addr().String()
+	var logs logBuffer
+	r := start(t, cfg, Options{Log: logs.logger()})
+
+	waitFor(t, "the metrics listener's error in the log", func() bool {
+		for _, rec := range logs.find(t, map[string]string{"msg": "metrics server", "level": "ERROR", "listen": cfg.Metrics.Listen}) {
+			if msg, _ := rec["err"].(string); strings.Contains(msg, cfg.Metrics.Listen) && strings.Contains(msg, syscall.EADDRINUSE.Error()) {
+				return true
+			}
+		}
+		return false
+	})
+	waitForOpenAlert(t, cfg.Database, "legacy", pinwatchd.KindMissingBackupPin)
+	r.stop(t)
 }
