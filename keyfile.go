@@ -35,11 +35,18 @@ func ParsePublicKeys(data []byte) ([]PublicKey, error) {
 	var keys []PublicKey
 	rest := data
 	for n := 1; ; n++ {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
+		i := bytes.Index(rest, pemStart)
+		if i < 0 {
 			break
 		}
+		// pem.Decode skips a malformed block and returns the next good
+		// one: a block must start at the first BEGIN line, or the file
+		// is broken there.
+		block, next := pem.Decode(rest[i:])
+		if block == nil || bytes.Contains(rest[i+1:len(rest)-len(next)], pemStart) {
+			return nil, fmt.Errorf("truncated or malformed PEM block (block %d)", n)
+		}
+		rest = next
 		ks, err := pinsOfPEMBlock(block)
 		switch {
 		case errors.Is(err, errUnsupported):
@@ -50,9 +57,6 @@ func ParsePublicKeys(data []byte) ([]PublicKey, error) {
 			return nil, fmt.Errorf("PEM block %d (%s) does not parse: %w", n, block.Type, err)
 		}
 		keys = append(keys, ks...)
-	}
-	if bytes.Contains(rest, pemStart) {
-		return nil, errors.New("truncated or malformed PEM block")
 	}
 	return keys, nil
 }

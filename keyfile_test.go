@@ -187,6 +187,13 @@ func TestParsePublicKeysErrors(t *testing.T) {
 		{"truncated after a good block", slices.Concat(leafPEM, keyPEM[:len(keyPEM)-10]), []string{"truncated or malformed PEM block"}},
 		{"no END line", leafPEM[:bytes.Index(leafPEM, []byte("-----END"))], []string{"truncated or malformed PEM block"}},
 		{"bad base64", []byte("-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n"), []string{"truncated or malformed PEM block"}},
+		// pem.Decode alone would skip a broken block and read the next.
+		{"truncated before a good block", slices.Concat(keyPEM[:len(keyPEM)/2], []byte("\n"), leafPEM),
+			[]string{"truncated or malformed PEM block (block 1)"}},
+		{"bad base64 before a good block", slices.Concat([]byte("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n"), leafPEM),
+			[]string{"truncated or malformed PEM block (block 1)"}},
+		{"block numbers count broken blocks", slices.Concat(leafPEM, keyPEM, pemOf("X509 CRL", []byte{0x30, 0})),
+			[]string{"PEM block 3", `"X509 CRL"`}},
 		{"certificate that does not parse", slices.Concat(keyPEM, pemOf("CERTIFICATE", []byte("not DER"))),
 			[]string{"PEM block 2 (CERTIFICATE) does not parse"}},
 		{"private key that does not parse", pemOf("EC PRIVATE KEY", []byte{0x30, 3, 2, 1, 1}),
