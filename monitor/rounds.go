@@ -97,10 +97,16 @@ type Memory struct {
 // says nothing about the addresses, so their counts stay as they are;
 // only the name's own failures count up. Advance is pure.
 func (m Memory) Advance(obs []pinwatchd.Observation, open []pinwatchd.Alert, threshold int) (next Memory, gone []string) {
-	inRound := make(map[string]bool, len(obs))
+	inRound := func(addr string) bool {
+		for i := range obs {
+			if obs[i].Address == addr {
+				return true
+			}
+		}
+		return false
+	}
 	for i := range obs {
 		o := &obs[i]
-		inRound[o.Address] = true
 		if o.Error != nil {
 			if next.Failures == nil {
 				next.Failures = make(map[string]int, len(obs))
@@ -110,7 +116,7 @@ func (m Memory) Advance(obs []pinwatchd.Observation, open []pinwatchd.Alert, thr
 	}
 	if !resolved(obs) {
 		for addr, n := range m.Failures {
-			if !inRound[addr] {
+			if !inRound(addr) {
 				if next.Failures == nil {
 					next.Failures = make(map[string]int, len(m.Failures))
 				}
@@ -126,7 +132,7 @@ func (m Memory) Advance(obs []pinwatchd.Observation, open []pinwatchd.Alert, thr
 			continue // about the name, not an address of it
 		}
 		for _, addr := range a.Addresses {
-			if inRound[addr] || next.Absent[addr] > 0 || slices.Contains(gone, addr) {
+			if inRound(addr) || next.Absent[addr] > 0 || slices.Contains(gone, addr) {
 				continue
 			}
 			n := m.Absent[addr] + 1
