@@ -74,7 +74,7 @@ func TestDaemonDNSBlip(t *testing.T) {
 	if len(mismatch.Addresses) != 1 || mismatch.Addresses[0] != srv.Addr {
 		t.Fatalf("pin_mismatch lists %v, want %s (the address the stand-in DNS answered)", mismatch.Addresses, srv.Addr)
 	}
-	// Nothing of the test may reach the system resolver: the daemon asked ours.
+	// The daemon asked the stand-in server, not the system resolver.
 	if len(dns.Queries()) == 0 {
 		t.Fatal("the stand-in DNS server received no query")
 	}
