@@ -1,6 +1,9 @@
 package pinwatchd
 
-import "time"
+import (
+	"net"
+	"time"
+)
 
 // AlertState is "open" or "resolved".
 type AlertState string
@@ -45,21 +48,41 @@ func (a *Alert) Key() AlertKey { return AlertKey{a.Target, a.Kind, a.Subject} }
 
 // AlertSubject returns what an alert of f's kind is about (SPEC §6): the
 // pin-set name for pin_mismatch, missing_backup_pin and pinset_*; the
-// certificate SHA-256 for cert_*; the address for connectivity kinds; the
-// header (as its pin-set name) for header_malformed; "hsts" for hsts_*; empty
-// for kinds about the whole target.
+// certificate SHA-256 for cert_*; the address for connect_failed,
+// handshake_failed and timeout; the host name for dns_failed (whose finding
+// is about host:port); the header (as its pin-set name) for
+// header_malformed; "hsts" for hsts_*; empty for kinds about the whole
+// target.
 func AlertSubject(f *Finding) string {
 	switch f.Kind {
 	case KindPinMismatch, KindMissingBackupPin, KindPinSetExpiring, KindPinSetExpired, KindHeaderMalformed:
 		return f.PinSet
 	case KindCertExpiring, KindCertExpired:
 		return f.Cert
-	case KindDNSFailed, KindConnectFailed, KindHandshakeFailed, KindTimeout:
+	case KindDNSFailed:
+		if host, _, err := net.SplitHostPort(f.Address); err == nil {
+			return host
+		}
+		return f.Address
+	case KindConnectFailed, KindHandshakeFailed, KindTimeout:
 		return f.Address
 	case KindHSTSMissing, KindHSTSMalformed:
 		return "hsts"
 	}
 	return ""
+}
+
+// NameState is what the alert rules remember between rounds about a
+// target's name (SPEC §6), kept in the database so that a restart or a
+// reload does not forget it. The zero value is a name that resolves and
+// has no address of an open alert missing from its answers.
+type NameState struct {
+	// Unresolved counts the rounds in a row in which the name did not
+	// resolve, up to the latest.
+	Unresolved int
+	// Absent counts, per address ("ip:port") of an open alert, the rounds
+	// in a row in which the name resolved without that address.
+	Absent map[string]int
 }
 
 // ChangeType is what happened to an alert in one evaluation.

@@ -34,6 +34,8 @@ func TestAlertSubject(t *testing.T) {
 		{"pin_mismatch of the header", withPinSet(finding(pinwatchd.KindPinMismatch, addr), pinwatchd.PinSetHeader), "header"},
 		{"cert_expiring: the certificate", finding(pinwatchd.KindCertExpiring, addr), testCertSHA},
 		{"cert_expired: the certificate", finding(pinwatchd.KindCertExpired, addr), testCertSHA},
+		{"dns_failed: the host name", finding(pinwatchd.KindDNSFailed, "api.example.com:443"), "api.example.com"},
+		{"dns_failed of an IPv6-bracketed host:port", finding(pinwatchd.KindDNSFailed, "[v6.example.com]:8443"), "v6.example.com"},
 		{"connect_failed: the address", finding(pinwatchd.KindConnectFailed, addr), addr},
 		{"handshake_failed: the address", finding(pinwatchd.KindHandshakeFailed, addr), addr},
 		{"timeout: the address", finding(pinwatchd.KindTimeout, "[2001:db8::1]:443"), "[2001:db8::1]:443"},

@@ -34,6 +34,9 @@ type Config struct {
 	Timeout Duration `toml:"timeout"`
 	// Retention is how long history spans and resolved alerts are kept.
 	Retention Duration `toml:"retention"`
+	// Resolver is the DNS server of every lookup; not set means the
+	// system resolver.
+	Resolver Resolver `toml:"resolver,omitempty"`
 
 	Alerts  AlertsConfig  `toml:"alerts"`
 	Slack   SlackConfig   `toml:"slack"`

@@ -83,6 +83,7 @@ var wantOf = map[string]string{
 	"config.Schedule":   `a cron spec string such as "*/15 * * * *" or "@hourly"`,
 	"config.Date":       `a date such as 2027-06-01`,
 	"config.HostPort":   `an address string such as "192.0.2.10:443"`,
+	"config.Resolver":   `an IP:PORT string such as "127.0.0.1:53"`,
 	"pinwatchd.Pin":     `a pin string such as "sha256/…"`,
 	"[]pinwatchd.Pin":   `an array of pin strings such as ["sha256/…", "sha256/…"]`,
 	"[]config.HostPort": `an array of address strings such as ["192.0.2.10:443"]`,

@@ -36,7 +36,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 				t.Errorf("targets after the round trip:\n%+v\nwant\n%+v\nfile:\n%s", back.Targets(), c.Targets(), b.String())
 			}
 			if back.Alerts != c.Alerts || back.Schedule != c.Schedule || back.Timeout != c.Timeout ||
-				back.Concurrency != c.Concurrency || back.Retention != c.Retention || back.Slack != c.Slack || back.Database != c.Database {
+				back.Concurrency != c.Concurrency || back.Retention != c.Retention || back.Slack != c.Slack || back.Database != c.Database || back.Resolver != c.Resolver {
 				t.Errorf("settings after the round trip = %+v, want %+v\nfile:\n%s", back, c, b.String())
 			}
 		})
@@ -51,6 +51,9 @@ func builtConfig(t *testing.T) *Config {
 	c.Schedule, _ = ParseSchedule("@every 3s")
 	c.Timeout = Duration{3 * time.Second}
 	c.Alerts.NotifyResolved = false
+	if err := c.Resolver.UnmarshalText([]byte("[::1]:5353")); err != nil {
+		t.Fatal(err)
+	}
 	port := 8443
 	off := false
 	p, err := pinwatchd.ParsePin(pinA)

@@ -3,59 +3,73 @@ package monitor
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
 )
 
 // UpdateAlerts is the alert lifecycle of SPEC §6 for one target, as a pure
-// function. open holds the target's open alerts before this round; findings
-// are the round's findings; failures holds, per address, the number of
-// consecutive failed probes up to and including this round (0 or absent for
-// an address that answered).
+// function. open holds the target's open alerts before this round and r
+// the round (NewRound).
 //
 // It returns every alert whose state changed or that is still open (next,
 // to be stored) and the changes to announce: opened, escalated (severity
 // rose), reminder (still firing after RenotifyAfter) and resolved (when
 // NotifyResolved). Only warning and critical findings open alerts;
 // chain_changed is an event, never an alert; a connectivity finding opens
-// one only once its address has failed FailureThreshold times in a row. An
-// open alert about a chain or header whose every address failed this round
-// stays open unchanged: a failed probe does not show the condition gone.
-func UpdateAlerts(target string, open []pinwatchd.Alert, findings []pinwatchd.Finding, failures map[string]int, pol pinwatchd.AlertPolicy, now time.Time) (next []pinwatchd.Alert, changes []pinwatchd.AlertChange) {
+// one only once its address has failed FailureThreshold times in a row
+// (and keeps an open one firing whatever the count).
+//
+// Only an address the round saw enough of can clear an alert there: a
+// successful probe, or for the kinds about the chain a probe that got the
+// chain; dns_failed clears when the name resolves. An address the round
+// did not see (the name did not resolve, the probe failed) stays on its
+// alerts exactly as it is, so a DNS blip neither resolves nor re-notifies
+// anything. An address in r.Gone left DNS for good: it is cleared from its
+// alerts, and an alert left with no address resolves saying "no longer
+// served at ADDRESS". Changes of an alert's addresses alone are not
+// announced.
+func UpdateAlerts(target string, open []pinwatchd.Alert, r Round, pol pinwatchd.AlertPolicy, now time.Time) (next []pinwatchd.Alert, changes []pinwatchd.AlertChange) {
 	now = now.UTC()
-	firing := groupFindings(target, findings, failures, pol.FailureThreshold)
 	seen := make(map[pinwatchd.AlertKey]bool, len(open))
+	for i := range open {
+		seen[open[i].Key()] = true
+	}
+	firing := groupFindings(target, &r, seen, pol.FailureThreshold)
 	for _, a := range open {
-		key := a.Key()
-		seen[key] = true
-		g, still := firing[key]
-		if !still && unprobed(&a, failures) {
-			// Every address it is about failed this round, so nothing
-			// says the condition is gone: keep it as it is.
-			next = append(next, a)
-			continue
-		}
-		if !still {
-			a.State = pinwatchd.AlertResolved
-			a.ResolvedAt = now
-			a.ResolveReason = ResolveReason(a.Kind)
-			if pol.NotifyResolved {
+		g, still := firing[a.Key()]
+		kept, left, hold := r.judge(&a)
+		if still {
+			prev := a.Severity
+			a.Severity, a.Message = g.Severity, g.Message
+			a.Addresses = mergeAddresses(g.Addresses, kept)
+			switch {
+			case a.Severity > prev:
 				a.LastNotifiedAt = now
-				changes = append(changes, pinwatchd.AlertChange{Type: pinwatchd.ChangeResolved, Alert: a})
+				changes = append(changes, pinwatchd.AlertChange{Type: pinwatchd.ChangeEscalated, Alert: a, PrevSeverity: prev})
+			case pol.RenotifyAfter > 0 && !now.Before(a.LastNotifiedAt.Add(pol.RenotifyAfter)):
+				a.LastNotifiedAt = now
+				changes = append(changes, pinwatchd.AlertChange{Type: pinwatchd.ChangeReminder, Alert: a})
 			}
 			next = append(next, a)
 			continue
 		}
-		prev := a.Severity
-		a.Severity, a.Addresses, a.Message = g.Severity, g.Addresses, g.Message
-		switch {
-		case a.Severity > prev:
+		if hold || len(kept) > 0 {
+			// Nothing says the condition is gone from the addresses the
+			// round did not see: the alert stays open on those.
+			if !hold {
+				a.Addresses = kept
+			}
+			next = append(next, a)
+			continue
+		}
+		a.State = pinwatchd.AlertResolved
+		a.ResolvedAt = now
+		a.ResolveReason = resolveReason(a.Kind, len(a.Addresses) == 0 || len(left) < len(a.Addresses), left)
+		if pol.NotifyResolved {
 			a.LastNotifiedAt = now
-			changes = append(changes, pinwatchd.AlertChange{Type: pinwatchd.ChangeEscalated, Alert: a, PrevSeverity: prev})
-		case pol.RenotifyAfter > 0 && !now.Before(a.LastNotifiedAt.Add(pol.RenotifyAfter)):
-			a.LastNotifiedAt = now
-			changes = append(changes, pinwatchd.AlertChange{Type: pinwatchd.ChangeReminder, Alert: a})
+			changes = append(changes, pinwatchd.AlertChange{Type: pinwatchd.ChangeResolved, Alert: a})
 		}
 		next = append(next, a)
 	}
@@ -77,18 +91,89 @@ func UpdateAlerts(target string, open []pinwatchd.Alert, findings []pinwatchd.Fi
 	return next, changes
 }
 
-// unprobed reports whether a is about what a failed probe cannot see (a
-// chain, a header) and every address it lists failed this round.
-func unprobed(a *pinwatchd.Alert, failures map[string]int) bool {
-	if a.Kind.IsConnectivity() || len(a.Addresses) == 0 {
-		return false
+// judge sorts the addresses of open alert a by what the round can say
+// about them: kept are those it did not see enough of to clear (sorted),
+// left those that left DNS for good. hold is set when the round says
+// nothing about an alert that lists no address.
+func (r *Round) judge(a *pinwatchd.Alert) (kept, left []string, hold bool) {
+	if len(a.Addresses) == 0 {
+		return nil, nil, !r.judgesTarget(a.Kind)
 	}
 	for _, addr := range a.Addresses {
-		if failures[addr] == 0 {
+		switch {
+		case slices.Contains(r.Gone, addr):
+			left = append(left, addr)
+		case !r.judges(a, addr):
+			kept = append(kept, addr)
+		}
+	}
+	return kept, left, false
+}
+
+// judges reports whether the round saw enough of addr to clear alert a
+// there.
+func (r *Round) judges(a *pinwatchd.Alert, addr string) bool {
+	switch {
+	case a.Kind == pinwatchd.KindDNSFailed:
+		return r.Resolved
+	case a.Kind.IsConnectivity() || needsHeaders(a):
+		return r.Seen[addr] == SeenAll
+	}
+	return r.Seen[addr] >= SeenChain
+}
+
+// judgesTarget reports whether the round can clear an alert of kind k that
+// lists no address: the pin-set expiry kinds depend on the clock alone;
+// any other needs every address of a resolved round to have served a
+// chain.
+func (r *Round) judgesTarget(k pinwatchd.Kind) bool {
+	if k == pinwatchd.KindPinSetExpiring || k == pinwatchd.KindPinSetExpired {
+		return true
+	}
+	if !r.Resolved {
+		return false
+	}
+	for _, s := range r.Seen {
+		if s < SeenChain {
 			return false
 		}
 	}
 	return true
+}
+
+// needsHeaders reports whether alert a is about what the HTTP response
+// says, which a probe that timed out after the handshake does not know.
+func needsHeaders(a *pinwatchd.Alert) bool {
+	switch a.Kind {
+	case pinwatchd.KindHeaderMalformed, pinwatchd.KindHeaderReportOnly, pinwatchd.KindNoPinHeader,
+		pinwatchd.KindHSTSMissing, pinwatchd.KindHSTSMalformed:
+		return true
+	case pinwatchd.KindPinMismatch, pinwatchd.KindMissingBackupPin:
+		return a.Subject == pinwatchd.PinSetHeader || a.Subject == pinwatchd.PinSetHeaderReportOnly
+	}
+	return false
+}
+
+// resolveReason says why an alert of kind k resolved: its condition is
+// gone (cleared), and addresses left DNS (left).
+func resolveReason(k pinwatchd.Kind, cleared bool, left []string) string {
+	if len(left) == 0 {
+		return ResolveReason(k)
+	}
+	gone := "no longer served at " + strings.Join(left, ", ")
+	if !cleared {
+		return gone
+	}
+	return ResolveReason(k) + "; " + gone
+}
+
+// mergeAddresses returns the sorted union of a and b.
+func mergeAddresses(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	out = append(out, a...)
+	out = append(out, b...)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // ResolveAll resolves every open alert with the given reason, e.g. when a
@@ -107,20 +192,22 @@ func ResolveAll(open []pinwatchd.Alert, reason string, pol pinwatchd.AlertPolicy
 	return next, changes
 }
 
-// groupFindings folds the alertable findings into one alert per identity,
-// with the worst severity, every affected address and the message of the
-// first worst finding.
-func groupFindings(target string, findings []pinwatchd.Finding, failures map[string]int, threshold int) map[pinwatchd.AlertKey]*pinwatchd.Alert {
+// groupFindings folds the alertable findings of round r into one alert per
+// identity, with the worst severity, every affected address and the message
+// of the first worst finding. open holds the identities of the open alerts.
+// An ip_inconsistent finding, about the whole target, lists every address
+// that served a chain.
+func groupFindings(target string, r *Round, open map[pinwatchd.AlertKey]bool, threshold int) map[pinwatchd.AlertKey]*pinwatchd.Alert {
 	groups := map[pinwatchd.AlertKey]*pinwatchd.Alert{}
-	for i := range findings {
-		f := &findings[i]
+	for i := range r.Findings {
+		f := &r.Findings[i]
 		if f.Severity < pinwatchd.SeverityWarning || f.Kind == pinwatchd.KindChainChanged {
 			continue
 		}
-		if f.Kind.IsConnectivity() && failures[f.Address] < max(threshold, 1) {
+		key := pinwatchd.AlertKey{Target: target, Kind: f.Kind, Subject: pinwatchd.AlertSubject(f)}
+		if f.Kind.IsConnectivity() && r.Failures[f.Address] < max(threshold, 1) && !open[key] {
 			continue
 		}
-		key := pinwatchd.AlertKey{Target: target, Kind: f.Kind, Subject: pinwatchd.AlertSubject(f)}
 		g, ok := groups[key]
 		if !ok {
 			g = &pinwatchd.Alert{Target: target, Kind: f.Kind, Subject: key.Subject, Severity: f.Severity, Message: f.Message}
@@ -128,12 +215,20 @@ func groupFindings(target string, findings []pinwatchd.Finding, failures map[str
 		} else if f.Severity > g.Severity {
 			g.Severity, g.Message = f.Severity, f.Message
 		}
-		if f.Address != "" && !slices.Contains(g.Addresses, f.Address) {
+		switch {
+		case f.Address != "":
 			g.Addresses = append(g.Addresses, f.Address)
+		case f.Kind == pinwatchd.KindIPInconsistent:
+			for addr, s := range r.Seen {
+				if s >= SeenChain {
+					g.Addresses = append(g.Addresses, addr)
+				}
+			}
 		}
 	}
 	for _, g := range groups {
 		slices.Sort(g.Addresses)
+		g.Addresses = slices.Compact(g.Addresses)
 		if g.Addresses == nil {
 			g.Addresses = []string{}
 		}

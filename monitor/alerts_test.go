@@ -34,6 +34,7 @@ func TestUpdateAlerts(t *testing.T) {
 		open     []pinwatchd.Alert
 		findings []pinwatchd.Finding
 		failures map[string]int
+		seen     map[string]Seen // addresses the round probed
 		pol      pinwatchd.AlertPolicy
 		now      time.Time
 		want     want
@@ -102,6 +103,7 @@ func TestUpdateAlerts(t *testing.T) {
 			name:     "resolves when gone from every address, saying why",
 			open:     []pinwatchd.Alert{openAlert(expiring("10.0.0.1:443", pinwatchd.SeverityWarning), []string{"10.0.0.1:443", "10.0.0.2:443"}, t0)},
 			findings: nil,
+			seen:     answered("10.0.0.1:443", "10.0.0.2:443"),
 			now:      t0.Add(time.Hour),
 			want:     want{[]pinwatchd.ChangeType{pinwatchd.ChangeResolved}, []pinwatchd.AlertState{pinwatchd.AlertResolved}},
 			check: func(t *testing.T, next []pinwatchd.Alert, _ []pinwatchd.AlertChange) {
@@ -114,6 +116,7 @@ func TestUpdateAlerts(t *testing.T) {
 			name:     "stays open while one address still shows it",
 			open:     []pinwatchd.Alert{openAlert(mismatch("10.0.0.1:443"), []string{"10.0.0.1:443", "10.0.0.2:443"}, t0)},
 			findings: []pinwatchd.Finding{mismatch("10.0.0.2:443")},
+			seen:     answered("10.0.0.1:443", "10.0.0.2:443"),
 			now:      t0.Add(time.Hour),
 			want:     want{nil, []pinwatchd.AlertState{pinwatchd.AlertOpen}},
 			check: func(t *testing.T, next []pinwatchd.Alert, _ []pinwatchd.AlertChange) {
@@ -125,6 +128,7 @@ func TestUpdateAlerts(t *testing.T) {
 		{
 			name: "resolve without notification when notify_resolved is off",
 			open: []pinwatchd.Alert{openAlert(mismatch("10.0.0.1:443"), []string{"10.0.0.1:443"}, t0)},
+			seen: answered("10.0.0.1:443"),
 			pol:  pinwatchd.AlertPolicy{FailureThreshold: 2},
 			now:  t0.Add(time.Hour),
 			want: want{nil, []pinwatchd.AlertState{pinwatchd.AlertResolved}},
@@ -151,6 +155,7 @@ func TestUpdateAlerts(t *testing.T) {
 			name:     "one success resolves a connectivity alert",
 			open:     []pinwatchd.Alert{openAlert(timeout("10.0.0.1:443"), []string{"10.0.0.1:443"}, t0)},
 			failures: map[string]int{},
+			seen:     answered("10.0.0.1:443"),
 			now:      t0.Add(time.Hour),
 			want:     want{[]pinwatchd.ChangeType{pinwatchd.ChangeResolved}, []pinwatchd.AlertState{pinwatchd.AlertResolved}},
 		},
@@ -161,7 +166,8 @@ func TestUpdateAlerts(t *testing.T) {
 			if tt.pol != (pinwatchd.AlertPolicy{}) {
 				p = tt.pol
 			}
-			next, changes := UpdateAlerts("api", tt.open, tt.findings, tt.failures, p, tt.now)
+			r := Round{Findings: tt.findings, Resolved: true, Seen: tt.seen, Failures: tt.failures}
+			next, changes := UpdateAlerts("api", tt.open, r, p, tt.now)
 			var gotChanges []pinwatchd.ChangeType
 			for _, c := range changes {
 				gotChanges = append(gotChanges, c.Type)
@@ -188,14 +194,25 @@ func TestUpdateAlertsFlapping(t *testing.T) {
 	var open []pinwatchd.Alert
 	for round := range 10 {
 		var findings []pinwatchd.Finding
-		failures := map[string]int{}
+		failures, seen := map[string]int{}, answered("10.0.0.1:443")
 		if round%2 == 0 {
 			findings = []pinwatchd.Finding{{Kind: pinwatchd.KindConnectFailed, Severity: pinwatchd.SeverityWarning, Address: "10.0.0.1:443"}}
 			failures["10.0.0.1:443"] = 1
+			seen["10.0.0.1:443"] = SeenFailed
 		}
-		next, changes := UpdateAlerts("api", open, findings, failures, pol, now.Add(time.Duration(round)*time.Minute))
+		r := Round{Findings: findings, Resolved: true, Seen: seen, Failures: failures}
+		next, changes := UpdateAlerts("api", open, r, pol, now.Add(time.Duration(round)*time.Minute))
 		if len(changes) != 0 || len(next) != 0 {
 			t.Fatalf("round %d: changes %v next %v, want none", round, changes, next)
 		}
 	}
+}
+
+// answered is the Seen of a round in which every address answered.
+func answered(addrs ...string) map[string]Seen {
+	m := make(map[string]Seen, len(addrs))
+	for _, a := range addrs {
+		m[a] = SeenAll
+	}
+	return m
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/binary"
 	"net"
 	"net/netip"
 	"runtime"
@@ -241,61 +240,14 @@ func TestProbeAddressesServingDifferentKeys(t *testing.T) {
 	}
 }
 
-// dnsServer runs a UDP DNS server on loopback that answers every query with
-// rcode and, for A queries with rcode 0, with the address a (none if nil). It
-// returns a resolver that asks only that server.
-func dnsServer(t *testing.T, rcode byte, a net.IP) *net.Resolver {
+// dnsServer starts the stand-in DNS server in mode, with name resolving to
+// addrs, and returns a resolver that asks only that server.
+func dnsServer(t *testing.T, mode pinwatchdtest.DNSMode, name string, addrs ...string) *net.Resolver {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen udp: %v", err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			if resp := dnsReply(buf[:n], rcode, a); resp != nil {
-				_, _ = pc.WriteTo(resp, from)
-			}
-		}
-	})
-	t.Cleanup(func() { _ = pc.Close(); wg.Wait() })
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "udp", pc.LocalAddr().String())
-	}}
-}
-
-// dnsReply builds the answer to query q (RFC 1035 §4.1).
-func dnsReply(q []byte, rcode byte, a net.IP) []byte {
-	if len(q) < 12 {
-		return nil
-	}
-	end := 12
-	for end < len(q) && q[end] != 0 {
-		end += int(q[end]) + 1
-	}
-	end += 5 // root label, QTYPE, QCLASS
-	if end > len(q) {
-		return nil
-	}
-	qtype := binary.BigEndian.Uint16(q[end-4:])
-	r := append([]byte(nil), q[:end]...)
-	r[2] = 0x84 | q[2]&0x01 // response, authoritative, recursion desired as asked
-	r[3] = 0x80 | rcode     // recursion available
-	binary.BigEndian.PutUint16(r[4:], 1)
-	binary.BigEndian.PutUint32(r[6:], 0) // no answers, authority or additional records yet
-	binary.BigEndian.PutUint16(r[10:], 0)
-	if rcode == 0 && qtype == 1 && a != nil {
-		binary.BigEndian.PutUint16(r[6:], 1)
-		r = append(r, 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4)
-		r = append(r, a.To4()...)
-	}
-	return r
+	dns := pinwatchdtest.NewDNS(t)
+	dns.Set(name, addrs...)
+	dns.SetMode(mode)
+	return NewResolver(netip.MustParseAddrPort(dns.Addr))
 }
 
 func TestProbeResolvesName(t *testing.T) {
@@ -303,7 +255,7 @@ func TestProbeResolvesName(t *testing.T) {
 	srv := testpki.Serve(t, pki.TLS(), nil)
 	_, ps, _ := net.SplitHostPort(srv.Addr)
 	port, _ := strconv.Atoi(ps)
-	p := &Prober{Timeout: 2 * time.Second, Roots: pki.RootPool(), Resolver: dnsServer(t, 0, net.IPv4(127, 0, 0, 1))}
+	p := &Prober{Timeout: 2 * time.Second, Roots: pki.RootPool(), Resolver: dnsServer(t, pinwatchdtest.DNSAnswer, "probe.pinwatchd.test", "127.0.0.1")}
 
 	tg := &pinwatchd.Target{Name: "named", Host: "probe.pinwatchd.test", SNI: "localhost", Port: port}
 	o := probeOne(t, p, tg)
@@ -326,17 +278,17 @@ func TestProbeResolvesName(t *testing.T) {
 
 func TestProbeDNSFailure(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		rcode byte
-		want  string
+		name string
+		mode pinwatchdtest.DNSMode
+		want string
 	}{
-		{"nxdomain", 3, "no such host"},
-		{"servfail", 2, "lookup nothing.pinwatchd.test: "},
-		{"no records", 0, "lookup nothing.pinwatchd.test: "},
+		{"nxdomain", pinwatchdtest.DNSNXDomain, "no such host"},
+		{"servfail", pinwatchdtest.DNSServFail, "lookup nothing.pinwatchd.test: "},
+		{"no records", pinwatchdtest.DNSNoAnswer, "lookup nothing.pinwatchd.test: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkGoroutines(t)
-			p := &Prober{Timeout: 2 * time.Second, Resolver: dnsServer(t, tc.rcode, nil)}
+			p := &Prober{Timeout: 2 * time.Second, Resolver: dnsServer(t, tc.mode, "nothing.pinwatchd.test")}
 			tg := &pinwatchd.Target{Name: "gone", Host: "nothing.pinwatchd.test", Port: 8443, HTTP: true}
 			o := probeOne(t, p, tg)
 			if o.Error == nil || o.Error.Kind != pinwatchd.KindDNSFailed || !strings.Contains(o.Error.Message, tc.want) {

@@ -27,6 +27,12 @@ type Store interface {
 	// row have failed up to the latest one; addresses whose latest probe
 	// succeeded are absent.
 	FailureCounts(ctx context.Context, target string) (map[string]int, error)
+	// NameState returns what the alert rules remember of target's name;
+	// the zero NameState when nothing is stored.
+	NameState(ctx context.Context, target string) (pinwatchd.NameState, error)
+	// SaveNameState replaces it; the zero NameState forgets it.
+	// Idempotent.
+	SaveNameState(ctx context.Context, target string, s pinwatchd.NameState) error
 }
 
 // Hooks let the caller observe what a Runner does (metrics); every field is
@@ -52,8 +58,8 @@ type Runner struct {
 	Now        func() time.Time
 	Hooks      Hooks
 
-	mu       sync.Mutex
-	failures map[string]map[string]int // target → address → consecutive failures
+	mu     sync.Mutex
+	memory map[string]Memory // per target, after its latest round
 }
 
 // Run probes t once and processes the result. Errors are storage errors;
@@ -73,10 +79,6 @@ func (r *Runner) Process(ctx context.Context, t *pinwatchd.Target, obs []pinwatc
 	if err != nil {
 		return fmt.Errorf("record %s: %w", t.Name, err)
 	}
-	failures, err := r.updateFailures(ctx, t.Name, obs)
-	if err != nil {
-		return err
-	}
 	findings := Evaluate(t, obs, r.Thresholds, now)
 	for _, o := range obs {
 		if o.Error != nil {
@@ -90,7 +92,15 @@ func (r *Runner) Process(ctx context.Context, t *pinwatchd.Target, obs []pinwatc
 	if err != nil {
 		return fmt.Errorf("load alerts of %s: %w", t.Name, err)
 	}
-	next, changes := UpdateAlerts(t.Name, open, findings, failures, r.Policy, now)
+	before, err := r.recall(ctx, t, obs)
+	if err != nil {
+		return err
+	}
+	after, gone := before.Advance(obs, open, r.Policy.FailureThreshold)
+	if err := r.remember(ctx, t, before, after); err != nil {
+		return err
+	}
+	next, changes := UpdateAlerts(t.Name, open, NewRound(obs, findings, after, gone), r.Policy, now)
 	notes := make([]pinwatchd.Notification, 0, len(changes))
 	for _, c := range changes {
 		a := c.Alert
@@ -120,49 +130,42 @@ func (r *Runner) Process(ctx context.Context, t *pinwatchd.Target, obs []pinwatc
 	return nil
 }
 
-// updateFailures counts consecutive failures per address, seeding a target's
-// counters from the store the first time it is seen (so a restart does not
-// reset them).
-func (r *Runner) updateFailures(ctx context.Context, target string, obs []pinwatchd.Observation) (map[string]int, error) {
+// recall returns the memory of t before the round obs, loading it from the
+// store the first time t is seen (after a start or a reload), once obs is
+// recorded.
+func (r *Runner) recall(ctx context.Context, t *pinwatchd.Target, obs []pinwatchd.Observation) (Memory, error) {
 	r.mu.Lock()
-	counts, known := r.failures[target]
+	m, known := r.memory[t.Name]
 	r.mu.Unlock()
-	if !known {
-		stored, err := r.Store.FailureCounts(ctx, target)
-		if err != nil {
-			return nil, fmt.Errorf("load failure counts of %s: %w", target, err)
-		}
-		if len(stored) == 0 {
-			stored = nil // most targets answer: no map kept for them
-		}
-		// The store already holds this round: its counts include it.
-		r.mu.Lock()
-		if r.failures == nil {
-			r.failures = map[string]map[string]int{}
-		}
-		r.failures[target] = stored
-		r.mu.Unlock()
-		return copyCounts(stored), nil
+	if known {
+		return m, nil
 	}
-	var next map[string]int // nil while every address answers
-	for _, o := range obs {
-		if o.Error != nil {
-			if next == nil {
-				next = make(map[string]int, len(obs))
-			}
-			next[o.Address] = counts[o.Address] + 1
-		}
+	failures, err := r.Store.FailureCounts(ctx, t.Name)
+	if err != nil {
+		return Memory{}, fmt.Errorf("load failure counts of %s: %w", t.Name, err)
 	}
-	r.mu.Lock()
-	r.failures[target] = next
-	r.mu.Unlock()
-	return copyCounts(next), nil
+	name, err := r.Store.NameState(ctx, t.Name)
+	if err != nil {
+		return Memory{}, fmt.Errorf("load the name state of %s: %w", t.Name, err)
+	}
+	return seedMemory(failures, name, obs, nameAddress(t)), nil
 }
 
-func copyCounts(m map[string]int) map[string]int {
-	c := make(map[string]int, len(m))
-	for k, v := range m {
-		c[k] = v
+// remember keeps the memory after a round of t, storing the name's part of
+// it when it changed (rarely: while the name fails to resolve or an
+// alerted address is missing from its answers).
+func (r *Runner) remember(ctx context.Context, t *pinwatchd.Target, before, after Memory) error {
+	r.mu.Lock()
+	if r.memory == nil {
+		r.memory = map[string]Memory{}
 	}
-	return c
+	r.memory[t.Name] = after
+	r.mu.Unlock()
+	addr := nameAddress(t)
+	if s := after.nameState(addr); !sameNameState(s, before.nameState(addr)) {
+		if err := r.Store.SaveNameState(ctx, t.Name, s); err != nil {
+			return fmt.Errorf("save the name state of %s: %w", t.Name, err)
+		}
+	}
+	return nil
 }

@@ -61,7 +61,8 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	if e.getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(checkGCPercent))
 	}
-	p := &monitor.Prober{Timeout: cfg.Timeout.Duration, Concurrency: cfg.Concurrency, UserAgent: userAgent(), Now: e.now}
+	p := &monitor.Prober{Timeout: cfg.Timeout.Duration, Concurrency: cfg.Concurrency, UserAgent: userAgent(), Now: e.now,
+		Resolver: monitor.NewResolver(cfg.Resolver.AddrPort)}
 	var progress func(done, total int)
 	if isTerminal(e.stderr) && len(targets) > 5 && !*jsonOut {
 		progress = func(done, total int) { fmt.Fprintf(e.stderr, "\rprobing: %d/%d targets", done, total) }

@@ -312,6 +312,7 @@ type e2eConfig struct {
 	threshold   int    // failure_threshold; default 1
 	webhookFile string // empty: log only
 	metrics     string // [metrics] listen; empty: off
+	resolver    string // resolver (IP:PORT); empty: the system resolver
 	targets     []config.TargetConfig
 }
 
@@ -335,6 +336,11 @@ func (c e2eConfig) write(t *testing.T, path string) {
 	}
 	cfg.Slack.WebhookURLFile = c.webhookFile
 	cfg.Metrics.Listen = c.metrics
+	if c.resolver != "" {
+		if err := cfg.Resolver.UnmarshalText([]byte(c.resolver)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cfg.TargetConfigs = c.targets
 	var b bytes.Buffer
 	if err := config.Encode(&b, cfg); err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/pinwatchd/pinwatchd/monitor"
 )
 
-const probeUsage = "probe HOST[:PORT] [--sni N] [--connect IP[:PORT]]… [--ca-file F] [--pin P]… [--timeout D] [--no-http] [--json]"
+const probeUsage = "probe HOST[:PORT] [--sni N] [--connect IP[:PORT]]… [--ca-file F] [--pin P]… [--timeout D] [--no-http] [--resolver IP:PORT] [--json]"
 
 func runProbe(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "probe", probeUsage)
@@ -26,6 +26,7 @@ func runProbe(ctx context.Context, e *env, args []string) int {
 	fs.Var(&pins, "pin", "expected `pin` (sha256/X, pin-sha256=\"X\" or X), forming the pin-set \"inline\" (repeatable)")
 	timeout := fs.Duration("timeout", 10*time.Second, "deadline for the whole probe of one address")
 	noHTTP := fs.Bool("no-http", false, "do not send an HTTP request after the handshake")
+	resolver := fs.String("resolver", "", "send the A and AAAA lookups to the DNS server at this `IP:PORT` (default: the system resolver)")
 	jsonOut := fs.Bool("json", false, "print JSON")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -42,6 +43,13 @@ func runProbe(ctx context.Context, e *env, args []string) int {
 		return fail(e.stderr, "--timeout %s: must be positive", *timeout)
 	}
 	p := &monitor.Prober{Timeout: *timeout, UserAgent: userAgent()}
+	if *resolver != "" {
+		addr, err := monitor.ParseResolver(*resolver)
+		if err != nil {
+			return fail(e.stderr, "--resolver: %v", err)
+		}
+		p.Resolver = monitor.NewResolver(addr)
+	}
 	now := e.now().UTC()
 	obs := p.Probe(ctx, t)
 	if ctx.Err() != nil {

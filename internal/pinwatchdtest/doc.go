@@ -1,6 +1,7 @@
 // Package pinwatchdtest holds the fakes that tests across the repository
 // share, so that each seam is written and tested once: a stand-in Slack
-// (incoming webhook and Web API) on loopback, a TCP server that accepts
+// (incoming webhook and Web API) on loopback, a stand-in DNS server on
+// loopback (UDP and TCP) that can be made to fail, a TCP server that accepts
 // connections and never answers, a log buffer safe for concurrent writers,
 // and OutboxContract, the suite that every notification outbox (storage.DB
 // and the notify tests' in-memory double) must pass.
