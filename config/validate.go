@@ -141,6 +141,12 @@ func (v *validator) alerts() {
 		v.add("alerts.failure_threshold", "failure_threshold = %d must be at least 1", a.FailureThreshold)
 	}
 	v.positive("alerts.renotify_after", a.RenotifyAfter, "24h")
+	switch w := a.DigestWindow; {
+	case w.Duration < 0:
+		v.add("alerts.digest_window", "digest_window = %q must not be negative; write e.g. \"10s\", or \"0s\" to send every notification alone", w.String())
+	case w.Duration > MaxDigestWindow:
+		v.add("alerts.digest_window", "digest_window = %q is longer than 1h; every notification would wait that long, write e.g. \"10s\"", w.String())
+	}
 }
 
 // slack checks the notifier. Secret values are never printed: messages say
