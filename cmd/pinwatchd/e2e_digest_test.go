@@ -68,7 +68,7 @@ func TestDaemonDigestsAFleetWideEvent(t *testing.T) {
 			messages++
 		}
 	}
-	t.Logf("%d targets turning critical in one round (%d changes with the key rotations) reached Slack as %d messages",
+	t.Logf("%d targets turning critical in one round (%d changes with the key rotations) reached Slack as %d message(s)",
 		n, len(slack.Delivered()), messages)
 	if messages > 2 {
 		t.Errorf("the event reached Slack as %d messages, want at most 2 (digests)", messages)
