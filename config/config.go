@@ -56,6 +56,7 @@ type AlertsConfig struct {
 	RenotifyAfter    Duration `toml:"renotify_after"`    // reminder interval of a still-firing alert
 	NotifyResolved   bool     `toml:"notify_resolved"`   // send a message when an alert resolves
 	NotifyChanges    bool     `toml:"notify_changes"`    // send a message on chain_changed
+	DigestWindow     Duration `toml:"digest_window"`     // coalesce a channel's notifications this long; 0 off
 }
 
 // SlackConfig is the `[slack]` table. Either a webhook (WebhookURLFile or
@@ -101,6 +102,14 @@ type TargetConfig struct {
 	SlackChannel  string          `toml:"slack_channel,omitempty"`
 }
 
+// DefaultDigestWindow is the default of `[alerts] digest_window`;
+// MaxDigestWindow is the longest accepted, since every notification may
+// wait that long.
+const (
+	DefaultDigestWindow = 10 * time.Second
+	MaxDigestWindow     = time.Hour
+)
+
 // Defaults of a target's keys.
 const (
 	DefaultPort = 443
@@ -122,6 +131,7 @@ func Default() *Config {
 			RenotifyAfter:    Duration{24 * time.Hour},
 			NotifyResolved:   true,
 			NotifyChanges:    true,
+			DigestWindow:     Duration{DefaultDigestWindow},
 		},
 	}
 }

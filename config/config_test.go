@@ -193,6 +193,7 @@ func TestDefaults(t *testing.T) {
 		{"renotify_after", c.Alerts.RenotifyAfter.Duration, 24 * time.Hour},
 		{"notify_resolved", c.Alerts.NotifyResolved, true},
 		{"notify_changes", c.Alerts.NotifyChanges, true},
+		{"digest_window", c.Alerts.DigestWindow.Duration, 10 * time.Second},
 		{"metrics.listen", c.Metrics.Listen, ""},
 		{"database", c.Database, ""},
 		{"notifier", c.Notifier(), "log only"},
@@ -225,6 +226,7 @@ failure_threshold = 5
 renotify_after = "2h"
 notify_resolved = false
 notify_changes = false
+digest_window = "0s"
 
 [metrics]
 listen = "127.0.0.1:9794"
@@ -259,7 +261,7 @@ schedule = "CRON_TZ=Europe/Berlin 0 9 * * 1-5"
 	if c.Schedule.String() != "@hourly" || c.Concurrency != 4 || c.Timeout.Duration != 90*time.Second || c.Retention.String() != "90d" {
 		t.Errorf("globals = %v %d %v %v", c.Schedule, c.Concurrency, c.Timeout, c.Retention)
 	}
-	wantAlerts := AlertsConfig{Duration{60 * 24 * time.Hour}, Duration{36 * time.Hour}, 5, Duration{2 * time.Hour}, false, false}
+	wantAlerts := AlertsConfig{Duration{60 * 24 * time.Hour}, Duration{36 * time.Hour}, 5, Duration{2 * time.Hour}, false, false, Duration{0}}
 	if c.Alerts != wantAlerts {
 		t.Errorf("[alerts] = %+v, want %+v", c.Alerts, wantAlerts)
 	}

@@ -143,6 +143,12 @@ func (v *validator) alerts() {
 	if a.RenotifyAfter.Duration < 0 {
 		v.add("alerts.renotify_after", "renotify_after = %q must not be negative; \"0s\" turns reminders off", a.RenotifyAfter.String())
 	}
+	switch w := a.DigestWindow; {
+	case w.Duration < 0:
+		v.add("alerts.digest_window", "digest_window = %q must not be negative; write e.g. \"10s\", or \"0s\" to send every notification alone", w.String())
+	case w.Duration > MaxDigestWindow:
+		v.add("alerts.digest_window", "digest_window = %q is longer than 1h; every notification would wait that long, write e.g. \"10s\"", w.String())
+	}
 }
 
 // slack checks the notifier. Secret values are never printed: messages say

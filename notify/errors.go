@@ -24,10 +24,11 @@ const (
 	// RateLimited: Slack answered 429; pause every send to the destination
 	// for DeliveryError.RetryAfter.
 	RateLimited
-	// Permanent: Slack refused the request (invalid_auth,
-	// channel_not_found, another 4xx); retrying will not help until an
-	// operator fixes the configuration, so the notification is kept and
-	// retried at the slowest pace.
+	// Permanent: Slack refused the request (channel_not_found,
+	// not_in_channel, is_archived, invalid_blocks, invalid_auth, any other
+	// Web API error not known to be transient, a 4xx webhook answer);
+	// retrying will not help until an operator fixes the configuration, so
+	// the notification is parked as undeliverable (Outbox.Park).
 	Permanent
 )
 
@@ -48,6 +49,10 @@ func (c ErrorClass) String() string {
 // Retry-After header.
 const defaultRetryAfter = 30 * time.Second
 
+// MaxRetryAfter is the longest pause a 429 can impose: a larger
+// Retry-After (a proxy's, or a bogus one) is honoured for this long only.
+const MaxRetryAfter = 15 * time.Minute
+
 // DeliveryError is a failed delivery to Slack, classified, with every secret
 // (webhook URL, token) replaced by "[redacted]" in its message. It keeps no
 // reference to the underlying error, whose text may hold a secret; Unwrap
@@ -55,7 +60,7 @@ const defaultRetryAfter = 30 * time.Second
 // was one of those.
 type DeliveryError struct {
 	Class      ErrorClass
-	RetryAfter time.Duration // how long to pause; RateLimited only
+	RetryAfter time.Duration // how long to pause, at most MaxRetryAfter; RateLimited only
 	msg        string
 	ctxErr     error
 }
@@ -96,10 +101,10 @@ var transientAPIErrors = []string{
 }
 
 // classify sorts an error of slack-go or net/http into an ErrorClass; for
-// RateLimited it also returns the pause.
+// RateLimited it also returns the pause, at most MaxRetryAfter.
 func classify(err error) (ErrorClass, time.Duration) {
 	if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
-		return RateLimited, rl.RetryAfter
+		return RateLimited, min(rl.RetryAfter, MaxRetryAfter)
 	}
 	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
 		switch {

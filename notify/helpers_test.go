@@ -3,6 +3,7 @@ package notify
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"slices"
@@ -23,7 +24,8 @@ const (
 var fixedNow = time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC)
 
 // memOutbox is an in-memory Outbox following the interface's contract
-// (TestMemOutboxContract).
+// (TestMemOutboxContract). Like a database, it refuses every call once its
+// context is done.
 type memOutbox struct {
 	mu      sync.Mutex
 	rows    map[int64]*pinwatchd.Notification
@@ -35,10 +37,11 @@ type memOutbox struct {
 	fillThreads bool
 	delivered   []int64
 	retries     []int64
+	parked      map[int64]bool
 }
 
 func newMemOutbox() *memOutbox {
-	return &memOutbox{rows: map[int64]*pinwatchd.Notification{}, threads: map[int64][2]string{}, fillThreads: true}
+	return &memOutbox{rows: map[int64]*pinwatchd.Notification{}, threads: map[int64][2]string{}, fillThreads: true, parked: map[int64]bool{}}
 }
 
 // add enqueues notifications and returns their IDs.
@@ -70,12 +73,15 @@ func clone(n pinwatchd.Notification) pinwatchd.Notification {
 	return n
 }
 
-func (o *memOutbox) Pending(_ context.Context, now time.Time, limit int) ([]pinwatchd.Notification, error) {
+func (o *memOutbox) Pending(ctx context.Context, now time.Time, limit int) ([]pinwatchd.Notification, error) {
+	if ctx.Err() != nil { // as a database would
+		return nil, ctx.Err()
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var out []pinwatchd.Notification
 	for _, n := range o.rows {
-		if !n.NextAttempt.After(now) {
+		if !n.NextAttempt.After(now) && !o.parked[n.ID] {
 			c := clone(*n)
 			if c.Alert != nil && o.fillThreads {
 				if th, ok := o.threads[c.Alert.ID]; ok {
@@ -91,22 +97,33 @@ func (o *memOutbox) Pending(_ context.Context, now time.Time, limit int) ([]pinw
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
-	return out[:min(len(out), limit)], nil
+	perChannel := map[string]int{}
+	return slices.DeleteFunc(out, func(n pinwatchd.Notification) bool {
+		perChannel[n.Channel]++
+		return perChannel[n.Channel] > limit
+	}), nil
 }
 
-func (o *memOutbox) Delivered(_ context.Context, ids ...int64) error {
+func (o *memOutbox) Delivered(ctx context.Context, ids ...int64) error {
+	if ctx.Err() != nil { // as a database would
+		return ctx.Err()
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, id := range ids {
 		if _, ok := o.rows[id]; ok {
 			o.delivered = append(o.delivered, id)
 			delete(o.rows, id)
+			delete(o.parked, id)
 		}
 	}
 	return nil
 }
 
-func (o *memOutbox) Retry(_ context.Context, id int64, next time.Time, lastError string) error {
+func (o *memOutbox) Retry(ctx context.Context, id int64, next time.Time, lastError string) error {
+	if ctx.Err() != nil { // as a database would
+		return ctx.Err()
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if n, ok := o.rows[id]; ok {
@@ -118,7 +135,48 @@ func (o *memOutbox) Retry(_ context.Context, id int64, next time.Time, lastError
 	return nil
 }
 
-func (o *memOutbox) SetThread(_ context.Context, alertID int64, channel, ts string) error {
+func (o *memOutbox) Park(ctx context.Context, id int64, _ time.Time, lastError string) error {
+	if ctx.Err() != nil { // as a database would
+		return ctx.Err()
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if n, ok := o.rows[id]; ok {
+		n.Attempts++
+		n.LastError = lastError
+		o.parked[id] = true
+	}
+	return nil
+}
+
+func (o *memOutbox) Requeue(ctx context.Context, now time.Time) (int, error) {
+	if ctx.Err() != nil { // as a database would
+		return 0, ctx.Err()
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for id := range o.parked {
+		if row, ok := o.rows[id]; ok {
+			row.NextAttempt = now.Truncate(time.Second)
+			n++
+		}
+		delete(o.parked, id)
+	}
+	return n, nil
+}
+
+// isParked reports whether notification id is parked.
+func (o *memOutbox) isParked(id int64) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.parked[id]
+}
+
+func (o *memOutbox) SetThread(ctx context.Context, alertID int64, channel, ts string) error {
+	if ctx.Err() != nil { // as a database would
+		return ctx.Err()
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.threads[alertID] = [2]string{channel, ts}
@@ -285,3 +343,6 @@ func kindAndTarget(n *pinwatchd.Notification) (string, string) {
 	}
 	return string(n.Alert.Kind), n.Alert.Target
 }
+
+// jsonUnmarshal decodes a JSON string, such as the blocks of a Web API form.
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

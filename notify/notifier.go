@@ -7,7 +7,7 @@ import (
 )
 
 // Batch is what one message carries: one notification, or a digest of
-// several for one channel from one round.
+// several for one channel from one digest window.
 type Batch struct {
 	Channel string // destination channel; empty for the default one
 	Notes   []pinwatchd.Notification

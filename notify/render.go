@@ -20,16 +20,21 @@ const (
 	maxAddresses   = 10   // addresses listed before "and N more"
 	maxLineMessage = 160  // a digest entry's sentence
 	maxLineName    = 50   // a target name or address in a digest entry
-	maxDigestLine  = 260  // a digest entry, escaped: MaxDigest of them fit maxFallback
+	maxDigestLine  = 260  // a digest entry, escaped
+	// maxDigestText bounds a digest's fallback text: Slack truncates a
+	// message text beyond 40,000 characters, and MaxDigest entries of
+	// maxDigestLine fit far below.
+	maxDigestText = 40000
 )
 
-// DigestThreshold is the number of changes for one channel from one round
-// above which they go out as one digest.
+// DigestThreshold is the number of changes pending for one channel within
+// the digest window above which they go out as one digest.
 const DigestThreshold = 5
 
-// MaxDigest is the most entries one digest message lists; a larger round is
-// split into several digests so that every entry fits the fallback text.
-const MaxDigest = 15
+// MaxDigest is the most entries one digest message lists, one block each
+// between its heading and its footer: Slack's 50-block limit. A larger
+// batch is split into several digests.
+const MaxDigest = maxBlocks - 2
 
 // Message is one Slack message: Block Kit blocks and the plain-text fallback
 // that notifications and old clients show.
@@ -193,8 +198,9 @@ func renderEvent(e *pinwatchd.Event, now time.Time) Message {
 }
 
 // RenderDigest renders several notifications as one message listing each:
-// its target, kind and one line. At most maxBlocks-2 entries get their own
-// block; the rest are summarised as "and N more".
+// its target, kind and one line, in the blocks and in the fallback text. Up
+// to MaxDigest entries get a block each; beyond that (the Sender never asks
+// for it) the blocks end with "and N more", while the text lists them all.
 func RenderDigest(ns []pinwatchd.Notification, now time.Time) Message {
 	head := fmt.Sprintf("*%d pinwatchd notifications*", len(ns))
 	textLines := []string{fmt.Sprintf("%d pinwatchd notifications:", len(ns))}
@@ -211,14 +217,14 @@ func RenderDigest(ns []pinwatchd.Notification, now time.Time) Message {
 	}
 	ctx := "pinwatchd"
 	if len(ns) > 0 && !ns[0].CreatedAt.IsZero() {
-		ctx = "Round of " + when(ns[0].CreatedAt)
+		ctx = "Changes since " + when(ns[0].CreatedAt)
 	}
 	blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, ctx, false, false)))
-	return Message{Text: clip(strings.Join(textLines, "\n"), maxFallback), Blocks: blocks}
+	return Message{Text: clip(strings.Join(textLines, "\n"), maxDigestText), Blocks: blocks}
 }
 
 // digestLine is one entry of a digest, unescaped: change, target, kind and
-// one sentence, short enough that MaxDigest of them fit the fallback.
+// one sentence.
 func digestLine(n *pinwatchd.Notification, now time.Time) string {
 	if e := n.Event; e != nil {
 		return fmt.Sprintf("chain_changed (%s) on %s at %s: leaf key %s → %s",

@@ -143,7 +143,11 @@ func (s *Slack) post(ctx context.Context, b Batch, msg Message) (Receipt, error)
 		return Receipt{}, newDeliveryError("post to slack channel "+channel, err, s.red)
 	}
 	if opener != nil {
-		s.markResolved(ctx, opener, msg)
+		// Slack took the resolve: the update of the opener must not be
+		// cut short by a reload or shutdown that cancels ctx.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.client.Timeout)
+		s.markResolved(uctx, opener, msg)
+		cancel()
 	}
 	return Receipt{Channel: ch, TS: ts}, nil
 }
@@ -162,9 +166,11 @@ func (s *Slack) markResolved(ctx context.Context, a *pinwatchd.Alert, msg Messag
 	}
 }
 
-// retryAfterTransport rewrites a 429's Retry-After given as an HTTP date
-// into seconds, the only form slack-go parses, so that the pause is honoured
-// whichever form Slack or a proxy uses.
+// retryAfterTransport rewrites a 429's Retry-After into whole seconds
+// between 0 and MaxRetryAfter, the only form slack-go parses: an HTTP date
+// becomes the seconds until it, and a huge number (which would overflow a
+// time.Duration) becomes the cap. So the pause is honoured whichever form
+// Slack or a proxy uses, and never for longer than MaxRetryAfter.
 type retryAfterTransport struct {
 	next http.RoundTripper
 }
@@ -179,14 +185,15 @@ func (t retryAfterTransport) RoundTrip(req *http.Request) (*http.Response, error
 	if v == "" {
 		return resp, nil
 	}
-	if _, perr := strconv.ParseInt(v, 10, 64); perr == nil {
-		resp.Header.Set("Retry-After", v)
-		return resp, nil
-	}
+	limit := int64(MaxRetryAfter / time.Second)
 	secs := int64(defaultRetryAfter / time.Second)
-	if at, perr := http.ParseTime(v); perr == nil {
-		secs = max(int64(time.Until(at).Round(time.Second)/time.Second), 0)
+	if n, perr := strconv.ParseInt(v, 10, 64); perr == nil {
+		secs = n
+	} else if ne, ok := errors.AsType[*strconv.NumError](perr); ok && ne.Err == strconv.ErrRange && !strings.HasPrefix(v, "-") {
+		secs = limit // more digits than an int64 holds
+	} else if at, perr := http.ParseTime(v); perr == nil {
+		secs = int64(time.Until(at).Round(time.Second) / time.Second)
 	}
-	resp.Header.Set("Retry-After", strconv.FormatInt(secs, 10))
+	resp.Header.Set("Retry-After", strconv.FormatInt(min(max(secs, 0), limit), 10))
 	return resp, nil
 }

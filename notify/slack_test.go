@@ -90,6 +90,16 @@ func TestSlackClassifiesFailures(t *testing.T) {
 		{"api internal_error", true, pinwatchdtest.SlackReply{Status: 200, Body: `{"ok":false,"error":"internal_error"}`}, Retryable, 0, "internal_error"},
 		{"api 429", true, pinwatchdtest.SlackReply{Status: 429, Header: map[string]string{"Retry-After": "3"}}, RateLimited, 3 * time.Second, "rate limit"},
 		{"api 502", true, pinwatchdtest.SlackReply{Status: 502}, Retryable, 0, "502"},
+		{"api not_in_channel", true, pinwatchdtest.SlackReply{Status: 200, Body: `{"ok":false,"error":"not_in_channel"}`}, Permanent, 0, "not_in_channel"},
+		{"api is_archived", true, pinwatchdtest.SlackReply{Status: 200, Body: `{"ok":false,"error":"is_archived"}`}, Permanent, 0, "is_archived"},
+		{"api invalid_blocks", true, pinwatchdtest.SlackReply{Status: 200, Body: `{"ok":false,"error":"invalid_blocks"}`}, Permanent, 0, "invalid_blocks"},
+		// Retry-After is honoured up to MaxRetryAfter, whatever it says.
+		{"webhook 429 retry-after of years", false, pinwatchdtest.SlackReply{Status: 429, Header: map[string]string{"Retry-After": "100000000"}}, RateLimited, MaxRetryAfter, "rate limit"},
+		{"api 429 retry-after of years", true, pinwatchdtest.SlackReply{Status: 429, Header: map[string]string{"Retry-After": "100000000"}}, RateLimited, MaxRetryAfter, "rate limit"},
+		{"webhook 429 retry-after past int64", false, pinwatchdtest.SlackReply{Status: 429, Header: map[string]string{"Retry-After": "99999999999999999999999"}}, RateLimited, MaxRetryAfter, "rate limit"},
+		{"webhook 429 retry-after just over the cap", false, pinwatchdtest.SlackReply{Status: 429, Header: map[string]string{"Retry-After": "901"}}, RateLimited, MaxRetryAfter, "rate limit"},
+		{"webhook 429 retry-after at the cap", false, pinwatchdtest.SlackReply{Status: 429, Header: map[string]string{"Retry-After": "900"}}, RateLimited, 15 * time.Minute, "rate limit"},
+		{"webhook 429 negative retry-after", false, pinwatchdtest.SlackReply{Status: 429, Header: map[string]string{"Retry-After": "-5"}}, RateLimited, 0, "rate limit"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,14 +122,21 @@ func TestSlackClassifiesFailures(t *testing.T) {
 	}
 }
 
-// A Retry-After given as an HTTP date is honoured too.
+// A Retry-After given as an HTTP date is honoured too, up to
+// MaxRetryAfter.
 func TestSlackRetryAfterDate(t *testing.T) {
 	f := pinwatchdtest.NewSlack(t)
-	f.Push(pinwatchdtest.SlackReply{Status: 429, Header: map[string]string{"Retry-After": time.Now().Add(2 * time.Minute).UTC().Format(http.TimeFormat)}})
-	_, err := newWebhookSlack(t, f).Notify(t.Context(), Batch{Notes: []pinwatchd.Notification{resolveNote()}})
+	f.Push(pinwatchdtest.SlackReply{Status: 429, Header: map[string]string{"Retry-After": time.Now().Add(2 * time.Minute).UTC().Format(http.TimeFormat)}},
+		pinwatchdtest.SlackReply{Status: 429, Header: map[string]string{"Retry-After": time.Now().AddDate(3, 0, 0).UTC().Format(http.TimeFormat)}})
+	s := newWebhookSlack(t, f)
+	_, err := s.Notify(t.Context(), Batch{Notes: []pinwatchd.Notification{resolveNote()}})
 	de, ok := errors.AsType[*DeliveryError](err)
 	if !ok || de.Class != RateLimited || de.RetryAfter < 90*time.Second || de.RetryAfter > 121*time.Second {
 		t.Fatalf("Notify = %v; want rate limited for about two minutes", err)
+	}
+	_, err = s.Notify(t.Context(), Batch{Notes: []pinwatchd.Notification{resolveNote()}})
+	if de, ok := errors.AsType[*DeliveryError](err); !ok || de.Class != RateLimited || de.RetryAfter != MaxRetryAfter {
+		t.Fatalf("Notify = %v; want rate limited for %s, not three years", err, MaxRetryAfter)
 	}
 }
 

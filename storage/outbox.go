@@ -10,15 +10,21 @@ import (
 	"github.com/pinwatchd/pinwatchd"
 )
 
-// Pending returns up to limit notifications due at now (NextAttempt not
-// after now), oldest first (by CreatedAt, then ID). A notification about an
-// alert whose opening Slack message is known carries it in Alert.Channel and
-// Alert.ThreadTS, even when it was enqueued before the opener was delivered.
+// Pending returns the notifications due at now (NextAttempt not after
+// now) and not parked: up to limit of each channel, the oldest of each, so
+// that one channel's backlog never hides another channel's notifications.
+// They come oldest first (by CreatedAt, then ID). A notification about an
+// alert whose opening Slack message is known carries it in Alert.Channel
+// and Alert.ThreadTS, even when it was enqueued before the opener was
+// delivered.
 func (db *DB) Pending(ctx context.Context, now time.Time, limit int) ([]pinwatchd.Notification, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT o.id, o.payload, o.attempts, o.next_attempt, o.last_error,
        coalesce(a.channel, ''), coalesce(a.thread_ts, '')
-FROM outbox o LEFT JOIN alerts a ON a.id = o.alert_id
-WHERE o.next_attempt <= ? ORDER BY o.created_at, o.id LIMIT ?`, now.Unix(), limit)
+FROM (SELECT id, payload, attempts, next_attempt, last_error, alert_id, created_at,
+             row_number() OVER (PARTITION BY channel ORDER BY created_at, id) AS rank
+      FROM outbox WHERE parked_at IS NULL AND next_attempt <= ?) o
+LEFT JOIN alerts a ON a.id = o.alert_id
+WHERE o.rank <= ? ORDER BY o.created_at, o.id`, now.Unix(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox of %s: %w", db.path, err)
 	}
@@ -50,14 +56,61 @@ WHERE o.next_attempt <= ? ORDER BY o.created_at, o.id LIMIT ?`, now.Unix(), limi
 	return out, rows.Err()
 }
 
-// PendingCount returns how many notifications wait in the outbox and the
-// most failed attempts among them.
+// PendingCount returns how many notifications wait in the outbox for
+// delivery (parked ones are not counted) and the most failed attempts among
+// them.
 func (db *DB) PendingCount(ctx context.Context) (n, maxAttempts int, err error) {
-	err = db.read.QueryRowContext(ctx, `SELECT count(*), coalesce(max(attempts), 0) FROM outbox`).Scan(&n, &maxAttempts)
+	err = db.read.QueryRowContext(ctx, `SELECT count(*), coalesce(max(attempts), 0) FROM outbox WHERE parked_at IS NULL`).Scan(&n, &maxAttempts)
 	if err != nil {
 		return 0, 0, fmt.Errorf("read outbox of %s: %w", db.path, err)
 	}
 	return n, maxAttempts, nil
+}
+
+// Undeliverable sums up the notifications Slack refused for good (parked).
+type Undeliverable struct {
+	Count int // parked notifications
+	// Alerts are the IDs of the alerts a parked notification is about,
+	// ascending.
+	Alerts []int64
+	// LastError is why the most recently parked notification was refused
+	// (free of secrets); empty when none is parked.
+	LastError string
+}
+
+// Undeliverable returns what the outbox holds of parked notifications.
+func (db *DB) Undeliverable(ctx context.Context) (Undeliverable, error) {
+	var u Undeliverable
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return u, fmt.Errorf("read outbox of %s: %w", db.path, err)
+	}
+	defer tx.Rollback()
+	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce((SELECT last_error FROM outbox WHERE parked_at IS NOT NULL
+    ORDER BY parked_at DESC, id DESC LIMIT 1), '') FROM outbox WHERE parked_at IS NOT NULL`).Scan(&u.Count, &u.LastError)
+	if err != nil {
+		return Undeliverable{}, fmt.Errorf("read outbox of %s: %w", db.path, err)
+	}
+	if u.Count == 0 {
+		return u, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT alert_id FROM outbox
+WHERE parked_at IS NOT NULL AND alert_id IS NOT NULL ORDER BY alert_id`)
+	if err != nil {
+		return Undeliverable{}, fmt.Errorf("read outbox of %s: %w", db.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return Undeliverable{}, fmt.Errorf("read outbox of %s: %w", db.path, err)
+		}
+		u.Alerts = append(u.Alerts, id)
+	}
+	if err := rows.Err(); err != nil {
+		return Undeliverable{}, fmt.Errorf("read outbox of %s: %w", db.path, err)
+	}
+	return u, nil
 }
 
 // Delivered removes notifications once Slack accepted them. Unknown ids are
@@ -85,6 +138,32 @@ func (db *DB) Retry(ctx context.Context, id int64, next time.Time, lastError str
 			next.Unix(), lastError, id)
 		return err
 	})
+}
+
+// Park records the last failed attempt of notification id (one more
+// attempt, why it failed, which must hold no secret) and keeps it out of
+// Pending as undeliverable until Requeue. An unknown id is ignored.
+func (db *DB) Park(ctx context.Context, id int64, at time.Time, lastError string) error {
+	return db.writeTx(ctx, "park an undeliverable notification", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, parked_at = ? WHERE id = ?`,
+			lastError, at.Unix(), id)
+		return err
+	})
+}
+
+// Requeue returns every parked notification to the queue, due at now, and
+// says how many there were.
+func (db *DB) Requeue(ctx context.Context, now time.Time) (int, error) {
+	var n int64
+	err := db.writeTx(ctx, "requeue undeliverable notifications", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET parked_at = NULL, next_attempt = ? WHERE parked_at IS NOT NULL`, now.Unix())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
 }
 
 // SetThread remembers the Slack channel and message ts of an alert's opening

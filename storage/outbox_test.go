@@ -2,8 +2,11 @@ package storage
 
 import (
 	"database/sql"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/internal/pinwatchdtest"
@@ -59,4 +62,120 @@ func enqueueForTest(t *testing.T, db *DB, ns []pinwatchd.Notification) []pinwatc
 		t.Fatal(err)
 	}
 	return out
+}
+
+// A database of the schema before the outbox migration keeps its queued
+// notifications, their IDs and attempts; a next attempt that an unbounded
+// Retry-After put years away comes back to at most 15 minutes from now; and
+// the IDs of the rebuilt table are never reused.
+func TestMigrateOutbox(t *testing.T) {
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ms, func(m migration) bool { return strings.HasSuffix(m.name, "_outbox.sql") })
+	if i < 0 {
+		t.Fatal("no _outbox.sql migration")
+	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite", path+"?"+writePragmas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms[:i] {
+		if err := applyMigration(t.Context(), raw, m); err != nil {
+			t.Fatalf("apply %s: %v", m.name, err)
+		}
+	}
+	payload := func(target string) string {
+		return `{"Type":"opened","Alert":{"Target":"` + target + `","Kind":"pin_mismatch","Severity":"critical","Subject":"inline","State":"open"},"CreatedAt":"2026-03-01T12:00:00Z"}`
+	}
+	threeYears := time.Now().AddDate(3, 0, 0).Unix()
+	for _, r := range []struct {
+		id       int64
+		target   string
+		attempts int
+		next     int64
+	}{{4, "a", 0, t0.Unix()}, {7, "b", 2, t0.Unix()}, {9, "c", 1, threeYears}} {
+		if _, err := raw.ExecContext(t.Context(), `INSERT INTO outbox (id, created_at, channel, alert_id, payload, attempts, next_attempt, last_error)
+VALUES (?, ?, '', NULL, ?, ?, ?, 'earlier failure')`, r.id, t0.Unix(), payload(r.target), r.attempts, r.next); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	before := time.Now()
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open migrates: %v", err)
+	}
+	defer db.Close()
+	got, err := db.Pending(t.Context(), before.Add(15*time.Minute+time.Second), 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, n := range got {
+		ids = append(ids, n.ID)
+	}
+	if !slices.Equal(ids, []int64{4, 7, 9}) {
+		t.Fatalf("after the migration Pending returned notifications %v, want 4, 7 and 9", ids)
+	}
+	if got[1].Attempts != 2 || got[1].LastError != "earlier failure" || got[1].Alert.Target != "b" {
+		t.Errorf("notification 7 came back as %+v", got[1])
+	}
+	if next := got[2].NextAttempt; next.After(time.Now().Add(15*time.Minute)) || next.Before(before.Add(15*time.Minute-time.Second)) {
+		t.Errorf("a next attempt 3 years away became %s, want 15 minutes after the migration", next)
+	}
+	// The highest ID was 9: delivered, it is not given out again.
+	if err := db.Delivered(t.Context(), 9); err != nil {
+		t.Fatal(err)
+	}
+	fresh := enqueueForTest(t, db, []pinwatchd.Notification{{Type: pinwatchd.ChangeChainChanged, CreatedAt: t0,
+		Event: &pinwatchd.Event{Target: "api", Event: pinwatchd.EventChainChanged}}})
+	if fresh[0].ID <= 9 {
+		t.Errorf("a notification enqueued after the migration got ID %d, want above 9", fresh[0].ID)
+	}
+}
+
+// PendingCount leaves parked notifications out; Undeliverable counts them,
+// names their alerts and the latest refusal.
+func TestOutboxCounts(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := t.Context()
+	alert := func(target string) *pinwatchd.Alert {
+		return &pinwatchd.Alert{Target: target, Kind: pinwatchd.KindMissingBackupPin, Severity: pinwatchd.SeverityWarning,
+			Subject: "inline", State: pinwatchd.AlertOpen, OpenedAt: t0}
+	}
+	in := enqueueForTest(t, db, []pinwatchd.Notification{
+		{Type: pinwatchd.ChangeOpened, Alert: alert("a"), CreatedAt: t0},
+		{Type: pinwatchd.ChangeOpened, Alert: alert("b"), CreatedAt: t0},
+		{Type: pinwatchd.ChangeOpened, Alert: alert("c"), CreatedAt: t0, Channel: "#gone"},
+		{Type: pinwatchd.ChangeChainChanged, Event: &pinwatchd.Event{Target: "d", Event: pinwatchd.EventChainChanged}, CreatedAt: t0, Channel: "#gone"},
+	})
+	if u, err := db.Undeliverable(ctx); err != nil || u.Count != 0 || u.Alerts != nil || u.LastError != "" {
+		t.Fatalf("Undeliverable with none parked = %+v, %v", u, err)
+	}
+	if err := db.Retry(ctx, in[0].ID, t0.Add(time.Minute), "slack answered 503"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Park(ctx, in[2].ID, t0, "post to slack channel #gone: is_archived"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Park(ctx, in[3].ID, t0.Add(time.Second), "post to slack channel #gone: channel_not_found"); err != nil {
+		t.Fatal(err)
+	}
+	if n, maxAttempts, err := db.PendingCount(ctx); err != nil || n != 2 || maxAttempts != 1 {
+		t.Errorf("PendingCount = %d, %d, %v; want 2 waiting (parked ones left out), up to 1 attempt", n, maxAttempts, err)
+	}
+	u, err := db.Undeliverable(ctx)
+	if err != nil || u.Count != 2 || !slices.Equal(u.Alerts, []int64{in[2].Alert.ID}) || u.LastError != "post to slack channel #gone: channel_not_found" {
+		t.Errorf("Undeliverable = %+v, %v; want 2, alert %d, the latest refusal", u, err, in[2].Alert.ID)
+	}
+	if n, err := db.Requeue(ctx, t0.Add(time.Hour)); err != nil || n != 2 {
+		t.Errorf("Requeue = %d, %v; want 2", n, err)
+	}
+	if u, _ := db.Undeliverable(ctx); u.Count != 0 {
+		t.Errorf("Undeliverable after Requeue = %+v", u)
+	}
 }

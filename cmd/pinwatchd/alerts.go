@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/pinwatchd/pinwatchd"
 )
@@ -27,6 +29,7 @@ type alertJSON struct {
 	LastNotifiedAt *time.Time `json:"last_notified_at"`
 	Message        string     `json:"message"`
 	ResolveReason  *string    `json:"resolve_reason"`
+	Undeliverable  bool       `json:"undeliverable"` // a notification about it was refused by Slack for good
 }
 
 func runAlerts(ctx context.Context, e *env, args []string) int {
@@ -53,6 +56,10 @@ func runAlerts(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}
+	undeliverable, err := db.Undeliverable(ctx)
+	if err != nil {
+		return fail(e.stderr, "%v", err)
+	}
 	if *q.json {
 		out := make([]alertJSON, 0, len(alerts))
 		for _, a := range alerts {
@@ -64,9 +71,10 @@ func runAlerts(ctx context.Context, e *env, args []string) int {
 				ID: a.ID, Target: a.Target, Kind: string(a.Kind), Severity: a.Severity.String(), Subject: a.Subject,
 				Addresses: addrs, State: string(a.State), OpenedAt: a.OpenedAt.UTC(), ResolvedAt: pinwatchd.NullTime(a.ResolvedAt),
 				LastNotifiedAt: pinwatchd.NullTime(a.LastNotifiedAt), Message: a.Message, ResolveReason: pinwatchd.NullString(a.ResolveReason),
+				Undeliverable: slices.Contains(undeliverable.Alerts, a.ID),
 			})
 		}
-		doc := map[string]any{"alerts": out, "notifications_pending": pending}
+		doc := map[string]any{"alerts": out, "notifications_pending": pending, "notifications_undeliverable": undeliverable.Count}
 		if err := writeJSON(e.stdout, doc); err != nil {
 			return fail(e.stderr, "write output: %v", err)
 		}
@@ -79,6 +87,17 @@ func runAlerts(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stdout, " (up to %s failed so far; see the daemon's log)", count(maxAttempts, "attempt", "attempts"))
 		}
 		fmt.Fprintln(e.stdout)
+	}
+	if undeliverable.Count > 0 {
+		if pending == 0 {
+			fmt.Fprintln(e.stdout)
+		}
+		it, last := "it", ""
+		if undeliverable.Count > 1 {
+			it, last = "them", "last: "
+		}
+		fmt.Fprintf(e.stdout, "%s undeliverable: Slack refused %s for good (%s%s); kept, and tried again when pinwatchd starts or reloads\n",
+			count(undeliverable.Count, "notification", "notifications"), it, last, refusal(undeliverable.LastError))
 	}
 	return exitOK
 }
@@ -113,4 +132,19 @@ func writeAlertsText(w io.Writer, alerts []pinwatchd.Alert, all bool) {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, state, a.Severity.Label(), a.Target, a.Kind, addrs, shortTime(a.OpenedAt), msg)
 	}
 	tw.Flush()
+}
+
+// refusal is Slack's answer to a parked notification, as one short line:
+// a proxy's error page may be long or hold control characters.
+func refusal(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:199]) + "…"
+	}
+	return s
 }

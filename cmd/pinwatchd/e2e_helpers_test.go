@@ -313,7 +313,10 @@ type e2eConfig struct {
 	webhookFile string // empty: log only
 	metrics     string // [metrics] listen; empty: off
 	resolver    string // resolver (IP:PORT); empty: the system resolver
-	targets     []config.TargetConfig
+	// digestWindow is [alerts] digest_window; default 1s, so tests that
+	// wait on Slack do not wait the default 10s for every message.
+	digestWindow time.Duration
+	targets      []config.TargetConfig
 }
 
 // write writes the configuration to path.
@@ -333,6 +336,10 @@ func (c e2eConfig) write(t *testing.T, path string) {
 	cfg.Alerts.FailureThreshold = 1
 	if c.threshold != 0 {
 		cfg.Alerts.FailureThreshold = c.threshold
+	}
+	cfg.Alerts.DigestWindow = config.Duration{Duration: time.Second}
+	if c.digestWindow != 0 {
+		cfg.Alerts.DigestWindow = config.Duration{Duration: c.digestWindow}
 	}
 	cfg.Slack.WebhookURLFile = c.webhookFile
 	cfg.Metrics.Listen = c.metrics

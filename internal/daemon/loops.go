@@ -34,7 +34,8 @@ func (d *Daemon) pruneLoop(ctx context.Context) {
 }
 
 // refreshGauges updates the gauges read from the database (open alerts,
-// pending notifications) every interval until ctx is done.
+// pending and undeliverable notifications) every interval until ctx is
+// done.
 func (d *Daemon) refreshGauges(ctx context.Context, interval time.Duration) {
 	if d.metrics == nil {
 		return
@@ -49,6 +50,9 @@ func (d *Daemon) refreshGauges(ctx context.Context, interval time.Duration) {
 		}
 		if n, _, err := d.db.PendingCount(ctx); err == nil {
 			d.metrics.SetNotificationsPending(n)
+		}
+		if u, err := d.db.Undeliverable(ctx); err == nil {
+			d.metrics.SetNotificationsUndeliverable(u.Count)
 		}
 		select {
 		case <-ctx.Done():

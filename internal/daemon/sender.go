@@ -24,7 +24,7 @@ type outboxSender struct {
 // when configured, else log only. Secrets are read here, from the files the
 // config names.
 func newOutboxSender(cfg *config.Config, db *storage.DB, log *slog.Logger, m *metrics.Metrics, custom notify.Notifier) (*outboxSender, error) {
-	sc := notify.SenderConfig{Outbox: db, Log: log, Result: func(result string, n int) {
+	sc := notify.SenderConfig{Outbox: db, Log: log, DigestWindow: cfg.Alerts.DigestWindow.Duration, Result: func(result string, n int) {
 		for range n {
 			m.NotificationResult(result)
 		}

@@ -78,6 +78,8 @@ func (d *fleet) config(dbPath string) (*config.Config, error) {
 	}
 	c.Schedule = sched
 	c.Timeout = config.Duration{Duration: 3 * time.Second}
+	// The tour prints each alert as it fires: no digest window.
+	c.Alerts.DigestWindow = config.Duration{}
 	c.PinSets = []config.PinSetConfig{{Name: "mobile-app", Pins: []pinwatchd.Pin{d.pki.Leaf.Pin(), d.spare}}}
 	for _, t := range []struct {
 		name    string

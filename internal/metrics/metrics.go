@@ -36,6 +36,7 @@ type Metrics struct {
 	alertsOpen         *prometheus.GaugeVec
 	notifications      *prometheus.CounterVec
 	notificationsQueue prometheus.Gauge
+	undeliverable      prometheus.Gauge
 	reloadOK           prometheus.Gauge
 
 	mu        sync.Mutex
@@ -67,6 +68,10 @@ func New(buildVersion, commit string) *Metrics {
 			Name: "pinwatchd_notifications_pending",
 			Help: "Notifications in the outbox waiting to be delivered.",
 		}),
+		undeliverable: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pinwatchd_notifications_undeliverable",
+			Help: "Notifications Slack refused for good (channel_not_found, invalid_auth, …), kept in the outbox and tried again when pinwatchd starts or reloads.",
+		}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "pinwatchd_config_last_reload_successful",
 			Help: "1 when the last configuration load succeeded, 0 when it failed and the previous configuration is still in use.",
@@ -86,7 +91,7 @@ func New(buildVersion, commit string) *Metrics {
 	m.reloadOK.Set(1)
 	m.reg.MustRegister(
 		m.targets, m.probeDuration, m.alertsOpen, m.notifications,
-		m.notificationsQueue, m.reloadOK, buildInfo,
+		m.notificationsQueue, m.undeliverable, m.reloadOK, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -158,7 +163,7 @@ func (m *Metrics) SetAlertsOpen(counts map[[2]string]int) {
 
 // NotificationResult counts one delivery attempt by its outcome, one of the
 // notify.Result… values ("delivered", "retry", "rate_limited",
-// "permanent").
+// "permanent" for a notification parked as undeliverable).
 func (m *Metrics) NotificationResult(result string) {
 	if m == nil {
 		return
@@ -172,6 +177,15 @@ func (m *Metrics) SetNotificationsPending(n int) {
 		return
 	}
 	m.notificationsQueue.Set(float64(n))
+}
+
+// SetNotificationsUndeliverable records how many notifications the outbox
+// keeps as undeliverable.
+func (m *Metrics) SetNotificationsUndeliverable(n int) {
+	if m == nil {
+		return
+	}
+	m.undeliverable.Set(float64(n))
 }
 
 // ConfigReloaded records the outcome of a configuration reload.

@@ -33,6 +33,7 @@ func exercise(m *Metrics) {
 	m.NotificationResult("delivered")
 	m.NotificationResult("retry")
 	m.SetNotificationsPending(3)
+	m.SetNotificationsUndeliverable(600)
 	m.ConfigReloaded(false)
 }
 
@@ -81,6 +82,9 @@ pinwatchd_notifications_pending 3
 # TYPE pinwatchd_notifications_total counter
 pinwatchd_notifications_total{result="retry"} 1
 pinwatchd_notifications_total{result="delivered"} 2
+# HELP pinwatchd_notifications_undeliverable Notifications Slack refused for good (channel_not_found, invalid_auth, …), kept in the outbox and tried again when pinwatchd starts or reloads.
+# TYPE pinwatchd_notifications_undeliverable gauge
+pinwatchd_notifications_undeliverable 600
 # HELP pinwatchd_pin_match 1 when every address of the target serves a chain matching the pin-set, else 0.
 # TYPE pinwatchd_pin_match gauge
 pinwatchd_pin_match{pinset="header",target="api"} 0
@@ -112,7 +116,7 @@ pinwatchd_probes_total{result="timeout",target="api"} 1
 		"pinwatchd_alerts_open", "pinwatchd_backup_pin_present", "pinwatchd_build_info",
 		"pinwatchd_chain_not_after_timestamp_seconds", "pinwatchd_config_last_reload_successful",
 		"pinwatchd_leaf_not_after_timestamp_seconds", "pinwatchd_notifications_pending",
-		"pinwatchd_notifications_total", "pinwatchd_pin_match", "pinwatchd_probe_duration_seconds",
+		"pinwatchd_notifications_total", "pinwatchd_notifications_undeliverable", "pinwatchd_pin_match", "pinwatchd_probe_duration_seconds",
 		"pinwatchd_probes_total",
 	}
 	if err := testutil.GatherAndCompare(m.reg, strings.NewReader(want), names...); err != nil {

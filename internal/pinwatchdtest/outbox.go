@@ -18,6 +18,8 @@ type Outbox interface {
 	Pending(ctx context.Context, now time.Time, limit int) ([]pinwatchd.Notification, error)
 	Delivered(ctx context.Context, ids ...int64) error
 	Retry(ctx context.Context, id int64, next time.Time, lastError string) error
+	Park(ctx context.Context, id int64, at time.Time, lastError string) error
+	Requeue(ctx context.Context, now time.Time) (int, error)
 	SetThread(ctx context.Context, alertID int64, channel, ts string) error
 }
 
@@ -34,9 +36,13 @@ type Enqueue func(t *testing.T, ns ...pinwatchd.Notification) []pinwatchd.Notifi
 // OutboxContract checks that an Outbox keeps every promise of notify.Outbox's
 // doc comments, one subtest per promise: an empty outbox returns none;
 // Pending returns the notifications as enqueued, oldest first (CreatedAt,
-// then ID), at most limit, only those due; Retry counts the attempt and sets
-// NextAttempt and LastError, and ignores unknown IDs; Delivered removes, is
-// idempotent and ignores unknown IDs; SetThread threads the alert's
+// then ID), at most limit of each channel, only those due and not parked;
+// Retry counts the attempt and sets NextAttempt and LastError, and ignores
+// unknown IDs; Park counts the attempt, keeps LastError and leaves the
+// notification out of Pending until Requeue, which returns every parked one
+// due at its time and counts them; Park ignores unknown IDs; Delivered
+// removes, is idempotent and ignores unknown IDs; IDs are never reused, so a
+// late Delivered never removes a newer notification; SetThread threads the alert's
 // notifications (enqueued before or after, overwriting earlier threads) and
 // ignores unknown alerts; times are kept to the second; the methods are safe
 // for concurrent use (run it with -race). open returns a new, empty outbox
@@ -65,6 +71,11 @@ var outboxChecks = []outboxCheck{
 	{"retry", checkRetry},
 	{"retry of an unknown id", checkRetryUnknown},
 	{"delivered", checkDelivered},
+	{"ids never reused", checkIDsNeverReused},
+	{"limit per channel", checkLimitPerChannel},
+	{"park", checkPark},
+	{"park of an unknown id", checkParkUnknown},
+	{"requeue", checkRequeue},
 	{"thread", checkThread},
 	{"thread overwritten", checkThreadOverwritten},
 	{"thread of an unknown alert", checkThreadUnknown},
@@ -145,6 +156,24 @@ func (c *contract) delivered(t *testing.T, ids ...int64) {
 	if err := c.o.Delivered(t.Context(), ids...); err != nil {
 		t.Fatalf("Delivered(%v) = %v", ids, err)
 	}
+}
+
+// park calls Park and fails the test on error.
+func (c *contract) park(t *testing.T, id int64, at time.Time, lastError string) {
+	t.Helper()
+	if err := c.o.Park(t.Context(), id, at, lastError); err != nil {
+		t.Fatalf("Park(%d) = %v", id, err)
+	}
+}
+
+// requeue calls Requeue and fails the test on error.
+func (c *contract) requeue(t *testing.T, at time.Time) int {
+	t.Helper()
+	n, err := c.o.Requeue(t.Context(), at)
+	if err != nil {
+		t.Fatalf("Requeue(%s) = %v", at.Format(time.RFC3339), err)
+	}
+	return n
 }
 
 // setThread calls SetThread and fails the test on error.

@@ -67,8 +67,9 @@ type SlackReply struct {
 // chat.update under /api/, with SlackToken). It records every request and
 // answers like Slack: "ok" from the webhook; from the Web API the message's
 // channel ID ("#tls" becomes "CTLS") and a fresh ts, or invalid_auth for
-// another token. Push scripts the next answers and SetStatus fails every
-// other request. Any other method or path is answered 404 and recorded as
+// another token. Push scripts the next answers (PushFor those of one
+// channel), SetStatus fails every other request and ChannelError refuses
+// every post to one channel. Any other method or path is answered 404 and recorded as
 // unexpected (see CheckPaths). Its methods are safe for concurrent use.
 type Slack struct {
 	srv         *httptest.Server
@@ -78,8 +79,10 @@ type Slack struct {
 
 	mu         sync.Mutex
 	reqs       []SlackRequest
-	script     []SlackReply // consumed in order by expected requests
-	status     int          // answer once the script is used up; 0: as Slack
+	script     []SlackReply            // consumed in order by expected requests
+	scriptFor  map[string][]SlackReply // by channel, consumed before script
+	status     int                     // answer once the script is used up; 0: as Slack
+	refusals   map[string]string       // Web API channel → error code it answers
 	ts         int
 	unexpected []string
 }
@@ -138,6 +141,39 @@ func (s *Slack) Push(rs ...SlackReply) {
 	s.script = append(s.script, rs...)
 }
 
+// PushFor scripts the answers to the next expected requests for channel,
+// in order: a Web API post whose "channel" is channel, or a webhook post
+// whose payload's "channel" is ("" for a post that names none). They are
+// used before the replies of Push, which requests for other channels
+// consume as usual.
+func (s *Slack) PushFor(channel string, rs ...SlackReply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.scriptFor == nil {
+		s.scriptFor = map[string][]SlackReply{}
+	}
+	s.scriptFor[channel] = append(s.scriptFor[channel], rs...)
+}
+
+// ChannelError makes the Web API refuse every chat.postMessage to channel
+// (as the client names it, e.g. "#gone") with apiError, as Slack does:
+// status 200 and {"ok": false, "error": apiError}, e.g. channel_not_found,
+// not_in_channel or is_archived. These answers take precedence over Push
+// and SetStatus and consume no pushed reply; an empty apiError lifts the
+// refusal.
+func (s *Slack) ChannelError(channel, apiError string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refusals == nil {
+		s.refusals = map[string]string{}
+	}
+	if apiError == "" {
+		delete(s.refusals, channel)
+		return
+	}
+	s.refusals[channel] = apiError
+}
+
 // SetStatus makes the fake answer every expected request that no pushed
 // reply covers with status and a short error body; 0 or http.StatusOK
 // restores Slack's own answers.
@@ -193,13 +229,17 @@ func (s *Slack) serve(w http.ResponseWriter, r *http.Request) {
 	case !s.expected(r):
 		s.unexpected = append(s.unexpected, r.Method+" "+r.URL.Path)
 		ans = answer{status: http.StatusNotFound, body: "no_service"}
-	case len(s.script) > 0 && (s.script[0].Status != 0 || s.script[0].Hang):
+	case r.URL.Path == apiPostMessage && s.refusals[req.Form.Get("channel")] != "":
+		b, _ := json.Marshal(s.refusals[req.Form.Get("channel")])
+		ans = answer{status: http.StatusOK, header: map[string]string{"Content-Type": "application/json"}, body: `{"ok":false,"error":` + string(b) + `}`}
+	case len(s.scriptFor[req.channel()]) > 0:
+		rep := s.scriptFor[req.channel()][0]
+		s.scriptFor[req.channel()] = s.scriptFor[req.channel()][1:]
+		ans = s.scripted(rep, req, ts)
+	case len(s.script) > 0:
 		rep := s.script[0]
 		s.script = s.script[1:]
-		ans = answer{status: rep.Status, header: rep.Header, body: rep.Body, hang: rep.Hang}
-	case len(s.script) > 0: // a zero reply: as Slack
-		s.script = s.script[1:]
-		ans = s.slackAnswer(req, ts)
+		ans = s.scripted(rep, req, ts)
 	case s.status != 0 && s.status != http.StatusOK:
 		ans = answer{status: s.status, body: strings.ToLower(strings.ReplaceAll(http.StatusText(s.status), " ", "_"))}
 	default:
@@ -224,6 +264,25 @@ func (s *Slack) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(ans.status)
 	_, _ = io.WriteString(w, ans.body)
+}
+
+// scripted is the answer of a pushed reply; the zero reply answers as
+// Slack.
+func (s *Slack) scripted(rep SlackReply, req SlackRequest, ts string) answer {
+	if rep.Status == 0 && !rep.Hang {
+		return s.slackAnswer(req, ts)
+	}
+	return answer{status: rep.Status, header: rep.Header, body: rep.Body, hang: rep.Hang}
+}
+
+// channel returns the channel a request names: the Web API's "channel"
+// field or the webhook payload's.
+func (r SlackRequest) channel() string {
+	if r.Form != nil {
+		return r.Form.Get("channel")
+	}
+	c, _ := r.JSON["channel"].(string)
+	return c
 }
 
 // expected reports whether Slack serves r's method and path.

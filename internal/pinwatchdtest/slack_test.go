@@ -168,3 +168,57 @@ func TestSlackWebhookFile(t *testing.T) {
 		t.Errorf("webhook file mode %v (%v), want 0600", fi.Mode(), err)
 	}
 }
+
+func TestSlackChannelError(t *testing.T) {
+	s := pinwatchdtest.NewSlack(t)
+	s.ChannelError("#gone", "channel_not_found")
+	s.Push(pinwatchdtest.SlackReply{Status: 500})
+	if code, body := postMessage(t, s, pinwatchdtest.SlackToken, "#gone", "a"); code != 200 || body != `{"ok":false,"error":"channel_not_found"}` {
+		t.Errorf("post to the refused channel answered %d %s", code, body)
+	}
+	// The pushed 500 is still there for the next request to another channel.
+	if code, _ := postMessage(t, s, pinwatchdtest.SlackToken, "#tls", "b"); code != 500 {
+		t.Errorf("post to another channel answered %d, want the pushed 500", code)
+	}
+	if code, body := postMessage(t, s, pinwatchdtest.SlackToken, "#tls", "c"); code != 200 || !strings.Contains(body, `"ok":true`) {
+		t.Errorf("post to another channel answered %d %s", code, body)
+	}
+	s.ChannelError("#gone", "")
+	if code, body := postMessage(t, s, pinwatchdtest.SlackToken, "#gone", "d"); code != 200 || !strings.Contains(body, `"ok":true`) {
+		t.Errorf("post after the refusal was lifted answered %d %s", code, body)
+	}
+	reqs := s.Requests()
+	if len(reqs) != 4 || reqs[0].Accepted || reqs[0].Form.Get("channel") != "#gone" || reqs[1].Accepted || !reqs[2].Accepted || !reqs[3].Accepted {
+		t.Errorf("requests recorded as %+v", reqs)
+	}
+	if d := s.Delivered(); len(d) != 2 {
+		t.Errorf("Delivered lists %d entries, want the 2 accepted", len(d))
+	}
+	s.CheckPaths(t)
+}
+
+func TestSlackPushFor(t *testing.T) {
+	s := pinwatchdtest.NewSlack(t)
+	s.Push(pinwatchdtest.SlackReply{Status: 503})
+	s.PushFor("#slow", pinwatchdtest.SlackReply{Status: 429}, pinwatchdtest.SlackReply{}, pinwatchdtest.SlackReply{Status: 502})
+	s.PushFor("", pinwatchdtest.SlackReply{Status: 500})
+	if code, _ := postMessage(t, s, pinwatchdtest.SlackToken, "#slow", "a"); code != 429 {
+		t.Errorf("first post to #slow answered %d, want its 429", code)
+	}
+	if code, _, _ := post(t, s.WebhookURL(), "application/json", `{"text":"b"}`); code != 500 {
+		t.Errorf("webhook post naming no channel answered %d, want the 500 pushed for \"\"", code)
+	}
+	if code, _, _ := post(t, s.WebhookURL(), "application/json", `{"text":"c","channel":"#fast"}`); code != 503 {
+		t.Errorf("webhook post to #fast answered %d, want the 503 of Push", code)
+	}
+	if code, body := postMessage(t, s, pinwatchdtest.SlackToken, "#slow", "d"); code != 200 || !strings.Contains(body, `"ok":true`) {
+		t.Errorf("second post to #slow answered %d %s, want Slack's own answer", code, body)
+	}
+	if code, _ := postMessage(t, s, pinwatchdtest.SlackToken, "#slow", "e"); code != 502 {
+		t.Errorf("third post to #slow answered %d, want its 502", code)
+	}
+	if code, body := postMessage(t, s, pinwatchdtest.SlackToken, "#slow", "f"); code != 200 || !strings.Contains(body, `"ok":true`) {
+		t.Errorf("post to #slow after its script answered %d %s", code, body)
+	}
+	s.CheckPaths(t)
+}
