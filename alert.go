@@ -53,8 +53,17 @@ func (a *Alert) Key() AlertKey { return AlertKey{a.Target, a.Kind, a.Subject} }
 // is about host:port); the header (as its pin-set name) for
 // header_malformed; "hsts" for hsts_*; empty for kinds about the whole
 // target.
+//
+// The TLSA kinds are about the pin-set "tlsa"; starttls_failed, like the
+// other kinds about the target, has an empty subject and lists every address
+// it affects. A finding's own Subject, when set, wins.
 func AlertSubject(f *Finding) string {
+	if f.Subject != "" {
+		return f.Subject
+	}
 	switch f.Kind {
+	case KindTLSAMismatch, KindTLSAMissingBackup, KindTLSAUnsigned, KindTLSAMalformed, KindTLSALookupFailed, KindNoTLSA:
+		return PinSetTLSA
 	case KindPinMismatch, KindMissingBackupPin, KindPinSetExpiring, KindPinSetExpired, KindHeaderMalformed:
 		return f.PinSet
 	case KindCertExpiring, KindCertExpired:

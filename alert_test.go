@@ -48,6 +48,14 @@ func TestAlertSubject(t *testing.T) {
 		{"ip_inconsistent: the target", finding(pinwatchd.KindIPInconsistent, ""), ""},
 		{"no_pin_header: the target", finding(pinwatchd.KindNoPinHeader, addr), ""},
 		{"header_report_only: the target", finding(pinwatchd.KindHeaderReportOnly, addr), ""},
+		{"tlsa_mismatch: tlsa", finding(pinwatchd.KindTLSAMismatch, addr), "tlsa"},
+		{"tlsa_missing_backup: tlsa", finding(pinwatchd.KindTLSAMissingBackup, addr), "tlsa"},
+		{"tlsa_unsigned: tlsa", finding(pinwatchd.KindTLSAUnsigned, ""), "tlsa"},
+		{"tlsa_malformed: tlsa", finding(pinwatchd.KindTLSAMalformed, ""), "tlsa"},
+		{"tlsa_lookup_failed: tlsa", finding(pinwatchd.KindTLSALookupFailed, ""), "tlsa"},
+		{"no_tlsa: tlsa", finding(pinwatchd.KindNoTLSA, ""), "tlsa"},
+		{"starttls_failed: the target", finding(pinwatchd.KindSTARTTLSFailed, addr), ""},
+		{"dns_failed of an mx target: mx", pinwatchd.Finding{Kind: pinwatchd.KindDNSFailed, Address: "example.com", Subject: "mx"}, "mx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,25 +8,32 @@ type Kind string
 
 // Finding kinds (SPEC §3).
 const (
-	KindPinMismatch      Kind = "pin_mismatch"
-	KindMissingBackupPin Kind = "missing_backup_pin"
-	KindPinSetExpiring   Kind = "pinset_expiring"
-	KindPinSetExpired    Kind = "pinset_expired"
-	KindCertExpiring     Kind = "cert_expiring"
-	KindCertExpired      Kind = "cert_expired"
-	KindChainUntrusted   Kind = "chain_untrusted"
-	KindHostnameMismatch Kind = "hostname_mismatch"
-	KindDNSFailed        Kind = "dns_failed"
-	KindConnectFailed    Kind = "connect_failed"
-	KindHandshakeFailed  Kind = "handshake_failed"
-	KindTimeout          Kind = "timeout"
-	KindHeaderMalformed  Kind = "header_malformed"
-	KindHeaderReportOnly Kind = "header_report_only"
-	KindNoPinHeader      Kind = "no_pin_header"
-	KindHSTSMissing      Kind = "hsts_missing"
-	KindHSTSMalformed    Kind = "hsts_malformed"
-	KindIPInconsistent   Kind = "ip_inconsistent"
-	KindChainChanged     Kind = "chain_changed"
+	KindPinMismatch       Kind = "pin_mismatch"
+	KindMissingBackupPin  Kind = "missing_backup_pin"
+	KindPinSetExpiring    Kind = "pinset_expiring"
+	KindPinSetExpired     Kind = "pinset_expired"
+	KindCertExpiring      Kind = "cert_expiring"
+	KindCertExpired       Kind = "cert_expired"
+	KindChainUntrusted    Kind = "chain_untrusted"
+	KindHostnameMismatch  Kind = "hostname_mismatch"
+	KindDNSFailed         Kind = "dns_failed"
+	KindConnectFailed     Kind = "connect_failed"
+	KindHandshakeFailed   Kind = "handshake_failed"
+	KindTimeout           Kind = "timeout"
+	KindHeaderMalformed   Kind = "header_malformed"
+	KindHeaderReportOnly  Kind = "header_report_only"
+	KindNoPinHeader       Kind = "no_pin_header"
+	KindHSTSMissing       Kind = "hsts_missing"
+	KindHSTSMalformed     Kind = "hsts_malformed"
+	KindIPInconsistent    Kind = "ip_inconsistent"
+	KindTLSAMismatch      Kind = "tlsa_mismatch"
+	KindTLSAMissingBackup Kind = "tlsa_missing_backup"
+	KindTLSAUnsigned      Kind = "tlsa_unsigned"
+	KindTLSAMalformed     Kind = "tlsa_malformed"
+	KindTLSALookupFailed  Kind = "tlsa_lookup_failed"
+	KindNoTLSA            Kind = "no_tlsa"
+	KindSTARTTLSFailed    Kind = "starttls_failed"
+	KindChainChanged      Kind = "chain_changed"
 )
 
 // Kinds lists every finding kind in SPEC order.
@@ -35,7 +42,9 @@ var Kinds = []Kind{
 	KindCertExpiring, KindCertExpired, KindChainUntrusted, KindHostnameMismatch,
 	KindDNSFailed, KindConnectFailed, KindHandshakeFailed, KindTimeout,
 	KindHeaderMalformed, KindHeaderReportOnly, KindNoPinHeader, KindHSTSMissing,
-	KindHSTSMalformed, KindIPInconsistent, KindChainChanged,
+	KindHSTSMalformed, KindIPInconsistent, KindTLSAMismatch, KindTLSAMissingBackup,
+	KindTLSAUnsigned, KindTLSAMalformed, KindTLSALookupFailed, KindNoTLSA, KindSTARTTLSFailed,
+	KindChainChanged,
 }
 
 // IsConnectivity reports whether k is one of the kinds that say an address
@@ -71,6 +80,10 @@ type Finding struct {
 	Message  string // one sentence for a person
 	// Class is set for chain_changed.
 	Class ChangeClass
+	// Subject, when set, is the subject of the finding's alert instead of
+	// the one its kind implies (AlertSubject): "mx" for the dns_failed of
+	// an mx target whose MX lookup failed.
+	Subject string
 }
 
 type findingJSON struct {
@@ -81,6 +94,7 @@ type findingJSON struct {
 	Cert     *string     `json:"cert"`
 	Message  string      `json:"message"`
 	Class    ChangeClass `json:"class,omitempty"`
+	Subject  string      `json:"subject,omitempty"`
 }
 
 // MarshalJSON encodes the finding in the shape of SPEC §5.
@@ -88,6 +102,7 @@ func (f Finding) MarshalJSON() ([]byte, error) {
 	return json.Marshal(findingJSON{
 		Kind: f.Kind, Severity: f.Severity, Address: NullString(f.Address),
 		PinSet: NullString(f.PinSet), Cert: NullString(f.Cert), Message: f.Message, Class: f.Class,
+		Subject: f.Subject,
 	})
 }
 
@@ -104,7 +119,7 @@ func (f *Finding) UnmarshalJSON(b []byte) error {
 		return *p
 	}
 	*f = Finding{Kind: j.Kind, Severity: j.Severity, Address: deref(j.Address),
-		PinSet: deref(j.PinSet), Cert: deref(j.Cert), Message: j.Message, Class: j.Class}
+		PinSet: deref(j.PinSet), Cert: deref(j.Cert), Message: j.Message, Class: j.Class, Subject: j.Subject}
 	return nil
 }
 

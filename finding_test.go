@@ -33,6 +33,13 @@ var specKinds = []struct {
 	{pinwatchd.KindHSTSMissing, "hsts_missing"},
 	{pinwatchd.KindHSTSMalformed, "hsts_malformed"},
 	{pinwatchd.KindIPInconsistent, "ip_inconsistent"},
+	{pinwatchd.KindTLSAMismatch, "tlsa_mismatch"},
+	{pinwatchd.KindTLSAMissingBackup, "tlsa_missing_backup"},
+	{pinwatchd.KindTLSAUnsigned, "tlsa_unsigned"},
+	{pinwatchd.KindTLSAMalformed, "tlsa_malformed"},
+	{pinwatchd.KindTLSALookupFailed, "tlsa_lookup_failed"},
+	{pinwatchd.KindNoTLSA, "no_tlsa"},
+	{pinwatchd.KindSTARTTLSFailed, "starttls_failed"},
 	{pinwatchd.KindChainChanged, "chain_changed"},
 }
 

@@ -11,6 +11,7 @@ const (
 	EventChainChanged EventType = "chain_changed" // the served chain differs from the previous successful one
 	EventProbeFailed  EventType = "probe_failed"  // once when an address starts failing
 	EventRecovered    EventType = "recovered"     // the address answers again
+	EventTLSAChanged  EventType = "tlsa_changed"  // the TLSA RRset differs from the previous one looked up
 )
 
 // Event is one entry of the per-address change timeline. It has no JSON
@@ -30,6 +31,10 @@ type Event struct {
 	NotAfter      time.Time // NotAfter of the new leaf
 	ErrorKind     Kind      // probe_failed only
 	ErrorMessage  string    // probe_failed only
+	// OldTLSA and NewTLSA are the TLSA records before and after a
+	// tlsa_changed, in presentation form ("3 1 1 5e8f…"), the last line
+	// saying "not authenticated" for an RRset without the AD bit.
+	OldTLSA, NewTLSA []string
 }
 
 // CertStatus is what one address of a target serves now (the certs query).

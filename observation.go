@@ -30,6 +30,12 @@ type Observation struct {
 	PublicKeyPins           *PinHeader  `json:"public_key_pins"`
 	PublicKeyPinsReportOnly *PinHeader  `json:"public_key_pins_report_only"`
 	StrictTransportSecurity *HSTSHeader `json:"strict_transport_security"`
+
+	// STARTTLS is the protocol spoken before the handshake; empty for none.
+	STARTTLS Protocol `json:"starttls"`
+	// TLSA is the target's TLSA lookup with each record matched against
+	// this address's chain; nil unless the target is a DANE target.
+	TLSA *TLSAResult `json:"tlsa"`
 }
 
 // ProbeError says why an address could not be probed.

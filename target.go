@@ -28,6 +28,33 @@ type Target struct {
 
 	Schedule     string // cron spec overriding the global schedule; empty for none
 	SlackChannel string // overrides the default Slack channel; empty for none
+
+	// STARTTLS is the plaintext protocol spoken before the handshake
+	// (SPEC §12); empty for none. HTTP is off for such a target.
+	STARTTLS Protocol
+	// EHLO is the name sent in SMTP's EHLO; empty means "pinwatchd".
+	EHLO string
+	// DANE looks up the TLSA RRset at TLSAName(Host, Port).
+	DANE bool
+	// RequireTLSA makes no_tlsa a warning, not info.
+	RequireTLSA bool
+	// MX, when set, makes this an mx target: every round resolves the MX
+	// records of the domain MX and watches each exchange as a sub-target
+	// (MXTarget); Host is then empty.
+	MX string
+}
+
+// MXTarget returns the sub-target of mx target t for one of its exchanges
+// (SPEC §12): named "NAME/EXCHANGE", the exchange as host, t's port, SMTP
+// STARTTLS and DANE, and t's other keys.
+func (t *Target) MXTarget(exchange string) Target {
+	s := *t
+	s.Name = t.Name + "/" + exchange
+	s.Host, s.MX = exchange, ""
+	s.SNI, s.Addresses = "", nil
+	s.STARTTLS, s.DANE, s.HTTP = ProtocolSMTP, true, false
+	s.PinSets = append([]PinSet(nil), t.PinSets...)
+	return s
 }
 
 // ServerName returns the SNI to send: SNI if set, else Host.

@@ -118,17 +118,23 @@ func (r *Round) judges(a *pinwatchd.Alert, addr string) bool {
 		return r.Resolved
 	case a.Kind.IsConnectivity() || needsHeaders(a):
 		return r.Seen[addr] == SeenAll
+	case a.Kind == pinwatchd.KindTLSAMismatch || a.Kind == pinwatchd.KindTLSAMissingBackup:
+		return r.TLSA && r.Seen[addr] >= SeenChain
 	}
 	return r.Seen[addr] >= SeenChain
 }
 
 // judgesTarget reports whether the round can clear an alert of kind k that
-// lists no address: the pin-set expiry kinds depend on the clock alone;
-// any other needs every address of a resolved round to have served a
-// chain.
+// lists no address: the pin-set expiry kinds depend on the clock alone, a
+// failed TLSA lookup on the latest lookup, the kinds about the TLSA RRset on
+// a lookup that answered; any other needs every address of a resolved round
+// to have served a chain.
 func (r *Round) judgesTarget(k pinwatchd.Kind) bool {
-	if k == pinwatchd.KindPinSetExpiring || k == pinwatchd.KindPinSetExpired {
+	switch k {
+	case pinwatchd.KindPinSetExpiring, pinwatchd.KindPinSetExpired, pinwatchd.KindTLSALookupFailed:
 		return true
+	case pinwatchd.KindTLSAUnsigned, pinwatchd.KindTLSAMalformed, pinwatchd.KindNoTLSA:
+		return r.TLSA // about the RRset alone
 	}
 	if !r.Resolved {
 		return false
@@ -272,6 +278,20 @@ func ResolveReason(k pinwatchd.Kind) string {
 		return "a valid Strict-Transport-Security header is sent again"
 	case pinwatchd.KindIPInconsistent:
 		return "every address serves the same key again"
+	case pinwatchd.KindTLSAMismatch:
+		return "a TLSA record matches the served chain again"
+	case pinwatchd.KindTLSAMissingBackup:
+		return "a TLSA record for the next key or CA is published"
+	case pinwatchd.KindTLSAUnsigned:
+		return "the TLSA records are DNSSEC-authenticated or gone"
+	case pinwatchd.KindTLSAMalformed:
+		return "no malformed TLSA record is published any more"
+	case pinwatchd.KindTLSALookupFailed:
+		return "the TLSA lookup answers again"
+	case pinwatchd.KindNoTLSA:
+		return "TLSA records are published"
+	case pinwatchd.KindSTARTTLSFailed:
+		return "the server offers and accepts STARTTLS again"
 	}
 	return "the condition is gone"
 }

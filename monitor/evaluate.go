@@ -28,6 +28,7 @@ func Evaluate(t *pinwatchd.Target, obs []pinwatchd.Observation, th pinwatchd.Thr
 	if f, ok := ipInconsistent(obs); ok {
 		fs = append(fs, f)
 	}
+	fs = append(fs, tlsaFindings(t, obs)...)
 	return sortFindings(fs)
 }
 

@@ -44,6 +44,9 @@ type Prober struct {
 	Concurrency int
 	// Resolver resolves target names; nil means net.DefaultResolver.
 	Resolver *net.Resolver
+	// DNSServer answers the TLSA and MX questions (SPEC §12); the zero
+	// value means the first nameserver of /etc/resolv.conf.
+	DNSServer netip.AddrPort
 	// Roots are the trust anchors; nil means the system roots. A target's
 	// CAFile adds to them.
 	Roots *x509.CertPool
@@ -65,8 +68,18 @@ type Prober struct {
 // t.Addresses when set, else every A and AAAA record of t.Host joined with
 // t.Port. When the name does not resolve, Probe returns a single observation
 // for t.HostPort() with an error of kind dns_failed. A cancelled ctx makes the
-// remaining probes fail fast with kind timeout.
+// remaining probes fail fast with kind timeout. For a DANE target the TLSA
+// RRset is looked up alongside and given to every observation, matched
+// against its chain.
 func (p *Prober) Probe(ctx context.Context, t *pinwatchd.Target) []pinwatchd.Observation {
+	tlsa := p.startTLSA(ctx, t)
+	obs := p.probeAll(ctx, t)
+	finishDANE(t, obs, tlsa())
+	return obs
+}
+
+// probeAll probes every address of t (see Probe).
+func (p *Prober) probeAll(ctx context.Context, t *pinwatchd.Target) []pinwatchd.Observation {
 	begin := time.Now()
 	start := p.now()
 	addrs, perr := p.addresses(ctx, t)
@@ -118,6 +131,12 @@ func (p *Prober) probeAddress(ctx context.Context, t *pinwatchd.Target, addr str
 	// A trickling server cannot extend the probe past its deadline.
 	_ = raw.SetDeadline(deadline)
 
+	if t.STARTTLS != "" {
+		if err := startTLS(raw, t.STARTTLS, t.EHLO); err != nil {
+			obs.Error = s.starttlsError(err)
+			return obs
+		}
+	}
 	tc := tls.Client(raw, tlsConfig(t))
 	if err := tc.HandshakeContext(ctx); err != nil {
 		obs.Error = s.handshakeError(err)
@@ -141,9 +160,13 @@ func (p *Prober) probeAddress(ctx context.Context, t *pinwatchd.Target, addr str
 
 // tlsConfig returns the client configuration for t: no verification during
 // the handshake (the chain is verified separately), SNI unless the server
-// name is an IP literal, HTTP/1.1 offered by ALPN, default key exchange.
+// name is an IP literal, HTTP/1.1 offered by ALPN to an HTTP-probed target,
+// default key exchange.
 func tlsConfig(t *pinwatchd.Target) *tls.Config {
-	cfg := &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}} //nolint:gosec // verified in verify
+	cfg := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // verified in verify
+	if t.HTTP {
+		cfg.NextProtos = []string{"http/1.1"}
+	}
 	if name := t.ServerName(); net.ParseIP(strings.Trim(name, "[]")) == nil {
 		cfg.ServerName = name
 	}

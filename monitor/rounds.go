@@ -43,6 +43,9 @@ type Round struct {
 	// Gone lists the addresses that left DNS for good with this round
 	// (Memory.Advance), sorted.
 	Gone []string
+	// TLSA is set when the round's TLSA lookup answered (an RRset, maybe
+	// empty): only then can it clear the TLSA alerts.
+	TLSA bool
 }
 
 // NewRound describes the round of observations obs for UpdateAlerts: its
@@ -53,6 +56,9 @@ func NewRound(obs []pinwatchd.Observation, findings []pinwatchd.Finding, after M
 		Failures: after.Failures, Gone: gone}
 	for i := range obs {
 		o := &obs[i]
+		if o.TLSA != nil && o.TLSA.Error == "" {
+			r.TLSA = true
+		}
 		switch {
 		case o.Error == nil:
 			r.Seen[o.Address] = SeenAll

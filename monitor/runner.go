@@ -63,8 +63,12 @@ type Runner struct {
 }
 
 // Run probes t once and processes the result. Errors are storage errors;
-// the probe's own failures are findings.
+// the probe's own failures are findings. An mx target's round resolves its
+// MX records and runs a round of every exchange (see runMX).
 func (r *Runner) Run(ctx context.Context, t *pinwatchd.Target) error {
+	if t.MX != "" {
+		return r.runMX(ctx, t)
+	}
 	obs := r.Prober.Probe(ctx, t)
 	if ctx.Err() != nil {
 		return ctx.Err() // shutting down: a cancelled probe is not an observation

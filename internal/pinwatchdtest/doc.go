@@ -7,7 +7,8 @@
 // and the notify tests' in-memory double) must pass.
 //
 // Only _test.go files import it. Its own code imports nothing of pinwatchd
-// but the domain package (and may use internal/testpki), so that the tests
+// but the domain package (and may use internal/testpki and internal/loopdns, the DNS server the
+// stand-in resolver is), so that the tests
 // inside notify, monitor, storage and cmd can all use it without an import
 // cycle; what it needs of those packages, such as the Outbox interface, it
 // declares again with the same method set.
