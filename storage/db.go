@@ -58,6 +58,7 @@ type DB struct {
 	addrs   *lru[addrKey, int64]   // (target, address) → addresses.id; addresses are never deleted
 	chains  *lru[[32]byte, int64]  // chain hash → chains.id
 	headers *lru[[32]byte, int64]  // header hash → header_values.id
+	tlsa    *lru[[32]byte, int64]  // TLSA value hash → tlsa_values.id
 	certs   *lru[string, struct{}] // certificate SHA-256 known to be stored
 }
 
@@ -98,6 +99,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		addrs:   newLRU[addrKey, int64](cacheSize),
 		chains:  newLRU[[32]byte, int64](cacheSize),
 		headers: newLRU[[32]byte, int64](cacheSize),
+		tlsa:    newLRU[[32]byte, int64](cacheSize),
 		certs:   newLRU[string, struct{}](cacheSize),
 	}
 	if err := migrate(ctx, write, path); err != nil {
@@ -191,10 +193,11 @@ func (db *DB) Close() error {
 // resetCaches forgets everything cached and reports whether anything was.
 // The caller holds wmu.
 func (db *DB) resetCaches() bool {
-	had := db.addrs.len()+db.chains.len()+db.headers.len()+db.certs.len() > 0
+	had := db.addrs.len()+db.chains.len()+db.headers.len()+db.certs.len()+db.tlsa.len() > 0
 	db.addrs.clear()
 	db.chains.clear()
 	db.headers.clear()
+	db.tlsa.clear()
 	db.certs.clear()
 	return had
 }

@@ -13,6 +13,7 @@ type PruneStats struct {
 	Chains  int64 // chains no span references any more
 	Certs   int64 // certificates no chain references any more
 	Headers int64 // header values no span references any more
+	TLSA    int64 // TLSA RRsets no span references any more
 	Alerts  int64 // resolved alerts no pending notification refers to
 }
 
@@ -21,8 +22,8 @@ type PruneStats struct {
 // the latest span that served a chain (so Certs and change detection still
 // know the last chain of an address that has been failing for long), the
 // events older than before, the alerts resolved before before (unless a
-// notification about them still waits), and then the chains, certificates and header
-// values no longer referenced. Certificates still referenced are kept.
+// notification about them still waits), and then the chains, certificates, header
+// values and TLSA RRsets no longer referenced. Certificates still referenced are kept.
 // Calling it again with the same time deletes nothing more.
 func (db *DB) Prune(ctx context.Context, before time.Time) (PruneStats, error) {
 	var st PruneStats
@@ -62,6 +63,7 @@ DELETE FROM header_values
 WHERE id NOT IN (SELECT pkp_id FROM spans WHERE pkp_id IS NOT NULL)
   AND id NOT IN (SELECT pkp_ro_id FROM spans WHERE pkp_ro_id IS NOT NULL)
   AND id NOT IN (SELECT hsts_id FROM spans WHERE hsts_id IS NOT NULL)`},
+		{&st.TLSA, false, `DELETE FROM tlsa_values WHERE id NOT IN (SELECT tlsa_id FROM spans WHERE tlsa_id IS NOT NULL)`},
 	} {
 		var args []any
 		if step.cutoff {

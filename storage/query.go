@@ -12,7 +12,8 @@ import (
 
 const historyColumns = `
 SELECT e.time, e.address_id, e.event, e.class, e.old_leaf_pin, e.new_leaf_pin,
-       e.old_leaf_sha256, e.new_leaf_sha256, e.issuer, e.not_after, e.error_kind, e.error_message`
+       e.old_leaf_sha256, e.new_leaf_sha256, e.issuer, e.not_after, e.error_kind, e.error_message,
+       e.old_tlsa, e.new_tlsa`
 
 // History returns the timeline events at or after since, oldest first
 // (ties in recording order), of one target, or of every target when target
@@ -90,9 +91,10 @@ func (db *DB) history(ctx context.Context, target string, since time.Time) ([]pi
 		t, addrID      int64
 		typ, class, ek string
 		notAfter       sql.NullInt64
+		oldT, newT     string
 	)
 	dest := []any{&t, &addrID, &typ, &class, &e.OldLeafPin, &e.NewLeafPin,
-		&e.OldLeafSHA256, &e.NewLeafSHA256, &e.Issuer, &notAfter, &ek, &e.ErrorMessage}
+		&e.OldLeafSHA256, &e.NewLeafSHA256, &e.Issuer, &notAfter, &ek, &e.ErrorMessage, &oldT, &newT}
 	for rows.Next() {
 		e = pinwatchd.Event{}
 		if err := rows.Scan(dest...); err != nil {
@@ -107,6 +109,9 @@ func (db *DB) history(ctx context.Context, target string, since time.Time) ([]pi
 		e.Event, e.Class, e.ErrorKind = pinwatchd.EventType(typ), pinwatchd.ChangeClass(class), pinwatchd.Kind(ek)
 		if notAfter.Valid {
 			e.NotAfter = fromUnix(notAfter.Int64)
+		}
+		if e.Event == pinwatchd.EventTLSAChanged {
+			e.OldTLSA, e.NewTLSA = splitLines(oldT), splitLines(newT)
 		}
 		events = append(events, e)
 	}
@@ -163,6 +168,7 @@ type storedSpan struct {
 	sni, tlsVersion            string
 	servedID, verifiedID       sql.NullInt64
 	pkp, pkpRO, hsts           sql.NullString // parsed JSON
+	tlsa                       sql.NullString // parsed JSON
 	trusted, hostnameValid     bool
 	untrustedReason, hostError string
 	httpMethod, httpError      sql.NullString
@@ -192,12 +198,13 @@ func latestObservations(ctx context.Context, tx *sql.Tx, target string) ([]pinwa
 	rows, err := tx.QueryContext(ctx, `
 SELECT a.address, s.last_seen, s.sni, s.tls_version, s.served_chain_id, s.verified_chain_id,
        pk.parsed, pr.parsed, hs.parsed, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
-       s.http_method, s.http_status, s.http_error, s.error_kind, s.error_message
+       s.http_method, s.http_status, s.http_error, s.error_kind, s.error_message, tv.parsed
 FROM addresses a
 JOIN spans s ON s.id = (SELECT max(id) FROM spans WHERE address_id = a.id)
 LEFT JOIN header_values pk ON pk.id = s.pkp_id
 LEFT JOIN header_values pr ON pr.id = s.pkp_ro_id
 LEFT JOIN header_values hs ON hs.id = s.hsts_id
+LEFT JOIN tlsa_values tv ON tv.id = s.tlsa_id
 WHERE a.target = ?
 ORDER BY a.address`, target)
 	if err != nil {
@@ -208,7 +215,7 @@ ORDER BY a.address`, target)
 		var s storedSpan
 		if err := rows.Scan(&s.address, &s.lastSeen, &s.sni, &s.tlsVersion, &s.servedID, &s.verifiedID,
 			&s.pkp, &s.pkpRO, &s.hsts, &s.trusted, &s.untrustedReason, &s.hostnameValid, &s.hostError,
-			&s.httpMethod, &s.httpStatus, &s.httpError, &s.errorKind, &s.errorMessage); err != nil {
+			&s.httpMethod, &s.httpStatus, &s.httpError, &s.errorKind, &s.errorMessage, &s.tlsa); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -245,6 +252,9 @@ ORDER BY a.address`, target)
 		}
 		if o.StrictTransportSecurity, err = decodeHeader[pinwatchd.HSTSHeader](s.hsts); err != nil {
 			return nil, fmt.Errorf("address %s: Strict-Transport-Security: %w", s.address, err)
+		}
+		if o.TLSA, err = decodeHeader[pinwatchd.TLSAResult](s.tlsa); err != nil {
+			return nil, fmt.Errorf("address %s: TLSA records: %w", s.address, err)
 		}
 		out = append(out, o)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
@@ -95,6 +96,7 @@ type latestSpan struct {
 	httpMethod, httpError      sql.NullString
 	httpStatus                 sql.NullInt64
 	errorKind                  string
+	tlsa                       []byte // whole-RRset hash, nil for none
 }
 
 // obsKeys are the content identities of an observation's chains and headers.
@@ -103,6 +105,7 @@ type obsKeys struct {
 	pkp, pkpRO, hsts  headerValue
 	httpMethod, httpE sql.NullString
 	httpStatus        sql.NullInt64
+	tlsa              tlsaValue
 }
 
 func keysOf(o *pinwatchd.Observation) (obsKeys, error) {
@@ -121,6 +124,9 @@ func keysOf(o *pinwatchd.Observation) (obsKeys, error) {
 		return k, err
 	}
 	if k.hsts, err = encodeHeader("hsts", o.StrictTransportSecurity, o.StrictTransportSecurity != nil); err != nil {
+		return k, err
+	}
+	if k.tlsa, err = encodeTLSA(o.TLSA); err != nil {
 		return k, err
 	}
 	if h := o.HTTP; h != nil {
@@ -146,6 +152,7 @@ func (l *latestSpan) extends(o *pinwatchd.Observation, k *obsKeys) bool {
 		equalHash(l.pkp, k.pkp.hash, k.pkp.ok) &&
 		equalHash(l.pkpRO, k.pkpRO.hash, k.pkpRO.ok) &&
 		equalHash(l.hsts, k.hsts.hash, k.hsts.ok) &&
+		equalHash(l.tlsa, k.tlsa.whole, k.tlsa.present) &&
 		o.SNI == l.sni && o.TLSVersion == l.tlsVersion &&
 		v.Trusted == l.trusted && v.UntrustedReason == l.untrustedReason &&
 		v.HostnameValid == l.hostnameValid && v.HostnameError == l.hostError &&
@@ -169,7 +176,7 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 	err = r.st.get(r.db.stmts.latestSpan).QueryRowContext(r.ctx, addrID).Scan(
 		&l.id, &l.servedID, &l.verifiedID, &l.served, &l.verified, &l.pkp, &l.pkpRO, &l.hsts,
 		&l.sni, &l.tlsVersion, &l.trusted, &l.untrustedReason, &l.hostnameValid, &l.hostError,
-		&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind)
+		&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind, &l.tlsa)
 	first := errors.Is(err, sql.ErrNoRows)
 	if err != nil && !first {
 		return fmt.Errorf("read latest span: %w", err)
@@ -192,7 +199,8 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 		prevHash = nil // compare by content below
 	}
 
-	if err := r.insertSpan(addrID, now, o, &keys); err != nil {
+	spanID, err := r.insertSpan(addrID, now, o, &keys)
+	if err != nil {
 		return err
 	}
 
@@ -215,6 +223,9 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 			return err
 		}
 	}
+	if err := r.tlsaChanged(addrID, spanID, o, keys.tlsa); err != nil {
+		return err
+	}
 	// An unchanged served chain is no change (whatever its verification),
 	// so the stored chain is only loaded when the hashes differ.
 	if keys.served.ok && prevServed.Valid && (prevHash == nil || !equalHash(prevHash, keys.served.hash, true)) {
@@ -234,34 +245,42 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 	return nil
 }
 
-func (r *recorder) insertSpan(addrID, now int64, o *pinwatchd.Observation, k *obsKeys) error {
+func (r *recorder) insertSpan(addrID, now int64, o *pinwatchd.Observation, k *obsKeys) (int64, error) {
 	served, err := r.ensureChain(o.ServedChain, k.served)
 	if err != nil {
-		return fmt.Errorf("served chain: %w", err)
+		return 0, fmt.Errorf("served chain: %w", err)
 	}
 	verified, err := r.ensureChain(o.VerifiedChain, k.verified)
 	if err != nil {
-		return fmt.Errorf("verified chain: %w", err)
+		return 0, fmt.Errorf("verified chain: %w", err)
 	}
 	var ids [3]sql.NullInt64
 	for i, h := range []headerValue{k.pkp, k.pkpRO, k.hsts} {
 		if ids[i], err = r.ensureHeader(h); err != nil {
-			return err
+			return 0, err
 		}
+	}
+	tlsaID, err := r.ensureTLSA(k.tlsa)
+	if err != nil {
+		return 0, err
 	}
 	var kind, msg string
 	if o.Error != nil {
 		kind, msg = string(o.Error.Kind), o.Error.Message
 	}
 	v := &o.Verification
-	_, err = r.st.get(r.db.stmts.insertSpan).ExecContext(r.ctx, addrID, now, now, o.SNI, o.TLSVersion,
+	res, err := r.st.get(r.db.stmts.insertSpan).ExecContext(r.ctx, addrID, now, now, o.SNI, o.TLSVersion,
 		served, verified, ids[0], ids[1], ids[2],
 		v.Trusted, v.UntrustedReason, v.HostnameValid, v.HostnameError,
-		k.httpMethod, k.httpStatus, k.httpE, kind, msg)
+		k.httpMethod, k.httpStatus, k.httpE, kind, msg, tlsaID, k.tlsa.wholeHash())
 	if err != nil {
-		return fmt.Errorf("store span: %w", err)
+		return 0, fmt.Errorf("store span: %w", err)
 	}
-	return nil
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("store span: %w", err)
+	}
+	return id, nil
 }
 
 // newEvent returns an event of o's address at t naming o's leaf, if any.
@@ -282,7 +301,7 @@ func (r *recorder) event(addrID int64, e pinwatchd.Event) error {
 	}
 	_, err := r.st.get(r.db.stmts.insertEvent).ExecContext(r.ctx, e.Time.Unix(), addrID, string(e.Event),
 		string(e.Class), e.OldLeafPin, e.NewLeafPin, e.OldLeafSHA256, e.NewLeafSHA256,
-		e.Issuer, notAfter, string(e.ErrorKind), e.ErrorMessage)
+		e.Issuer, notAfter, string(e.ErrorKind), e.ErrorMessage, strings.Join(e.OldTLSA, "\n"), strings.Join(e.NewTLSA, "\n"))
 	if err != nil {
 		return fmt.Errorf("store %s event: %w", e.Event, err)
 	}

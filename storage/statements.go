@@ -16,6 +16,7 @@ type statements struct {
 	chainSelect, chainInsert, chainCertInsert   *sql.Stmt
 	certExists, certInsert, chainLeafAndAnchors *sql.Stmt
 	headerSelect, headerInsert                  *sql.Stmt
+	tlsaSelect, tlsaInsert, lastTLSA            *sql.Stmt
 }
 
 // latestSpanSQL reads the latest span of an address: the columns compared to
@@ -24,13 +25,14 @@ type statements struct {
 const latestSpanSQL = `
 SELECT s.id, s.served_chain_id, s.verified_chain_id, sc.hash, vc.hash, pk.hash, pr.hash, hs.hash,
        s.sni, s.tls_version, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
-       s.http_method, s.http_status, s.http_error, s.error_kind
+       s.http_method, s.http_status, s.http_error, s.error_kind, coalesce(s.tlsa_whole, tv.hash)
 FROM spans s
 LEFT JOIN chains sc ON sc.id = s.served_chain_id
 LEFT JOIN chains vc ON vc.id = s.verified_chain_id
 LEFT JOIN header_values pk ON pk.id = s.pkp_id
 LEFT JOIN header_values pr ON pr.id = s.pkp_ro_id
 LEFT JOIN header_values hs ON hs.id = s.hsts_id
+LEFT JOIN tlsa_values tv ON tv.id = s.tlsa_id
 WHERE s.address_id = ?
 ORDER BY s.id DESC
 LIMIT 1`
@@ -39,13 +41,15 @@ const insertSpanSQL = `
 INSERT INTO spans (address_id, first_seen, last_seen, probe_count, sni, tls_version,
                    served_chain_id, verified_chain_id, pkp_id, pkp_ro_id, hsts_id,
                    trusted, untrusted_reason, hostname_valid, hostname_error,
-                   http_method, http_status, http_error, error_kind, error_message)
-VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+                   http_method, http_status, http_error, error_kind, error_message,
+                   tlsa_id, tlsa_whole)
+VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const insertEventSQL = `
 INSERT INTO events (time, address_id, event, class, old_leaf_pin, new_leaf_pin,
-                    old_leaf_sha256, new_leaf_sha256, issuer, not_after, error_kind, error_message)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+                    old_leaf_sha256, new_leaf_sha256, issuer, not_after, error_kind, error_message,
+                    old_tlsa, new_tlsa)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const insertCertSQL = `
 INSERT INTO certs (sha256, der, subject, issuer, serial, not_before, not_after, pin, is_ca, key_type)
@@ -88,6 +92,9 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&s.chainLeafAndAnchors, chainLeafAndAnchorsSQL},
 		{&s.headerSelect, `SELECT id FROM header_values WHERE hash = ?`},
 		{&s.headerInsert, `INSERT INTO header_values (hash, kind, parsed) VALUES (?, ?, ?) RETURNING id`},
+		{&s.tlsaSelect, tlsaSelectSQL},
+		{&s.tlsaInsert, tlsaInsertSQL},
+		{&s.lastTLSA, lastTLSASQL},
 	} {
 		st, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -104,7 +111,7 @@ func (s *statements) close() error {
 	for _, st := range []*sql.Stmt{
 		s.addrSelect, s.addrInsert, s.latestSpan, s.lastServedSpan, s.extendSpan, s.insertSpan,
 		s.insertEvent, s.chainSelect, s.chainInsert, s.chainCertInsert, s.certExists, s.certInsert,
-		s.chainLeafAndAnchors, s.headerSelect, s.headerInsert,
+		s.chainLeafAndAnchors, s.headerSelect, s.headerInsert, s.tlsaSelect, s.tlsaInsert, s.lastTLSA,
 	} {
 		if st != nil {
 			errs = append(errs, st.Close())

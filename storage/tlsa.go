@@ -1,0 +1,195 @@
+package storage
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pinwatchd/pinwatchd"
+)
+
+// MaxTLSAValue is the most bytes a stored TLSA RRset takes (SPEC §9, §16):
+// the JSON of the RRset, its last records dropped to fit and marked cut. A
+// hostile zone can publish far more; a change beyond the cut is still seen,
+// since the span keeps the hash of the whole RRset.
+const MaxTLSAValue = 8 << 10
+
+// tlsaValue is a TLSA RRset in its stored form: what was looked up, without
+// what matching it against one address's chain adds (usable, matches,
+// notes), so that every address of a target shares one stored value.
+//
+// It is hashed as a header value is, under the kind "tlsa", and cut the same
+// way: the stored text within MaxTLSAValue, the whole value's hash in the
+// span.
+type tlsaValue struct {
+	parsed  []byte   // the stored JSON
+	hash    [32]byte // of "tlsa" and parsed: the stored row's identity
+	whole   [32]byte // of "tlsa" and the whole RRset's JSON: what spans compare
+	cut     bool     // parsed lost records (whole differs from hash)
+	present bool     // false for a target that is not a DANE target
+	ok      bool     // the lookup answered (no error)
+}
+
+// tlsaHash is the content hash of a stored TLSA value, as header values
+// are hashed: the kind, a NUL, the JSON.
+func tlsaHash(parsed []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte("tlsa\x00"))
+	h.Write(parsed)
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// encodeTLSA returns the stored form of an observation's TLSA result;
+// absent for a target that is not a DANE target.
+func encodeTLSA(res *pinwatchd.TLSAResult) (tlsaValue, error) {
+	if res == nil {
+		return tlsaValue{}, nil
+	}
+	v := pinwatchd.TLSAResult{Name: res.Name, Authenticated: res.Authenticated, Error: res.Error,
+		Records: make([]pinwatchd.TLSARecord, len(res.Records))}
+	for i, r := range res.Records {
+		v.Records[i] = pinwatchd.TLSARecord{Usage: r.Usage, Selector: r.Selector, MatchingType: r.MatchingType, Data: r.Data}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return tlsaValue{}, fmt.Errorf("encode TLSA records: %w", err)
+	}
+	tv := tlsaValue{parsed: b, hash: tlsaHash(b), present: true, ok: res.Error == ""}
+	tv.whole = tv.hash
+	if len(b) <= MaxTLSAValue {
+		return tv, nil
+	}
+	// Too long: keep the records that fit, and the start of long fields.
+	v.Cut = true
+	v.Name, v.Error = cutText(v.Name, 512), cutText(v.Error, 512)
+	for len(v.Records) > 0 {
+		if b, err = json.Marshal(v); err != nil {
+			return tlsaValue{}, fmt.Errorf("encode TLSA records: %w", err)
+		}
+		if len(b) <= MaxTLSAValue {
+			break
+		}
+		// Drop about the excess, at the records' average size.
+		per := max(1, len(b)/len(v.Records))
+		drop := max(1, (len(b)-MaxTLSAValue+per-1)/per)
+		v.Records = v.Records[:max(0, len(v.Records)-drop)]
+	}
+	if b, err = json.Marshal(v); err != nil {
+		return tlsaValue{}, fmt.Errorf("encode TLSA records: %w", err)
+	}
+	tv.parsed, tv.hash, tv.cut = b, tlsaHash(b), true
+	return tv, nil
+}
+
+// cutText returns at most n bytes of s, whole runes only.
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+// wholeHash is the span's tlsa_whole: NULL unless the stored RRset is cut.
+func (v tlsaValue) wholeHash() []byte {
+	if !v.cut {
+		return nil
+	}
+	return v.whole[:]
+}
+
+// ensureTLSA returns the id of a stored TLSA RRset, storing it first if
+// needed; NULL for an absent one.
+func (r *recorder) ensureTLSA(v tlsaValue) (sql.NullInt64, error) {
+	if !v.present {
+		return sql.NullInt64{}, nil
+	}
+	if id, ok := r.db.tlsa.get(v.hash); ok {
+		r.usedCache = true
+		return sql.NullInt64{Int64: id, Valid: true}, nil
+	}
+	var id int64
+	err := r.st.get(r.db.stmts.tlsaSelect).QueryRowContext(r.ctx, v.hash[:]).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = r.st.get(r.db.stmts.tlsaInsert).QueryRowContext(r.ctx, v.hash[:], string(v.parsed)).Scan(&id)
+	}
+	if err != nil {
+		return sql.NullInt64{}, fmt.Errorf("store TLSA records: %w", err)
+	}
+	r.db.tlsa.put(v.hash, id)
+	return sql.NullInt64{Int64: id, Valid: true}, nil
+}
+
+// Statements of the TLSA values.
+const (
+	tlsaSelectSQL = `SELECT id FROM tlsa_values WHERE hash = ?`
+	tlsaInsertSQL = `INSERT INTO tlsa_values (hash, parsed) VALUES (?, ?) RETURNING id`
+	// lastTLSASQL reads the latest RRset that was looked up without error
+	// at an address, before the span just added: the hash spans compare
+	// and the stored JSON.
+	lastTLSASQL = `
+SELECT coalesce(s.tlsa_whole, v.hash), v.parsed
+FROM spans s JOIN tlsa_values v ON v.id = s.tlsa_id
+WHERE s.address_id = ? AND s.id < ? AND json_extract(v.parsed, '$.error') IS NULL
+ORDER BY s.id DESC LIMIT 1`
+)
+
+// tlsaChanged adds a tlsa_changed event when the RRset of o, looked up
+// without error, differs from the previous one looked up at its address
+// (spanID being the span just added). The first RRset of an address is no
+// change.
+func (r *recorder) tlsaChanged(addrID, spanID int64, o *pinwatchd.Observation, v tlsaValue) error {
+	if !v.present || !v.ok {
+		return nil
+	}
+	var (
+		prevHash []byte
+		prevJSON string
+	)
+	err := r.st.get(r.db.stmts.lastTLSA).QueryRowContext(r.ctx, addrID, spanID).Scan(&prevHash, &prevJSON)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read previous TLSA records: %w", err)
+	}
+	if equalHash(prevHash, v.whole, true) {
+		return nil
+	}
+	var prev pinwatchd.TLSAResult
+	if err := json.Unmarshal([]byte(prevJSON), &prev); err != nil {
+		return fmt.Errorf("read previous TLSA records: %w", err)
+	}
+	e := newEvent(fromUnix(o.Time.Unix()), o, pinwatchd.EventTLSAChanged)
+	e.OldTLSA, e.NewTLSA = TLSALines(&prev), TLSALines(o.TLSA)
+	return r.event(addrID, e)
+}
+
+// TLSALines is an RRset as the history shows it: one record a line in
+// presentation form, then "not authenticated" for an answer without the AD
+// bit and "… cut" for a stored RRset that lost records.
+func TLSALines(res *pinwatchd.TLSAResult) []string {
+	lines := make([]string, 0, len(res.Records)+1)
+	for _, r := range res.Records {
+		lines = append(lines, r.String())
+	}
+	if !res.Authenticated && len(res.Records) > 0 {
+		lines = append(lines, "not authenticated")
+	}
+	if res.Cut {
+		lines = append(lines, "… (cut: more records than are stored)")
+	}
+	return lines
+}
+
+// splitLines is the inverse of joining lines with "\n"; "" gives none.
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
