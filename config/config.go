@@ -100,6 +100,13 @@ type TargetConfig struct {
 	RequireHSTS   bool            `toml:"require_hsts,omitempty"`
 	Schedule      Schedule        `toml:"schedule,omitempty"` // zero: the global schedule
 	SlackChannel  string          `toml:"slack_channel,omitempty"`
+
+	// DANE and mail servers (SPEC §12; see dane.go).
+	MX          string `toml:"mx,omitempty"`       // a mail domain: one sub-target per MX host
+	STARTTLS    string `toml:"starttls,omitempty"` // smtp, imap or pop3
+	DANE        *bool  `toml:"dane,omitempty"`     // look up TLSA; default on for mx and smtp
+	RequireTLSA bool   `toml:"require_tlsa,omitempty"`
+	EHLO        string `toml:"ehlo,omitempty"` // the name SMTP's EHLO sends
 }
 
 // DefaultDigestWindow is the default of `[alerts] digest_window`;
@@ -269,6 +276,7 @@ func (c *Config) Targets() []pinwatchd.Target {
 		if tc.HTTP != nil {
 			t.HTTP = *tc.HTTP
 		}
+		tc.applyDANE(&t)
 		if tc.Path != "" {
 			t.Path = tc.Path
 		}

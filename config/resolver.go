@@ -6,7 +6,8 @@ import (
 	"github.com/pinwatchd/pinwatchd/monitor"
 )
 
-// Resolver is the DNS server every A and AAAA lookup goes to, written
+// Resolver is the DNS server every lookup goes to (A and AAAA, MX and
+// TLSA), written
 // "IP:PORT" ("127.0.0.1:53", "[::1]:53"). The zero value means "not set":
 // the system resolver.
 type Resolver struct{ netip.AddrPort }

@@ -94,6 +94,7 @@ func (c *Config) problems(o Options) []Problem {
 	v.metrics()
 	v.pinSets()
 	v.targets()
+	v.mailTargets()
 	return v.probs
 }
 
@@ -282,7 +283,9 @@ func (v *validator) targets() {
 		} else {
 			first[t.Name] = i
 		}
-		v.host(key, t.Host)
+		if t.MX == "" {
+			v.host(key, t.Host) // an mx target's hosts come from DNS (mailTargets)
+		}
 		if t.Port != nil && (*t.Port < 1 || *t.Port > 65535) {
 			v.add(key+".port", "port = %d is out of range; want 1 to 65535", *t.Port)
 		}
@@ -296,8 +299,8 @@ func (v *validator) targets() {
 			}
 			v.add(fmt.Sprintf("%s.pinsets[%d]", key, j), "unknown pin-set %q; %s", name, known)
 		}
-		http := t.HTTP == nil || *t.HTTP
-		if len(t.Pins) == 0 && len(t.PinSets) == 0 && !http {
+		http := t.httpOn()
+		if len(t.Pins) == 0 && len(t.PinSets) == 0 && !http && !t.mailTarget() {
 			v.add(key, "target has no pins, no pinsets and http = false: nothing to check; add pinsets or pins, or remove http = false")
 		}
 		if t.Path != "" && !strings.HasPrefix(t.Path, "/") {
