@@ -79,11 +79,19 @@ func (d *Daemon) reload(ctx context.Context) error {
 }
 
 // resolveRemoved resolves the open alerts of a target that is no longer
-// configured.
+// configured, and of its exchanges if it was an mx target.
 func (d *Daemon) resolveRemoved(ctx context.Context, target string, pol pinwatchd.AlertPolicy) error {
 	open, err := d.db.OpenAlerts(ctx, target)
-	if err != nil || len(open) == 0 {
+	if err != nil {
 		return err
+	}
+	subs, err := d.db.OpenAlertsUnder(ctx, target+"/")
+	if err != nil {
+		return err
+	}
+	open = append(open, subs...)
+	if len(open) == 0 {
+		return nil
 	}
 	now := d.opts.Now()
 	next, changes := monitor.ResolveAll(open, "the target was removed from the configuration", pol, now)

@@ -32,6 +32,7 @@ type Metrics struct {
 	reg *prometheus.Registry
 
 	targets            *targetMetrics // the per-target series
+	tlsa               *tlsaMetrics   // pinwatchd_tlsa_match
 	probeDuration      prometheus.Histogram
 	alertsOpen         *prometheus.GaugeVec
 	notifications      *prometheus.CounterVec
@@ -51,6 +52,7 @@ func New(buildVersion, commit string) *Metrics {
 	m := &Metrics{
 		reg:     prometheus.NewRegistry(),
 		targets: newTargetMetrics(),
+		tlsa:    newTLSAMetrics(),
 		probeDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "pinwatchd_probe_duration_seconds",
 			Help:    "Time taken by the probe of one address: connect, handshake and HTTP request.",
@@ -90,7 +92,7 @@ func New(buildVersion, commit string) *Metrics {
 	buildInfo.Set(1)
 	m.reloadOK.Set(1)
 	m.reg.MustRegister(
-		m.targets, m.probeDuration, m.alertsOpen, m.notifications,
+		m.targets, m.tlsa, m.probeDuration, m.alertsOpen, m.notifications,
 		m.notificationsQueue, m.undeliverable, m.reloadOK, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -203,6 +205,7 @@ func (m *Metrics) ForgetTarget(target string) {
 		return
 	}
 	m.targets.forget(target)
+	m.tlsa.forget(target)
 }
 
 // Handler serves /metrics (the registry, in the exposition format the

@@ -57,4 +57,5 @@ func (m *Metrics) Probed(t *pinwatchd.Target, obs []pinwatchd.Observation, findi
 		m.setPinMatch(t.Name, name, !mismatch[name])
 		m.setBackupPresent(t.Name, name, !noBackup[name])
 	}
+	m.tlsa.observe(t, obs, findings)
 }
