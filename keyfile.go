@@ -16,6 +16,8 @@ type PublicKey struct {
 	// Label names where the key came from: the certificate or CSR subject,
 	// else the key type and kind ("ECDSA P-256 private key").
 	Label string
+	// CA is set for the key of a CA certificate (basicConstraints cA).
+	CA bool
 }
 
 var pemStart = []byte("-----BEGIN ")
@@ -125,7 +127,7 @@ func pinsOfCerts(certs []*x509.Certificate, err error) ([]PublicKey, error) {
 	}
 	keys := make([]PublicKey, 0, len(certs))
 	for _, c := range certs {
-		keys = append(keys, PublicKey{Pin: PinOf(c.RawSubjectPublicKeyInfo), Label: subjectLabel(c.Subject.String(), c.PublicKey, "certificate")})
+		keys = append(keys, PublicKey{Pin: PinOf(c.RawSubjectPublicKeyInfo), Label: subjectLabel(c.Subject.String(), c.PublicKey, "certificate"), CA: c.IsCA})
 	}
 	return keys, nil
 }

@@ -26,6 +26,8 @@ type eventJSON struct {
 	NotAfter      *time.Time `json:"not_after"`
 	ErrorKind     *string    `json:"error_kind"`
 	ErrorMessage  *string    `json:"error_message"`
+	OldTLSA       []string   `json:"old_tlsa"` // tlsa_changed only, else null
+	NewTLSA       []string   `json:"new_tlsa"`
 }
 
 func runHistory(ctx context.Context, e *env, args []string) int {
@@ -65,6 +67,7 @@ func runHistory(ctx context.Context, e *env, args []string) int {
 				OldLeafSHA256: pinwatchd.NullString(ev.OldLeafSHA256), NewLeafSHA256: pinwatchd.NullString(ev.NewLeafSHA256),
 				Issuer: pinwatchd.NullString(ev.Issuer), NotAfter: pinwatchd.NullTime(ev.NotAfter), ErrorKind: pinwatchd.NullString(string(ev.ErrorKind)),
 				ErrorMessage: pinwatchd.NullString(ev.ErrorMessage),
+				OldTLSA:      tlsaJSON(ev, ev.OldTLSA), NewTLSA: tlsaJSON(ev, ev.NewTLSA),
 			})
 		}
 		if err := writeJSON(e.stdout, map[string]any{"events": out}); err != nil {
@@ -101,6 +104,9 @@ func writeHistoryText(w io.Writer, events []pinwatchd.Event, target string) {
 			fmt.Fprintf(w, "    issuer %s, expires %s\n", shortDN(ev.Issuer), ev.NotAfter.Format("2006-01-02"))
 		case pinwatchd.EventProbeFailed:
 			fmt.Fprintf(w, " (%s)\n    %s\n", ev.ErrorKind, ev.ErrorMessage)
+		case pinwatchd.EventTLSAChanged:
+			fmt.Fprintln(w)
+			writeTLSAChange(w, ev)
 		default:
 			fmt.Fprintln(w)
 		}

@@ -127,6 +127,10 @@ func writeObservation(w io.Writer, o *pinwatchd.Observation, now time.Time) {
 		fmt.Fprintf(w, "  %s", o.TLSVersion)
 	}
 	fmt.Fprintln(w)
+	if o.STARTTLS != "" {
+		fmt.Fprintf(w, "    starttls  %s\n", o.STARTTLS)
+	}
+	defer writeTLSA(w, o.TLSA) // last, whether or not a chain was served
 	if o.Error != nil {
 		fmt.Fprintf(w, "    error: %s: %s\n", o.Error.Kind, o.Error.Message)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -10,19 +11,31 @@ import (
 	"github.com/pinwatchd/pinwatchd"
 )
 
-const pinUsage = "pin [--format base64|hpkp|okhttp|android|trustkit] [-v] [--json] FILE…"
+const pinUsage = "pin [--format base64|hpkp|okhttp|android|trustkit|tlsa] [-v] [--json] FILE…"
 
-// pinFormats renders a pin as one output line, by --format value.
-var pinFormats = map[string]func(string) string{
-	"base64":   func(p string) string { return p },
-	"hpkp":     func(p string) string { return `pin-sha256="` + p + `";` },
-	"okhttp":   func(p string) string { return "sha256/" + p },
-	"android":  func(p string) string { return `<pin digest="SHA-256">` + p + `</pin>` },
-	"trustkit": func(p string) string { return `"` + p + `",` },
+// pinFormats renders a key as one output line, by --format value.
+var pinFormats = map[string]func(pinwatchd.PublicKey) string{
+	"base64":   func(k pinwatchd.PublicKey) string { return k.Pin.String() },
+	"hpkp":     func(k pinwatchd.PublicKey) string { return `pin-sha256="` + k.Pin.String() + `";` },
+	"okhttp":   func(k pinwatchd.PublicKey) string { return "sha256/" + k.Pin.String() },
+	"android":  func(k pinwatchd.PublicKey) string { return `<pin digest="SHA-256">` + k.Pin.String() + `</pin>` },
+	"trustkit": func(k pinwatchd.PublicKey) string { return `"` + k.Pin.String() + `",` },
+	"tlsa":     tlsaLine,
 }
 
 // pinFormatNames lists the --format values in the order the usage shows.
-const pinFormatNames = "base64, hpkp, okhttp, android, trustkit"
+const pinFormatNames = "base64, hpkp, okhttp, android, trustkit, tlsa"
+
+// tlsaLine is the TLSA record data of a key (SPEC §5): "3 1 1 HEX", DANE-EE,
+// the SPKI's SHA-256 in lower-case hex (which is what the pin holds), or
+// "2 1 1 HEX", DANE-TA, for the key of a CA certificate.
+func tlsaLine(k pinwatchd.PublicKey) string {
+	usage := "3"
+	if k.CA {
+		usage = "2"
+	}
+	return usage + " 1 1 " + hex.EncodeToString(k.Pin[:])
+}
 
 func runPin(_ context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "pin", pinUsage)
@@ -55,7 +68,7 @@ func runPin(_ context.Context, e *env, args []string) int {
 		}
 		keys = append(keys, ks...)
 		for _, k := range ks {
-			doc.Keys = append(doc.Keys, pinJSON{File: f, Pin: k.Pin, Line: render(k.Pin.String()), Label: k.Label})
+			doc.Keys = append(doc.Keys, pinJSON{File: f, Pin: k.Pin, Line: render(k), Label: k.Label})
 		}
 	}
 	if failed {
@@ -69,7 +82,7 @@ func runPin(_ context.Context, e *env, args []string) int {
 	}
 	var out strings.Builder
 	for _, k := range keys {
-		out.WriteString(render(k.Pin.String()))
+		out.WriteString(render(k))
 		if *verbose {
 			out.WriteString("  " + k.Label)
 		}

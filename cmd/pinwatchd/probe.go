@@ -15,7 +15,7 @@ import (
 	"github.com/pinwatchd/pinwatchd/monitor"
 )
 
-const probeUsage = "probe HOST[:PORT] [--sni N] [--connect IP[:PORT]]… [--ca-file F] [--pin P]… [--timeout D] [--no-http] [--resolver IP:PORT] [--json]"
+const probeUsage = "probe HOST[:PORT] [--sni N] [--connect IP[:PORT]]… [--ca-file F] [--pin P]… [--timeout D] [--no-http] [--starttls smtp|imap|pop3] [--dane] [--resolver IP:PORT] [--json]"
 
 func runProbe(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "probe", probeUsage)
@@ -26,7 +26,9 @@ func runProbe(ctx context.Context, e *env, args []string) int {
 	fs.Var(&pins, "pin", "expected `pin` (sha256/X, pin-sha256=\"X\" or X), forming the pin-set \"inline\" (repeatable)")
 	timeout := fs.Duration("timeout", 10*time.Second, "deadline for the whole probe of one address")
 	noHTTP := fs.Bool("no-http", false, "do not send an HTTP request after the handshake")
-	resolver := fs.String("resolver", "", "send the A and AAAA lookups to the DNS server at this `IP:PORT` (default: the system resolver)")
+	starttls := fs.String("starttls", "", "speak this `protocol` (smtp, imap or pop3) before the handshake; implies --no-http, and --dane for smtp")
+	dane := fs.Bool("dane", false, "look up the TLSA records at _PORT._tcp.HOST and match them against the chain")
+	resolver := fs.String("resolver", "", "send the DNS lookups (A, AAAA, TLSA) to the DNS server at this `IP:PORT` (default: the system resolver)")
 	jsonOut := fs.Bool("json", false, "print JSON")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -39,6 +41,9 @@ func runProbe(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}
+	if err := probeMail(t, *starttls, *dane); err != nil {
+		return fail(e.stderr, "%v", err)
+	}
 	if *timeout <= 0 {
 		return fail(e.stderr, "--timeout %s: must be positive", *timeout)
 	}
@@ -48,7 +53,7 @@ func runProbe(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return fail(e.stderr, "--resolver: %v", err)
 		}
-		p.Resolver = monitor.NewResolver(addr)
+		p.Resolver, p.DNSServer = monitor.NewResolver(addr), addr
 	}
 	now := e.now().UTC()
 	obs := p.Probe(ctx, t)
