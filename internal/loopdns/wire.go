@@ -38,6 +38,17 @@ func parseQuestion(q []byte) (end int, name string, qtype uint16, err error) {
 	return i + 4, CanonicalName(strings.Join(labels, ".")), binary.BigEndian.Uint16(q[i:]), nil
 }
 
+// udpSize returns the largest UDP answer the client of query q takes: the
+// size its EDNS OPT record offers (RFC 6891 §6.2.3), at most maxUDP, else
+// 512 bytes. end is the end of the question.
+func udpSize(q []byte, end int) int {
+	const typeOPT = 41
+	if binary.BigEndian.Uint16(q[10:]) == 0 || len(q) < end+5 || q[end] != 0 || binary.BigEndian.Uint16(q[end+1:]) != typeOPT {
+		return 512
+	}
+	return min(max(int(binary.BigEndian.Uint16(q[end+3:])), 512), maxUDP)
+}
+
 // rr is the type and data of one answer record.
 type rr struct {
 	typ  uint16
@@ -75,7 +86,7 @@ func (s *Server) answer(q []byte, network string) []byte {
 	}
 	ad := mode == Answer && known && z.signed
 	resp := encode(q[:end], qtype, rcode, ad, false, records)
-	if network == "udp" && rcode == rcodeOK && (truncate || len(resp) > maxUDP) {
+	if network == "udp" && rcode == rcodeOK && (truncate || len(resp) > udpSize(q, end)) {
 		resp = encode(q[:end], qtype, rcode, ad, true, nil)
 	}
 	return resp
