@@ -75,6 +75,7 @@ type zone struct {
 	mx     []MX
 	tlsa   []TLSA
 	signed bool // answers carry the AD bit
+	bogus  bool // every answer about the name is SERVFAIL
 }
 
 // Server is a DNS server on 127.0.0.1, UDP and TCP on the same port. Its
@@ -176,6 +177,15 @@ func (s *Server) SetTLSA(name string, authenticated bool, recs ...TLSA) {
 	defer s.mu.Unlock()
 	z := s.entry(name)
 	z.tlsa, z.signed = append([]TLSA(nil), recs...), authenticated
+}
+
+// SetBogus makes every question about name answered SERVFAIL (on), as a
+// validating resolver answers for a zone whose signatures do not check
+// out, or answered again (off).
+func (s *Server) SetBogus(name string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.entry(name).bogus = on
 }
 
 // SetMode switches how every following query is answered.

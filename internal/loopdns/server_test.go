@@ -62,6 +62,13 @@ func TestServer(t *testing.T) {
 	if r := exchange(t, s, "unknown.test", dns.TypeA, false); r.Rcode != dns.RcodeNameError {
 		t.Errorf("unknown name: rcode %d, want NXDOMAIN", r.Rcode)
 	}
+	s.SetBogus("_25._tcp.mx2.test", true)
+	if r := exchange(t, s, "_25._tcp.mx2.test", dns.TypeTLSA, true); r.Rcode != dns.RcodeServerFailure {
+		t.Errorf("a bogus name: rcode %d, want SERVFAIL", r.Rcode)
+	}
+	if r := exchange(t, s, "_25._tcp.mx1.test", dns.TypeTLSA, true); r.Rcode != dns.RcodeSuccess {
+		t.Errorf("beside a bogus name: rcode %d, want NOERROR", r.Rcode)
+	}
 	s.SetMode(ServFail)
 	if r := exchange(t, s, "example.test", dns.TypeMX, false); r.Rcode != dns.RcodeServerFailure {
 		t.Errorf("ServFail mode: rcode %d", r.Rcode)
@@ -72,8 +79,8 @@ func TestServer(t *testing.T) {
 	if _, _, err := (&dns.Client{Timeout: 200 * time.Millisecond}).Exchange(q, s.Addr); err == nil {
 		t.Error("Silent mode answered")
 	}
-	if n := len(s.Queries()); n != 9 {
-		t.Errorf("%d queries recorded, want 9", n)
+	if n := len(s.Queries()); n != 11 {
+		t.Errorf("%d queries recorded, want 11", n)
 	}
 }
 

@@ -77,7 +77,7 @@ func (s *Server) answer(q []byte, network string) []byte {
 	switch {
 	case mode == Silent:
 		return nil
-	case mode == ServFail:
+	case mode == ServFail || (mode == Answer && z.bogus):
 		rcode = rcodeServ
 	case mode == NXDomain || (mode == Answer && !known):
 		rcode = rcodeNX

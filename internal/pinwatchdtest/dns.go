@@ -97,6 +97,11 @@ func (d *DNS) SetTLSA(name string, authenticated bool, records ...string) {
 	d.s.SetTLSA(name, authenticated, recs...)
 }
 
+// SetBogus makes every question about name answered SERVFAIL, as a
+// validating resolver answers for a zone with bogus signatures (on), or
+// answered again (off).
+func (d *DNS) SetBogus(name string, on bool) { d.s.SetBogus(name, on) }
+
 // SetMode switches how every following query is answered.
 func (d *DNS) SetMode(m DNSMode) { d.s.SetMode(m) }
 

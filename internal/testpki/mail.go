@@ -65,9 +65,16 @@ type MailServer struct {
 // test (or at the Standalone's Close).
 func ServeMail(tb TB, proto string, cert tls.Certificate) *MailServer {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return ServeMailOn(tb, "127.0.0.1:0", proto, cert)
+}
+
+// ServeMailOn is ServeMail on the given loopback listen address, e.g.
+// "127.0.0.2:2525" for a second exchange on the port of the first.
+func ServeMailOn(tb TB, listen, proto string, cert tls.Certificate) *MailServer {
+	tb.Helper()
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		tb.Fatalf("testpki: listen for %s: %v", proto, err)
+		tb.Fatalf("testpki: listen on %s for %s: %v", listen, proto, err)
 	}
 	s := &MailServer{Addr: ln.Addr().String(), proto: proto, ln: ln, done: make(chan struct{}), conns: map[net.Conn]bool{}}
 	s.cert.Store(&cert)
