@@ -225,7 +225,9 @@ func TestDaemonDANEFindings(t *testing.T) {
 		targets = append(targets, tc)
 	}
 	on := true
-	tlsaOf := func(name string) string { return pinwatchd.TLSAName(name, portOf(t, servers[strings.SplitN(name, ".", 2)[0]].Addr)) }
+	tlsaOf := func(name string) string {
+		return pinwatchd.TLSAName(name, portOf(t, servers[strings.SplitN(name, ".", 2)[0]].Addr))
+	}
 	add("unsigned", names[0], "smtp", testpki.MailNormal)
 	add("malformed", names[1], "smtp", testpki.MailNormal)
 	add("bogus", names[2], "smtp", testpki.MailNormal)
