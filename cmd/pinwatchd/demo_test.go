@@ -20,6 +20,7 @@ func TestDemo(t *testing.T) {
 		"opened    legacy   missing_backup_pin",
 		"opened    billing  cert_expiring",
 		"opened    partner  chain_untrusted",
+		"opened    mail     tlsa_mismatch",
 		"chain_changed      key_rotated",
 		"resolved  billing  cert_expiring",
 		"chain_changed (key_rotated)",

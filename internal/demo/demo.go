@@ -30,7 +30,7 @@ const wait = 20 * time.Second
 func Run(ctx context.Context, out, errs io.Writer, dir, version string) (dbPath string, err error) {
 	tb := &testpki.Standalone{Dir: dir}
 	defer tb.Close()
-	fmt.Fprintln(out, "pinwatchd demo: five loopback TLS endpoints, watched by the real daemon code.")
+	fmt.Fprintln(out, "pinwatchd demo: five loopback TLS endpoints and a DANE mail server, watched by the real daemon code.")
 	fmt.Fprintln(out)
 
 	var f *fleet
@@ -92,7 +92,15 @@ func tour(ctx context.Context, out io.Writer, tb *testpki.Standalone, f *fleet, 
 	if err := tb.Do(func() { f.renew(tb) }); err != nil {
 		return err
 	}
-	return waitForAlerts(ctx, dbPath, func(as []pinwatchd.Alert) bool { return !hasKinds(as, pinwatchd.KindCertExpiring) })
+	if err := waitForAlerts(ctx, dbPath, func(as []pinwatchd.Alert) bool { return !hasKinds(as, pinwatchd.KindCertExpiring) }); err != nil {
+		return err
+	}
+	time.Sleep(round / 2)
+	fmt.Fprintf(out, "\n==> Rotating the key of the mail server without publishing a TLSA record for it…\n\n")
+	if err := tb.Do(func() { f.mail.rotate(tb, f.pki) }); err != nil {
+		return err
+	}
+	return waitForAlerts(ctx, dbPath, func(as []pinwatchd.Alert) bool { return hasKinds(as, pinwatchd.KindTLSAMismatch) })
 }
 
 // writeConfig saves the demo's configuration, for --keep.

@@ -45,6 +45,9 @@ func TestRun(t *testing.T) {
 		"==> Renewing the certificate of \"billing\"",
 		"resolved  billing  cert_expiring",
 		"event     billing  chain_changed      renewed",
+		"SMTP STARTTLS + DANE",
+		"==> Rotating the key of the mail server without publishing a TLSA record for it",
+		"opened    mail     tlsa_mismatch      CRITICAL",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, stdout)
@@ -73,6 +76,7 @@ func TestRun(t *testing.T) {
 		"legacy missing_backup_pin": pinwatchd.AlertOpen,
 		"partner chain_untrusted":   pinwatchd.AlertOpen,
 		"billing cert_expiring":     pinwatchd.AlertResolved,
+		"mail tlsa_mismatch":        pinwatchd.AlertOpen,
 	} {
 		if state[key] != want {
 			t.Errorf("alert %s is %q in the database, want %q (all: %v)", key, state[key], want, state)
@@ -98,8 +102,8 @@ func TestRun(t *testing.T) {
 	for _, tg := range cfg.Targets() {
 		names = append(names, tg.Name)
 	}
-	if got := strings.Join(names, " "); got != "api www legacy billing partner" {
-		t.Errorf("config.toml has the targets %q, want api www legacy billing partner", got)
+	if got := strings.Join(names, " "); got != "api www legacy billing partner mail" {
+		t.Errorf("config.toml has the targets %q, want api www legacy billing partner mail", got)
 	}
 	if cfg.Database != dbPath {
 		t.Errorf("config.toml records into %q, want %q", cfg.Database, dbPath)

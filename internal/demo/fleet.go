@@ -22,6 +22,7 @@ type fleet struct {
 	expiring, rogue *testpki.Server
 	expLeaf         *testpki.Cert
 	rogueLeaf       *testpki.Cert
+	mail            *mail
 }
 
 // newFleet starts five loopback HTTPS endpoints: one pinned with a backup,
@@ -42,6 +43,7 @@ func newFleet(tb testpki.TB, now time.Time) *fleet {
 	other := testpki.New(tb)
 	d.rogueLeaf = other.Leaf
 	d.rogue = testpki.Serve(tb, other.TLS(), testpki.HeaderHandler(hsts))
+	d.mail = newMail(tb, p, d.spare)
 	return d
 }
 
@@ -64,11 +66,13 @@ func (d *fleet) describe() []string {
 		fmt.Sprintf("legacy    %s  pinned to one key only: no backup", d.legacy.Addr),
 		fmt.Sprintf("billing   %s  leaf expires in 5 days", d.expiring.Addr),
 		fmt.Sprintf("partner   %s  chain from a CA nobody trusts", d.rogue.Addr),
+		d.mail.describe(d.spare),
 	}
 }
 
-// config is the demo's configuration: the five endpoints, probed every
-// round, recording into dbPath.
+// config is the demo's configuration: the five endpoints and the mail
+// server, probed every round, recording into dbPath, with the demo's DNS
+// server as the resolver.
 func (d *fleet) config(dbPath string) (*config.Config, error) {
 	c := config.Default()
 	c.Database = dbPath
@@ -77,6 +81,9 @@ func (d *fleet) config(dbPath string) (*config.Config, error) {
 		return nil, err
 	}
 	c.Schedule = sched
+	if err := c.Resolver.UnmarshalText([]byte(d.mail.dns.Addr)); err != nil {
+		return nil, err
+	}
 	c.Timeout = config.Duration{Duration: 3 * time.Second}
 	// The tour prints each alert as it fires: no digest window.
 	c.Alerts.DigestWindow = config.Duration{}
@@ -103,5 +110,10 @@ func (d *fleet) config(dbPath string) (*config.Config, error) {
 			CAFile: d.caFile, PinSets: t.pinsets, Pins: t.pins,
 		})
 	}
+	mt, err := d.mail.target(d.caFile)
+	if err != nil {
+		return nil, err
+	}
+	c.TargetConfigs = append(c.TargetConfigs, mt)
 	return c, c.Validate()
 }
