@@ -42,6 +42,10 @@ func writeTLSA(w io.Writer, res *pinwatchd.TLSAResult) {
 		auth = "NOT authenticated: DANE clients ignore it"
 	}
 	fmt.Fprintf(w, "    TLSA %s: %s, %s\n", res.Name, count(len(res.Records), "record", "records"), auth)
+	matched := false
+	for _, r := range res.Records {
+		matched = matched || r.Matches != ""
+	}
 	for _, r := range res.Records {
 		var role string
 		switch {
@@ -50,7 +54,10 @@ func writeTLSA(w io.Writer, res *pinwatchd.TLSAResult) {
 		case !r.Usable:
 			role = "not usable: " + r.Note
 		default:
-			role = "backup (no certificate of the chain)"
+			role = "matches no certificate of the chain"
+			if matched {
+				role = "backup (matches no certificate of the chain)"
+			}
 			if r.Note != "" {
 				role = "no match: " + r.Note
 			}

@@ -73,7 +73,7 @@ func TestProbeSTARTTLSDANE(t *testing.T) {
 		"starttls  smtp",
 		"TLSA " + res.Name + ": 2 records, authenticated (AD)",
 		leafRec + "  matches leaf",
-		spareRec + "  backup (no certificate of the chain)",
+		spareRec + "  backup (matches no certificate of the chain)",
 		"result: ok",
 	} {
 		if !strings.Contains(stdout, want) {
