@@ -17,6 +17,7 @@ const (
 // form of its own: `pinwatchd history --json` renders it, with empty
 // strings and zero times as null.
 type Event struct {
+	ID            int64 // storage identity; 0 until stored
 	Time          time.Time
 	Target        string
 	Address       string
@@ -47,4 +48,8 @@ type CertStatus struct {
 	ChainNotAfter time.Time // earliest NotAfter in the chain
 	LastSeen      time.Time // last successful probe that served this chain
 	ErrorKind     Kind      // of the latest probe when it failed, else empty
+	// LeftDNS is set when the address was not part of the target's latest
+	// round that resolved the name: it is no longer among the addresses the
+	// target is probed at, and the row shows the past.
+	LeftDNS bool
 }

@@ -11,12 +11,13 @@ import (
 )
 
 const historyColumns = `
-SELECT e.time, e.address_id, e.event, e.class, e.old_leaf_pin, e.new_leaf_pin,
+SELECT e.id, e.time, e.address_id, e.event, e.class, e.old_leaf_pin, e.new_leaf_pin,
        e.old_leaf_sha256, e.new_leaf_sha256, e.issuer, e.not_after, e.error_kind, e.error_message`
 
 // History returns the timeline events at or after since, oldest first
-// (ties in recording order), of one target, or of every target when target
-// is "". A target never recorded has no events (no error).
+// (ties in recording order), with their IDs, of one target, or of every
+// target when target is "". A target never recorded has no events (no
+// error).
 func (db *DB) History(ctx context.Context, target string, since time.Time) ([]pinwatchd.Event, error) {
 	events, err := db.history(ctx, target, since)
 	if err != nil {
@@ -91,7 +92,7 @@ func (db *DB) history(ctx context.Context, target string, since time.Time) ([]pi
 		typ, class, ek string
 		notAfter       sql.NullInt64
 	)
-	dest := []any{&t, &addrID, &typ, &class, &e.OldLeafPin, &e.NewLeafPin,
+	dest := []any{&e.ID, &t, &addrID, &typ, &class, &e.OldLeafPin, &e.NewLeafPin,
 		&e.OldLeafSHA256, &e.NewLeafSHA256, &e.Issuer, &notAfter, &ek, &e.ErrorMessage}
 	for rows.Next() {
 		e = pinwatchd.Event{}
@@ -116,20 +117,33 @@ func (db *DB) history(ctx context.Context, target string, since time.Time) ([]pi
 // Certs returns, per (target, address) ordered by target then address, the
 // chain of the latest probe that served one. When the latest probe failed,
 // ErrorKind names the failure and LastSeen tells when the chain was last
-// seen. DaysLeft counts from now. Addresses that never served a chain are
-// left out: there is nothing to show for them.
+// seen. DaysLeft counts from now. LeftDNS marks an address that was not
+// part of its target's latest round that resolved the name (a round whose
+// only observation is dns_failed does not count): such a row is history,
+// not what the target serves now. Every target ever recorded is listed;
+// which are still configured is the caller's to know. Addresses that never
+// served a chain are left out: there is nothing to show for them.
 func (db *DB) Certs(ctx context.Context, now time.Time) ([]pinwatchd.CertStatus, error) {
 	rows, err := db.read.QueryContext(ctx, `
-SELECT a.target, a.address, l.error_kind, c.last_seen,
+WITH latest AS (
+    SELECT a.id, a.target, a.address, l.error_kind, l.last_round
+    FROM addresses a
+    JOIN spans l ON l.id = (SELECT max(id) FROM spans WHERE address_id = a.id)
+), rounds AS (
+    SELECT target, max(last_round) AS last_round FROM latest
+    WHERE error_kind != 'dns_failed' GROUP BY target
+)
+SELECT x.target, x.address, x.error_kind, c.last_seen,
        leaf.subject, leaf.issuer, leaf.pin, leaf.sha256, leaf.not_after,
-       (SELECT min(x.not_after) FROM chain_certs xc JOIN certs x ON x.sha256 = xc.cert_sha256
-        WHERE xc.chain_id = coalesce(c.verified_chain_id, c.served_chain_id))
-FROM addresses a
-JOIN spans l ON l.id = (SELECT max(id) FROM spans WHERE address_id = a.id)
-JOIN spans c ON c.id = (SELECT max(id) FROM spans WHERE address_id = a.id AND served_chain_id IS NOT NULL)
+       (SELECT min(y.not_after) FROM chain_certs yc JOIN certs y ON y.sha256 = yc.cert_sha256
+        WHERE yc.chain_id = coalesce(c.verified_chain_id, c.served_chain_id)),
+       x.last_round < r.last_round
+FROM latest x
+JOIN rounds r ON r.target = x.target
+JOIN spans c ON c.id = (SELECT max(id) FROM spans WHERE address_id = x.id AND served_chain_id IS NOT NULL)
 JOIN chain_certs lc ON lc.chain_id = c.served_chain_id AND lc.position = 0
 JOIN certs leaf ON leaf.sha256 = lc.cert_sha256
-ORDER BY a.target, a.address`)
+ORDER BY x.target, x.address`)
 	if err != nil {
 		return nil, fmt.Errorf("read certificates from %s: %w", db.path, err)
 	}
@@ -142,7 +156,7 @@ ORDER BY a.target, a.address`)
 			lastSeen, notAfter, chainAfter int64
 		)
 		if err := rows.Scan(&s.Target, &s.Address, &kind, &lastSeen, &s.LeafSubject, &s.Issuer,
-			&s.LeafPin, &s.LeafSHA256, &notAfter, &chainAfter); err != nil {
+			&s.LeafPin, &s.LeafSHA256, &notAfter, &chainAfter, &s.LeftDNS); err != nil {
 			return nil, fmt.Errorf("read certificates from %s: %w", db.path, err)
 		}
 		s.ErrorKind = pinwatchd.Kind(kind)

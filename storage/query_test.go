@@ -90,6 +90,54 @@ func TestCerts(t *testing.T) {
 	}
 }
 
+// An address is current while it belongs to its target's latest round that
+// resolved the name, however far apart the probes of one round are; one
+// that the latest such round did not probe has left DNS.
+func TestCertsLeftDNS(t *testing.T) {
+	db, _ := openTest(t)
+	p := testpki.New(t)
+	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	h := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }
+	const a, b, name = "127.0.0.1:443", "127.0.0.2:443", "api.example.com:443"
+	leftDNS := func(at time.Time) map[string]bool {
+		t.Helper()
+		got, err := db.Certs(t.Context(), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, s := range got {
+			out[s.Address] = s.LeftDNS
+		}
+		return out
+	}
+	check := func(step string, at time.Time, want map[string]bool) {
+		t.Helper()
+		if got := leftDNS(at); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: LeftDNS per address = %v, want %v", step, got, want)
+		}
+	}
+
+	// One round whose second probe starts 40 s after the first, then one
+	// whose second probe fails: both addresses are current.
+	record(t, db, okObs("api", a, h(0), c), okObs("api", b, h(0).Add(40*time.Second), c))
+	check("first round", h(0), map[string]bool{a: false, b: false})
+	record(t, db, okObs("api", a, h(1).Add(30*time.Second), c), failObs("api", b, h(1), pinwatchd.KindConnectFailed, "refused"))
+	check("a failed probe", h(1), map[string]bool{a: false, b: false})
+	// The name resolves to a only: b left DNS.
+	record(t, db, okObs("api", a, h(2), c))
+	check("b no longer resolved", h(2), map[string]bool{a: false, b: true})
+	// The name does not resolve at all: nothing says a left.
+	record(t, db, failObs("api", name, h(3), pinwatchd.KindDNSFailed, "no such host"))
+	check("a DNS failure", h(3), map[string]bool{a: false, b: true})
+	// b is back.
+	record(t, db, okObs("api", a, h(4), c), okObs("api", b, h(4), c))
+	check("b back", h(4), map[string]bool{a: false, b: false})
+	// Another target's rounds change nothing for api.
+	record(t, db, okObs("www", "127.0.0.3:443", h(5), c))
+	check("another target", h(5), map[string]bool{a: false, b: false, "127.0.0.3:443": false})
+}
+
 func TestLatestObservationsRoundTrip(t *testing.T) {
 	db, _ := openTest(t)
 	p := testpki.New(t)

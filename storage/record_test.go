@@ -142,6 +142,11 @@ func TestRecordChangeClasses(t *testing.T) {
 				OldLeafSHA256: a.leaf().SHA256, NewLeafSHA256: b.leaf().SHA256,
 				Issuer: b.leaf().Issuer, NotAfter: b.leaf().NotAfter,
 			}}
+			if len(got) == 1 && got[0].ID == 0 {
+				t.Errorf("Record returned the event without its ID")
+			} else if len(got) == 1 {
+				want[0].ID = got[0].ID // History must return the same one
+			}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("Record events =\n%+v\nwant\n%+v", got, want)
 			}
