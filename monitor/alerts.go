@@ -48,7 +48,7 @@ func UpdateAlerts(target string, open []pinwatchd.Alert, findings []pinwatchd.Fi
 			continue
 		}
 		prev := a.Severity
-		a.Severity, a.Addresses, a.Message = g.Severity, g.Addresses, g.Message
+		a.Severity, a.Addresses, a.Message, a.Details = g.Severity, g.Addresses, g.Message, g.Details
 		switch {
 		case a.Severity > prev:
 			a.LastNotifiedAt = now
@@ -108,8 +108,8 @@ func ResolveAll(open []pinwatchd.Alert, reason string, pol pinwatchd.AlertPolicy
 }
 
 // groupFindings folds the alertable findings into one alert per identity,
-// with the worst severity, every affected address and the message of the
-// first worst finding.
+// with the worst severity, every affected address and the message and
+// details of the first worst finding.
 func groupFindings(target string, findings []pinwatchd.Finding, failures map[string]int, threshold int) map[pinwatchd.AlertKey]*pinwatchd.Alert {
 	groups := map[pinwatchd.AlertKey]*pinwatchd.Alert{}
 	for i := range findings {
@@ -123,10 +123,10 @@ func groupFindings(target string, findings []pinwatchd.Finding, failures map[str
 		key := pinwatchd.AlertKey{Target: target, Kind: f.Kind, Subject: pinwatchd.AlertSubject(f)}
 		g, ok := groups[key]
 		if !ok {
-			g = &pinwatchd.Alert{Target: target, Kind: f.Kind, Subject: key.Subject, Severity: f.Severity, Message: f.Message}
+			g = &pinwatchd.Alert{Target: target, Kind: f.Kind, Subject: key.Subject, Severity: f.Severity, Message: f.Message, Details: f.Details}
 			groups[key] = g
 		} else if f.Severity > g.Severity {
-			g.Severity, g.Message = f.Severity, f.Message
+			g.Severity, g.Message, g.Details = f.Severity, f.Message, f.Details
 		}
 		if f.Address != "" && !slices.Contains(g.Addresses, f.Address) {
 			g.Addresses = append(g.Addresses, f.Address)
