@@ -136,6 +136,11 @@ func TestCertsLeftDNS(t *testing.T) {
 	// Another target's rounds change nothing for api.
 	record(t, db, okObs("www", "127.0.0.3:443", h(5), c))
 	check("another target", h(5), map[string]bool{a: false, b: false, "127.0.0.3:443": false})
+	// Two rounds within one second (check --record run twice) are two
+	// rounds.
+	record(t, db, okObs("api", a, h(6).Add(100*time.Millisecond), c), okObs("api", b, h(6).Add(100*time.Millisecond), c))
+	record(t, db, okObs("api", a, h(6).Add(700*time.Millisecond), c))
+	check("a round in the same second", h(6), map[string]bool{a: false, b: true, "127.0.0.3:443": false})
 }
 
 func TestLatestObservationsRoundTrip(t *testing.T) {

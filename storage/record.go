@@ -17,7 +17,7 @@ type recorder struct {
 	st        *txStmts
 	usedCache bool // a cached id or certificate was trusted
 	events    []pinwatchd.Event
-	rounds    map[string]int64 // target → start of its round, unix seconds
+	rounds    map[string]int64 // target → start of its round, unix milliseconds
 }
 
 // Record stores one round of observations of targets in one transaction and
@@ -91,11 +91,14 @@ func (db *DB) record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwat
 }
 
 // roundStarts returns, per target, the earliest probe time among its
-// observations: the start of its round, shared by all its addresses.
+// observations in unix milliseconds: the start of its round, shared by all
+// its addresses. (Should the clock step back, the spans a round extends
+// keep the later start, so an address whose chain changed in that round
+// may look as if it left DNS until the clock catches up.)
 func roundStarts(obs []pinwatchd.Observation) map[string]int64 {
 	rounds := make(map[string]int64, 1)
 	for i := range obs {
-		t := obs[i].Time.Unix()
+		t := obs[i].Time.UnixMilli()
 		if r, ok := rounds[obs[i].Target]; !ok || t < r {
 			rounds[obs[i].Target] = t
 		}

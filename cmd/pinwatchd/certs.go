@@ -11,7 +11,14 @@ import (
 	"github.com/pinwatchd/pinwatchd/config"
 )
 
-const certsUsage = "certs [--expiring-within D] [--json] [--config F] [--database F]"
+const certsUsage = "certs [--expiring-within D] [--all] [--json] [--config F] [--database F]"
+
+// Why a certs row is history rather than what a target serves now (the
+// "stale" field of `certs --json`).
+const (
+	staleNotConfigured = "not_configured" // the target is no longer in the config
+	staleLeftDNS       = "left_dns"       // the address was not part of the target's latest round
+)
 
 // certJSON is one entry of `certs --json` (SPEC §5).
 type certJSON struct {
@@ -26,12 +33,20 @@ type certJSON struct {
 	ChainNotAfter time.Time  `json:"chain_not_after"`
 	LastSeen      *time.Time `json:"last_seen"`
 	ErrorKind     *string    `json:"error_kind"`
+	Stale         *string    `json:"stale"` // null, "not_configured" or "left_dns"
+}
+
+// certRow is one row to show and why it is stale ("" when current).
+type certRow struct {
+	pinwatchd.CertStatus
+	stale string
 }
 
 func runCerts(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "certs", certsUsage)
 	q := addQueryFlags(fs)
 	within := fs.String("expiring-within", "", "only certificates whose chain expires within this `duration` (30d)")
+	all := fs.Bool("all", false, "also show targets no longer configured and addresses that left DNS, marked as such")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -45,29 +60,40 @@ func runCerts(ctx context.Context, e *env, args []string) int {
 			return fail(e.stderr, "--expiring-within %q is not a positive duration such as 30d or 72h", *within)
 		}
 	}
-	db, err := openQueryDB(ctx, e, q)
+	cfg, err := targetsConfig(e, q)
+	if err != nil {
+		return fail(e.stderr, "%v", err)
+	}
+	db, err := openDatabase(ctx, e, q, cfg)
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}
 	defer db.Close()
 	now := e.now().UTC()
-	all, err := db.Certs(ctx, now)
+	statuses, err := db.Certs(ctx, now)
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}
-	certs := all[:0:0]
-	for _, c := range all {
-		if limit == 0 || earliest(c).Before(now.Add(limit)) {
-			certs = append(certs, c)
+	configured := configuredNames(cfg)
+	var rows []certRow
+	hidden := 0
+	for _, c := range statuses {
+		r := certRow{CertStatus: c, stale: staleness(c, configured)}
+		switch {
+		case r.stale != "" && !*all:
+			hidden++
+		case limit == 0 || earliest(c).Before(now.Add(limit)):
+			rows = append(rows, r)
 		}
 	}
 	if *q.json {
-		out := make([]certJSON, 0, len(certs))
-		for _, c := range certs {
+		out := make([]certJSON, 0, len(rows))
+		for _, c := range rows {
 			out = append(out, certJSON{
 				Target: c.Target, Address: c.Address, LeafSubject: c.LeafSubject, Issuer: c.Issuer,
 				LeafPin: c.LeafPin, LeafSHA256: c.LeafSHA256, NotAfter: c.NotAfter.UTC(), DaysLeft: c.DaysLeft,
 				ChainNotAfter: c.ChainNotAfter.UTC(), LastSeen: pinwatchd.NullTime(c.LastSeen), ErrorKind: pinwatchd.NullString(string(c.ErrorKind)),
+				Stale: pinwatchd.NullString(c.stale),
 			})
 		}
 		if err := writeJSON(e.stdout, map[string]any{"certs": out}); err != nil {
@@ -75,8 +101,21 @@ func runCerts(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
-	writeCertsText(e.stdout, certs, now, limit)
+	writeCertsText(e.stdout, rows, hidden, limit)
 	return exitOK
+}
+
+// staleness says why a row is not what a configured target serves now:
+// its target is not in configured (nil: every target is), or its address
+// left DNS. It returns "" for a current row.
+func staleness(c pinwatchd.CertStatus, configured map[string]bool) string {
+	switch {
+	case configured != nil && !configured[c.Target]:
+		return staleNotConfigured
+	case c.LeftDNS:
+		return staleLeftDNS
+	}
+	return ""
 }
 
 // earliest is the first NotAfter of the chain (the leaf's when unknown).
@@ -87,24 +126,42 @@ func earliest(c pinwatchd.CertStatus) time.Time {
 	return c.NotAfter
 }
 
-func writeCertsText(w io.Writer, certs []pinwatchd.CertStatus, now time.Time, limit time.Duration) {
-	if len(certs) == 0 {
-		if limit > 0 {
-			fmt.Fprintf(w, "no certificate expires within %s\n", limit)
-		} else {
-			fmt.Fprintln(w, "no certificates recorded yet")
-		}
-		return
+// certStatusText is the STATUS column: "ok", the failure of the latest
+// probe, or why the row is history, with when the chain was last seen.
+func certStatusText(c certRow) string {
+	var what string
+	switch {
+	case c.stale == staleNotConfigured:
+		what = "not configured"
+	case c.stale == staleLeftDNS:
+		what = "left DNS"
+	case c.ErrorKind != "":
+		what = string(c.ErrorKind)
+	default:
+		return "ok"
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tADDRESS\tLEAF\tISSUER\tNOT AFTER\tDAYS\tCHAIN NOT AFTER\tLEAF PIN\tSTATUS")
-	for _, c := range certs {
-		status := "ok"
-		if c.ErrorKind != "" {
-			status = fmt.Sprintf("%s (last seen %s)", c.ErrorKind, shortTime(c.LastSeen))
+	return fmt.Sprintf("%s (last seen %s)", what, shortTime(c.LastSeen))
+}
+
+func writeCertsText(w io.Writer, rows []certRow, hidden int, limit time.Duration) {
+	switch {
+	case len(rows) == 0 && limit > 0:
+		fmt.Fprintf(w, "no certificate expires within %s\n", limit)
+	case len(rows) == 0 && hidden == 0:
+		fmt.Fprintln(w, "no certificates recorded yet")
+	case len(rows) == 0:
+		fmt.Fprintln(w, "no certificates recorded for the configured targets yet")
+	default:
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "TARGET\tADDRESS\tLEAF\tISSUER\tNOT AFTER\tDAYS\tCHAIN NOT AFTER\tLEAF PIN\tSTATUS")
+		for _, c := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Target, c.Address, shortDN(c.LeafSubject), shortDN(c.Issuer),
+				c.NotAfter.UTC().Format("2006-01-02"), c.DaysLeft, c.ChainNotAfter.UTC().Format("2006-01-02"), c.LeafPin, certStatusText(c))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Target, c.Address, shortDN(c.LeafSubject), shortDN(c.Issuer),
-			c.NotAfter.UTC().Format("2006-01-02"), c.DaysLeft, c.ChainNotAfter.UTC().Format("2006-01-02"), c.LeafPin, status)
+		tw.Flush()
 	}
-	tw.Flush()
+	if hidden > 0 {
+		fmt.Fprintf(w, "(%s of targets no longer configured or addresses that left DNS not shown; --all shows them)\n",
+			count(hidden, "row", "rows"))
+	}
 }

@@ -11,9 +11,10 @@ ALTER TABLE events ADD COLUMN notified INTEGER NOT NULL DEFAULT 1 CHECK (notifie
 CREATE INDEX events_unnotified ON events (address_id) WHERE notified = 0;
 
 -- last_round is the start of the latest round (one Record call) that saw
--- the span, in unix seconds: the earliest probe time among the round's
+-- the span, in unix milliseconds: the earliest probe time among the round's
 -- observations of the target. Every address probed in one round shares it,
 -- which tells the addresses of a target's latest round from those that left
--- DNS, whatever the spread of the probe times. 0 for spans last seen before
--- this column existed.
+-- DNS, whatever the spread of the probe times; milliseconds tell apart two
+-- rounds within one second. 0 for spans last seen before this column
+-- existed.
 ALTER TABLE spans ADD COLUMN last_round INTEGER NOT NULL DEFAULT 0;
