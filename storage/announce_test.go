@@ -254,3 +254,28 @@ PRAGMA user_version = %d;`, t0.Unix(), version))
 		t.Errorf("pending after a rotation recorded after the upgrade = %v, want [%d]", ids, ev.ID)
 	}
 }
+
+// BenchmarkPendingEvents measures the lookup every daemon round makes, on
+// the database of BenchmarkHistoryYear, whose year of chain changes were
+// recorded without a daemon and so all wait to be announced (about six
+// per target): an upper bound of the steady state, where none wait.
+func BenchmarkPendingEvents(b *testing.B) {
+	historyYear.once.Do(func() { historyYear.err = buildHistoryYear(b.Context()) })
+	if historyYear.err != nil {
+		b.Fatal(historyYear.err)
+	}
+	db, err := OpenReadOnly(b.Context(), historyYear.path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	n := 0
+	for b.Loop() {
+		evs, err := db.PendingEvents(b.Context(), "target-0500")
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = len(evs)
+	}
+	b.ReportMetric(float64(n), "events")
+}

@@ -124,48 +124,67 @@ func (db *DB) history(ctx context.Context, target string, since time.Time) ([]pi
 // which are still configured is the caller's to know. Addresses that never
 // served a chain are left out: there is nothing to show for them.
 func (db *DB) Certs(ctx context.Context, now time.Time) ([]pinwatchd.CertStatus, error) {
-	rows, err := db.read.QueryContext(ctx, `
-WITH latest AS (
-    SELECT a.id, a.target, a.address, l.error_kind, l.last_round
-    FROM addresses a
-    JOIN spans l ON l.id = (SELECT max(id) FROM spans WHERE address_id = a.id)
-), rounds AS (
-    SELECT target, max(last_round) AS last_round FROM latest
-    WHERE error_kind != 'dns_failed' GROUP BY target
-)
-SELECT x.target, x.address, x.error_kind, c.last_seen,
-       leaf.subject, leaf.issuer, leaf.pin, leaf.sha256, leaf.not_after,
-       (SELECT min(y.not_after) FROM chain_certs yc JOIN certs y ON y.sha256 = yc.cert_sha256
-        WHERE yc.chain_id = coalesce(c.verified_chain_id, c.served_chain_id)),
-       x.last_round < r.last_round
-FROM latest x
-JOIN rounds r ON r.target = x.target
-JOIN spans c ON c.id = (SELECT max(id) FROM spans WHERE address_id = x.id AND served_chain_id IS NOT NULL)
-JOIN chain_certs lc ON lc.chain_id = c.served_chain_id AND lc.position = 0
-JOIN certs leaf ON leaf.sha256 = lc.cert_sha256
-ORDER BY x.target, x.address`)
+	out, err := db.certStatuses(ctx, now)
 	if err != nil {
 		return nil, fmt.Errorf("read certificates from %s: %w", db.path, err)
 	}
+	return out, nil
+}
+
+func (db *DB) certStatuses(ctx context.Context, now time.Time) ([]pinwatchd.CertStatus, error) {
+	// Every address with its latest span, and its latest chain if it ever
+	// served one: the addresses without a chain still count for the
+	// target's latest round.
+	rows, err := db.read.QueryContext(ctx, `
+SELECT a.target, a.address, l.error_kind, l.last_round, c.last_seen,
+       leaf.subject, leaf.issuer, leaf.pin, leaf.sha256, leaf.not_after,
+       (SELECT min(x.not_after) FROM chain_certs xc JOIN certs x ON x.sha256 = xc.cert_sha256
+        WHERE xc.chain_id = coalesce(c.verified_chain_id, c.served_chain_id))
+FROM addresses a
+JOIN spans l ON l.id = (SELECT max(id) FROM spans WHERE address_id = a.id)
+LEFT JOIN spans c ON c.id = (SELECT max(id) FROM spans WHERE address_id = a.id AND served_chain_id IS NOT NULL)
+LEFT JOIN chain_certs lc ON lc.chain_id = c.served_chain_id AND lc.position = 0
+LEFT JOIN certs leaf ON leaf.sha256 = lc.cert_sha256
+ORDER BY a.target, a.address`)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	var out []pinwatchd.CertStatus
+	var (
+		out    []pinwatchd.CertStatus
+		rounds []int64              // last_round of each row of out
+		latest = map[string]int64{} // target → its latest round that resolved the name
+	)
 	for rows.Next() {
 		var (
 			s                              pinwatchd.CertStatus
 			kind                           string
-			lastSeen, notAfter, chainAfter int64
+			round                          int64
+			lastSeen, notAfter, chainAfter sql.NullInt64
+			subject, issuer, pin, sha      sql.NullString
 		)
-		if err := rows.Scan(&s.Target, &s.Address, &kind, &lastSeen, &s.LeafSubject, &s.Issuer,
-			&s.LeafPin, &s.LeafSHA256, &notAfter, &chainAfter, &s.LeftDNS); err != nil {
-			return nil, fmt.Errorf("read certificates from %s: %w", db.path, err)
+		if err := rows.Scan(&s.Target, &s.Address, &kind, &round, &lastSeen, &subject, &issuer,
+			&pin, &sha, &notAfter, &chainAfter); err != nil {
+			return nil, err
+		}
+		if pinwatchd.Kind(kind) != pinwatchd.KindDNSFailed && round > latest[s.Target] {
+			latest[s.Target] = round
+		}
+		if !sha.Valid {
+			continue // never served a chain
 		}
 		s.ErrorKind = pinwatchd.Kind(kind)
-		s.LastSeen, s.NotAfter, s.ChainNotAfter = fromUnix(lastSeen), fromUnix(notAfter), fromUnix(chainAfter)
+		s.LeafSubject, s.Issuer, s.LeafPin, s.LeafSHA256 = subject.String, issuer.String, pin.String, sha.String
+		s.LastSeen, s.NotAfter, s.ChainNotAfter = fromUnix(lastSeen.Int64), fromUnix(notAfter.Int64), fromUnix(chainAfter.Int64)
 		s.DaysLeft = pinwatchd.Cert{NotAfter: s.NotAfter}.DaysLeft(now)
 		out = append(out, s)
+		rounds = append(rounds, round)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read certificates from %s: %w", db.path, err)
+		return nil, err
+	}
+	for i := range out {
+		out[i].LeftDNS = rounds[i] < latest[out[i].Target]
 	}
 	return out, nil
 }
