@@ -8,6 +8,20 @@ import (
 	"github.com/pinwatchd/pinwatchd"
 )
 
+// pendingEventsSQL reads the unannounced chain changes of a target: its
+// addresses, each looked up in the partial index of unannounced events
+// (empty in the steady state), so the query costs the same however long the
+// history is. INDEXED BY keeps the planner from falling back to
+// events_address_time, which would read every event of the address. Every
+// daemon round runs it, so Open prepares it once.
+const pendingEventsSQL = `
+SELECT e.id, a.address, e.time, e.class, e.old_leaf_pin, e.new_leaf_pin,
+       e.old_leaf_sha256, e.new_leaf_sha256, e.issuer, e.not_after
+FROM events e INDEXED BY events_unnotified
+JOIN addresses a ON a.id = e.address_id
+WHERE e.notified = 0 AND e.event = 'chain_changed' AND a.target = ?
+ORDER BY e.time, e.id`
+
 // PendingEvents returns the chain_changed events of target that carry no
 // notified mark yet, oldest first (ties in recording order), whoever
 // recorded them: the daemon's own rounds, a round that stopped before
@@ -15,18 +29,15 @@ import (
 // recorded, yields none (no error). It reads a committed snapshot and is
 // safe for concurrent use.
 func (db *DB) PendingEvents(ctx context.Context, target string) ([]pinwatchd.Event, error) {
-	// The target's addresses, each looked up in the partial index of
-	// unannounced events (empty in the steady state): the query costs the
-	// same however long the history is. INDEXED BY keeps the planner from
-	// falling back to events_address_time, which would read every event of
-	// the address.
-	rows, err := db.read.QueryContext(ctx, `
-SELECT e.id, a.address, e.time, e.class, e.old_leaf_pin, e.new_leaf_pin,
-       e.old_leaf_sha256, e.new_leaf_sha256, e.issuer, e.not_after
-FROM events e INDEXED BY events_unnotified
-JOIN addresses a ON a.id = e.address_id
-WHERE e.notified = 0 AND e.event = 'chain_changed' AND a.target = ?
-ORDER BY e.time, e.id`, target)
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if db.pendingEvents != nil {
+		rows, err = db.pendingEvents.QueryContext(ctx, target)
+	} else {
+		rows, err = db.read.QueryContext(ctx, pendingEventsSQL, target)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read events to announce of %s from %s: %w", target, db.path, err)
 	}
