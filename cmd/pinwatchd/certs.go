@@ -60,15 +60,24 @@ func runCerts(ctx context.Context, e *env, args []string) int {
 			return fail(e.stderr, "--expiring-within %q is not a positive duration such as 30d or 72h", *within)
 		}
 	}
-	cfg, err := targetsConfig(e, q)
-	if err != nil {
-		return fail(e.stderr, "%v", err)
+	// The config names the database unless --database does; then the
+	// database is opened first, so that a missing one is the only error.
+	var cfg *config.Config
+	if *q.database == "" {
+		if cfg, err = targetsConfig(e, q); err != nil {
+			return fail(e.stderr, "%v", err)
+		}
 	}
 	db, err := openDatabase(ctx, e, q, cfg)
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}
 	defer db.Close()
+	if *q.database != "" {
+		if cfg, err = targetsConfig(e, q); err != nil {
+			return fail(e.stderr, "%v", err)
+		}
+	}
 	now := e.now().UTC()
 	statuses, err := db.Certs(ctx, now)
 	if err != nil {
