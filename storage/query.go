@@ -117,21 +117,22 @@ func (db *DB) history(ctx context.Context, target string, since time.Time) ([]pi
 // Certs returns, per (target, address) ordered by target then address, the
 // chain of the latest probe that served one. When the latest probe failed,
 // ErrorKind names the failure and LastSeen tells when the chain was last
-// seen. DaysLeft counts from now. LeftDNS marks an address that was not
-// part of its target's latest round that resolved the name (a round whose
-// only observation is dns_failed does not count): such a row is history,
-// not what the target serves now. Every target ever recorded is listed;
-// which are still configured is the caller's to know. Addresses that never
-// served a chain are left out: there is nothing to show for them.
-func (db *DB) Certs(ctx context.Context, now time.Time) ([]pinwatchd.CertStatus, error) {
-	out, err := db.certStatuses(ctx, now)
+// seen. DaysLeft counts from now. Every target ever recorded is listed,
+// each row marked Stale when it is history: StaleNotConfigured for a target
+// configured does not accept (nil accepts every target), else StaleLeftDNS
+// for an address that was not part of its target's latest round that
+// resolved the name (a round whose only observation is dns_failed does not
+// count). Addresses that never served a chain are left out: there is
+// nothing to show for them.
+func (db *DB) Certs(ctx context.Context, now time.Time, configured func(target string) bool) ([]pinwatchd.CertStatus, error) {
+	out, err := db.certStatuses(ctx, now, configured)
 	if err != nil {
 		return nil, fmt.Errorf("read certificates from %s: %w", db.path, err)
 	}
 	return out, nil
 }
 
-func (db *DB) certStatuses(ctx context.Context, now time.Time) ([]pinwatchd.CertStatus, error) {
+func (db *DB) certStatuses(ctx context.Context, now time.Time, configured func(string) bool) ([]pinwatchd.CertStatus, error) {
 	// Every address with its latest span, and its latest chain if it ever
 	// served one: the addresses without a chain still count for the
 	// target's latest round.
@@ -184,7 +185,12 @@ ORDER BY a.target, a.address`)
 		return nil, err
 	}
 	for i := range out {
-		out[i].LeftDNS = rounds[i] < latest[out[i].Target]
+		switch s := &out[i]; {
+		case configured != nil && !configured(s.Target):
+			s.Stale = pinwatchd.StaleNotConfigured
+		case rounds[i] < latest[s.Target]:
+			s.Stale = pinwatchd.StaleLeftDNS
+		}
 	}
 	return out, nil
 }

@@ -71,7 +71,7 @@ func TestCerts(t *testing.T) {
 	record(t, db, okObs("api", "127.0.0.1:443", h(1), c), failObs("api", "[::1]:443", h(1), pinwatchd.KindTimeout, "i/o timeout"))
 	record(t, db, okObs("api", "127.0.0.1:443", h(2), c), failObs("api", "[::1]:443", h(2), pinwatchd.KindTimeout, "i/o timeout"))
 
-	got, err := db.Certs(t.Context(), h(2))
+	got, err := db.Certs(t.Context(), h(2), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,13 +101,16 @@ func TestCertsLeftDNS(t *testing.T) {
 	const a, b, name = "127.0.0.1:443", "127.0.0.2:443", "api.example.com:443"
 	leftDNS := func(at time.Time) map[string]bool {
 		t.Helper()
-		got, err := db.Certs(t.Context(), at)
+		got, err := db.Certs(t.Context(), at, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		out := map[string]bool{}
 		for _, s := range got {
-			out[s.Address] = s.LeftDNS
+			out[s.Address] = s.Stale == pinwatchd.StaleLeftDNS
+			if s.Stale != "" && s.Stale != pinwatchd.StaleLeftDNS {
+				t.Errorf("%s is %s with every target configured", s.Address, s.Stale)
+			}
 		}
 		return out
 	}
@@ -141,6 +144,22 @@ func TestCertsLeftDNS(t *testing.T) {
 	record(t, db, okObs("api", a, h(6).Add(100*time.Millisecond), c), okObs("api", b, h(6).Add(100*time.Millisecond), c))
 	record(t, db, okObs("api", a, h(6).Add(700*time.Millisecond), c))
 	check("a round in the same second", h(6), map[string]bool{a: false, b: true, "127.0.0.3:443": false})
+
+	// A target no longer configured is stale as such, whatever its
+	// addresses.
+	got, err := db.Certs(t.Context(), h(6), func(target string) bool { return target == "www" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := map[string]pinwatchd.Staleness{}
+	for _, s := range got {
+		stale[s.Target+" "+s.Address] = s.Stale
+	}
+	want := map[string]pinwatchd.Staleness{"api " + a: pinwatchd.StaleNotConfigured, "api " + b: pinwatchd.StaleNotConfigured,
+		"www 127.0.0.3:443": ""}
+	if !reflect.DeepEqual(stale, want) {
+		t.Errorf("Certs with only www configured = %v, want %v", stale, want)
+	}
 }
 
 func TestLatestObservationsRoundTrip(t *testing.T) {
@@ -213,7 +232,7 @@ func TestReadOnlyWhileWriting(t *testing.T) {
 		if _, err := ro.History(t.Context(), "", time.Time{}); err != nil {
 			t.Fatalf("History while writing: %v", err)
 		}
-		if _, err := ro.Certs(t.Context(), t0); err != nil {
+		if _, err := ro.Certs(t.Context(), t0, nil); err != nil {
 			t.Fatalf("Certs while writing: %v", err)
 		}
 		if _, err := ro.LatestObservations(t.Context(), "t3"); err != nil {

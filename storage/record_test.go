@@ -313,7 +313,7 @@ func TestRecordStaleCacheAcrossProcesses(t *testing.T) {
 	if len(ev) != 1 || ev[0].Class != pinwatchd.ChangeKeyRotated {
 		t.Fatalf("events = %+v, want one key_rotated", ev)
 	}
-	certs, err := db.Certs(t.Context(), t0)
+	certs, err := db.Certs(t.Context(), t0, nil)
 	if err != nil || len(certs) != 1 || certs[0].LeafSHA256 != a.leaf().SHA256 {
 		t.Fatalf("Certs = %+v, %v; want leaf %s", certs, err, a.leaf().SHA256)
 	}

@@ -13,13 +13,6 @@ import (
 
 const certsUsage = "certs [--expiring-within D] [--all] [--json] [--config F] [--database F]"
 
-// Why a certs row is history rather than what a target serves now (the
-// "stale" field of `certs --json`).
-const (
-	staleNotConfigured = "not_configured" // the target is no longer in the config
-	staleLeftDNS       = "left_dns"       // the address was not part of the target's latest round
-)
-
 // certJSON is one entry of `certs --json` (SPEC §5).
 type certJSON struct {
 	Target        string     `json:"target"`
@@ -34,12 +27,6 @@ type certJSON struct {
 	LastSeen      *time.Time `json:"last_seen"`
 	ErrorKind     *string    `json:"error_kind"`
 	Stale         *string    `json:"stale"` // null, "not_configured" or "left_dns"
-}
-
-// certRow is one row to show and why it is stale ("" when current).
-type certRow struct {
-	pinwatchd.CertStatus
-	stale string
 }
 
 func runCerts(ctx context.Context, e *env, args []string) int {
@@ -79,20 +66,18 @@ func runCerts(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	now := e.now().UTC()
-	statuses, err := db.Certs(ctx, now)
+	statuses, err := db.Certs(ctx, now, configured(cfg))
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}
-	configured := configuredNames(cfg)
-	var rows []certRow
+	var rows []pinwatchd.CertStatus
 	hidden := 0
 	for _, c := range statuses {
-		r := certRow{CertStatus: c, stale: staleness(c, configured)}
 		switch {
-		case r.stale != "" && !*all:
+		case c.Stale != "" && !*all:
 			hidden++
 		case limit == 0 || earliest(c).Before(now.Add(limit)):
-			rows = append(rows, r)
+			rows = append(rows, c)
 		}
 	}
 	if *q.json {
@@ -102,7 +87,7 @@ func runCerts(ctx context.Context, e *env, args []string) int {
 				Target: c.Target, Address: c.Address, LeafSubject: c.LeafSubject, Issuer: c.Issuer,
 				LeafPin: c.LeafPin, LeafSHA256: c.LeafSHA256, NotAfter: c.NotAfter.UTC(), DaysLeft: c.DaysLeft,
 				ChainNotAfter: c.ChainNotAfter.UTC(), LastSeen: pinwatchd.NullTime(c.LastSeen), ErrorKind: pinwatchd.NullString(string(c.ErrorKind)),
-				Stale: pinwatchd.NullString(c.stale),
+				Stale: pinwatchd.NullString(string(c.Stale)),
 			})
 		}
 		if err := writeJSON(e.stdout, map[string]any{"certs": out}); err != nil {
@@ -112,19 +97,6 @@ func runCerts(ctx context.Context, e *env, args []string) int {
 	}
 	writeCertsText(e.stdout, rows, hidden, limit)
 	return exitOK
-}
-
-// staleness says why a row is not what a configured target serves now:
-// its target is not in configured (nil: every target is), or its address
-// left DNS. It returns "" for a current row.
-func staleness(c pinwatchd.CertStatus, configured map[string]bool) string {
-	switch {
-	case configured != nil && !configured[c.Target]:
-		return staleNotConfigured
-	case c.LeftDNS:
-		return staleLeftDNS
-	}
-	return ""
 }
 
 // earliest is the first NotAfter of the chain (the leaf's when unknown).
@@ -137,12 +109,12 @@ func earliest(c pinwatchd.CertStatus) time.Time {
 
 // certStatusText is the STATUS column: "ok", the failure of the latest
 // probe, or why the row is history, with when the chain was last seen.
-func certStatusText(c certRow) string {
+func certStatusText(c pinwatchd.CertStatus) string {
 	var what string
 	switch {
-	case c.stale == staleNotConfigured:
+	case c.Stale == pinwatchd.StaleNotConfigured:
 		what = "not configured"
-	case c.stale == staleLeftDNS:
+	case c.Stale == pinwatchd.StaleLeftDNS:
 		what = "left DNS"
 	case c.ErrorKind != "":
 		what = string(c.ErrorKind)
@@ -152,7 +124,7 @@ func certStatusText(c certRow) string {
 	return fmt.Sprintf("%s (last seen %s)", what, shortTime(c.LastSeen))
 }
 
-func writeCertsText(w io.Writer, rows []certRow, hidden int, limit time.Duration) {
+func writeCertsText(w io.Writer, rows []pinwatchd.CertStatus, hidden int, limit time.Duration) {
 	switch {
 	case len(rows) == 0 && limit > 0:
 		fmt.Fprintf(w, "no certificate expires within %s\n", limit)

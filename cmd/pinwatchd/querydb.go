@@ -62,9 +62,9 @@ func targetsConfig(e *env, q queryFlags) (*config.Config, error) {
 	return nil, nil
 }
 
-// configuredNames returns the names of cfg's targets; nil, meaning every
+// configured reports whether a target is in cfg; nil, meaning every
 // target, when cfg is nil.
-func configuredNames(cfg *config.Config) map[string]bool {
+func configured(cfg *config.Config) func(string) bool {
 	if cfg == nil {
 		return nil
 	}
@@ -72,7 +72,7 @@ func configuredNames(cfg *config.Config) map[string]bool {
 	for _, t := range cfg.Targets() {
 		names[t.Name] = true
 	}
-	return names
+	return func(name string) bool { return names[name] }
 }
 
 // openDatabase opens --database, else the database cfg names, for reading.
