@@ -53,6 +53,10 @@ type DB struct {
 	read  *sql.DB
 	write *sql.DB // nil when read-only
 
+	// pendingEvents is PendingEvents' query, prepared on the read pool
+	// (nil when read-only): every daemon round runs it.
+	pendingEvents *sql.Stmt
+
 	wmu     sync.Mutex // serialises writes; guards the caches below
 	stmts   *statements
 	addrs   *lru[addrKey, int64]   // (target, address) → addresses.id; addresses are never deleted
@@ -115,6 +119,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	if db.pendingEvents, err = db.read.PrepareContext(ctx, pendingEventsSQL); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: prepare the query of events to announce: %w", path, err)
+	}
 	return db, nil
 }
 
@@ -172,6 +180,9 @@ func (db *DB) Close() error {
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	var errs []error
+	if db.pendingEvents != nil {
+		errs = append(errs, db.pendingEvents.Close())
+	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}

@@ -36,16 +36,17 @@ ORDER BY s.id DESC
 LIMIT 1`
 
 const insertSpanSQL = `
-INSERT INTO spans (address_id, first_seen, last_seen, probe_count, sni, tls_version,
+INSERT INTO spans (address_id, first_seen, last_seen, last_round, probe_count, sni, tls_version,
                    served_chain_id, verified_chain_id, pkp_id, pkp_ro_id, hsts_id,
                    trusted, untrusted_reason, hostname_valid, hostname_error,
                    http_method, http_status, http_error, error_kind, error_message)
-VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const insertEventSQL = `
 INSERT INTO events (time, address_id, event, class, old_leaf_pin, new_leaf_pin,
-                    old_leaf_sha256, new_leaf_sha256, issuer, not_after, error_kind, error_message)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+                    old_leaf_sha256, new_leaf_sha256, issuer, not_after, error_kind, error_message, notified)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id`
 
 const insertCertSQL = `
 INSERT INTO certs (sha256, der, subject, issuer, serial, not_before, not_after, pin, is_ca, key_type)
@@ -77,7 +78,8 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&s.latestSpan, latestSpanSQL},
 		{&s.lastServedSpan, `SELECT served_chain_id, verified_chain_id FROM spans
 			WHERE address_id = ? AND served_chain_id IS NOT NULL ORDER BY id DESC LIMIT 1`},
-		{&s.extendSpan, `UPDATE spans SET last_seen = max(last_seen, ?), probe_count = probe_count + 1 WHERE id = ?`},
+		{&s.extendSpan, `UPDATE spans SET last_seen = max(last_seen, ?), last_round = max(last_round, ?),
+			probe_count = probe_count + 1 WHERE id = ?`},
 		{&s.insertSpan, insertSpanSQL},
 		{&s.insertEvent, insertEventSQL},
 		{&s.chainSelect, `SELECT id FROM chains WHERE hash = ?`},

@@ -72,30 +72,76 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	if ctx.Err() != nil {
 		return fail(e.stderr, "check interrupted")
 	}
+	var changes []pinwatchd.Event // with --record, the chain changes it recorded
 	if db != nil {
 		var obs []pinwatchd.Observation
 		for _, r := range reports {
 			obs = append(obs, r.Addresses...)
 		}
-		if _, err := db.Record(ctx, obs); err != nil {
+		events, err := db.Record(ctx, obs)
+		if err != nil {
 			return fail(e.stderr, "%v", err)
 		}
+		changes = chainChanges(events)
 	}
 	var all []pinwatchd.Finding
 	for _, r := range reports {
 		all = append(all, r.Findings...)
 	}
 	if *jsonOut {
-		if err := writeJSON(e.stdout, reportsJSON{Targets: normalizeReports(reports)}); err != nil {
+		if err := writeJSON(e.stdout, checkJSON(reports, *record, changes)); err != nil {
 			return fail(e.stderr, "write output: %v", err)
 		}
 	} else {
 		// One write for the whole report rather than a few per target.
 		out := bufio.NewWriter(e.stdout)
-		writeCheckText(out, reports)
+		writeCheckText(out, reports, *record, changes)
 		_ = out.Flush() // as before, a failed write of the text report does not change the exit status
 	}
 	return pinwatchd.Worst(all).ExitCode()
+}
+
+// chainChanges keeps the chain_changed events of events, in order.
+func chainChanges(events []pinwatchd.Event) []pinwatchd.Event {
+	var out []pinwatchd.Event
+	for _, ev := range events {
+		if ev.Event == pinwatchd.EventChainChanged {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// checkTargetJSON is one target of `check --json`: its report and, with
+// --record, the chain_changed events recording it found, in the shape of
+// `history --json` (absent without --record: nothing was recorded).
+type checkTargetJSON struct {
+	pinwatchd.Report
+	Events *[]eventJSON `json:"events,omitempty"`
+}
+
+// checkDocJSON is the document `check --json` prints (SPEC §5).
+type checkDocJSON struct {
+	Targets []checkTargetJSON `json:"targets"`
+}
+
+// checkJSON returns the reports, with the chain changes recorded when
+// recorded is set, as `check --json` prints them.
+func checkJSON(reports []pinwatchd.Report, recorded bool, changes []pinwatchd.Event) checkDocJSON {
+	byTarget := map[string][]pinwatchd.Event{}
+	for _, ev := range changes {
+		byTarget[ev.Target] = append(byTarget[ev.Target], ev)
+	}
+	targets := make([]checkTargetJSON, 0, len(reports))
+	for _, r := range normalizeReports(reports) {
+		t := checkTargetJSON{Report: r}
+		if recorded {
+			events := eventsJSON(byTarget[r.Name])
+			t.Events = &events
+		}
+		targets = append(targets, t)
+	}
+	return checkDocJSON{Targets: targets}
 }
 
 // selectTargets keeps the targets named in only (all when only is empty);
@@ -122,8 +168,9 @@ func selectTargets(all []pinwatchd.Target, only []string) ([]pinwatchd.Target, e
 }
 
 // writeCheckText prints the fleet report: one block per target, worst
-// first, then a summary line.
-func writeCheckText(w io.Writer, reports []pinwatchd.Report) {
+// first, then with --record (recorded) the chain changes it recorded, then
+// a summary line.
+func writeCheckText(w io.Writer, reports []pinwatchd.Report, recorded bool, changes []pinwatchd.Event) {
 	order := make([]*pinwatchd.Report, len(reports))
 	for i := range reports {
 		order[i] = &reports[i]
@@ -150,6 +197,15 @@ func writeCheckText(w io.Writer, reports []pinwatchd.Report) {
 		fmt.Fprintf(w, "%-8s  %s (%s:%d)  %s answered of %d\n", label, r.Name, r.Host, r.Port, count(ok, "address", "addresses"), len(r.Addresses))
 		writeFindings(w, "    ", r.Findings)
 		fmt.Fprintln(w)
+	}
+	if recorded {
+		if len(changes) == 0 {
+			fmt.Fprintf(w, "recorded: no chain changes\n\n")
+		} else {
+			fmt.Fprintf(w, "recorded %s:\n", count(len(changes), "chain change", "chain changes"))
+			writeHistoryText(w, changes, "")
+			fmt.Fprintln(w)
+		}
 	}
 	fmt.Fprintf(w, "%s: %d critical, %d warning, %d ok; findings: %s\n",
 		count(len(reports), "target", "targets"),

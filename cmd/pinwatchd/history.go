@@ -28,6 +28,21 @@ type eventJSON struct {
 	ErrorMessage  *string    `json:"error_message"`
 }
 
+// eventsJSON returns events in the shape of `history --json`, [] for none.
+func eventsJSON(events []pinwatchd.Event) []eventJSON {
+	out := make([]eventJSON, 0, len(events))
+	for _, ev := range events {
+		out = append(out, eventJSON{
+			Time: ev.Time.UTC(), Target: ev.Target, Address: ev.Address, Event: string(ev.Event),
+			Class: pinwatchd.NullString(string(ev.Class)), OldLeafPin: pinwatchd.NullString(ev.OldLeafPin), NewLeafPin: pinwatchd.NullString(ev.NewLeafPin),
+			OldLeafSHA256: pinwatchd.NullString(ev.OldLeafSHA256), NewLeafSHA256: pinwatchd.NullString(ev.NewLeafSHA256),
+			Issuer: pinwatchd.NullString(ev.Issuer), NotAfter: pinwatchd.NullTime(ev.NotAfter), ErrorKind: pinwatchd.NullString(string(ev.ErrorKind)),
+			ErrorMessage: pinwatchd.NullString(ev.ErrorMessage),
+		})
+	}
+	return out
+}
+
 func runHistory(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "history", historyUsage)
 	q := addQueryFlags(fs)
@@ -57,17 +72,7 @@ func runHistory(ctx context.Context, e *env, args []string) int {
 		return fail(e.stderr, "%v", err)
 	}
 	if *q.json {
-		out := make([]eventJSON, 0, len(events))
-		for _, ev := range events {
-			out = append(out, eventJSON{
-				Time: ev.Time.UTC(), Target: ev.Target, Address: ev.Address, Event: string(ev.Event),
-				Class: pinwatchd.NullString(string(ev.Class)), OldLeafPin: pinwatchd.NullString(ev.OldLeafPin), NewLeafPin: pinwatchd.NullString(ev.NewLeafPin),
-				OldLeafSHA256: pinwatchd.NullString(ev.OldLeafSHA256), NewLeafSHA256: pinwatchd.NullString(ev.NewLeafSHA256),
-				Issuer: pinwatchd.NullString(ev.Issuer), NotAfter: pinwatchd.NullTime(ev.NotAfter), ErrorKind: pinwatchd.NullString(string(ev.ErrorKind)),
-				ErrorMessage: pinwatchd.NullString(ev.ErrorMessage),
-			})
-		}
-		if err := writeJSON(e.stdout, map[string]any{"events": out}); err != nil {
+		if err := writeJSON(e.stdout, map[string]any{"events": eventsJSON(events)}); err != nil {
 			return fail(e.stderr, "write output: %v", err)
 		}
 		return exitOK

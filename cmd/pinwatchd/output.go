@@ -17,7 +17,8 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// reportsJSON is the document `probe --json` and `check --json` print.
+// reportsJSON is the document `probe --json` prints; `check --json` adds
+// to each target (checkDocJSON).
 type reportsJSON struct {
 	Targets []pinwatchd.Report `json:"targets"`
 }
