@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -19,11 +18,7 @@ func TestServeHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- serveOn(ctx, ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") }), slog.New(slog.DiscardHandler))
-	}()
+	srv := serveOn(ln, addr, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") }), slog.New(slog.DiscardHandler))
 
 	resp, err := http.Get("http://" + addr + "/healthz")
 	if err != nil {
@@ -36,18 +31,19 @@ func TestServeHTTP(t *testing.T) {
 	}
 
 	// The address is taken now, so a second server cannot listen on it.
-	err = serveHTTP(t.Context(), addr, http.NotFoundHandler(), slog.New(slog.DiscardHandler))
+	other, err := listenHTTP(t.Context(), addr, http.NotFoundHandler(), slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), addr) || !errors.Is(err, syscall.EADDRINUSE) {
-		t.Errorf("serveHTTP on a busy %s: %v, want an address-in-use error naming it", addr, err)
+		t.Errorf("listenHTTP on a busy %s: %v, want an address-in-use error naming it", addr, err)
+	}
+	if other != nil {
+		other.Shutdown(t.Context())
 	}
 
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("serveOn after cancel: %v, want nil", err)
-	}
+	srv.Shutdown(t.Context())
 	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
 		t.Errorf("server on %s still answers after shutdown", addr)
 	}
+	srv.Shutdown(t.Context()) // a second call returns at once
 }
 
 func TestShutdownDeadlines(t *testing.T) {
