@@ -101,9 +101,9 @@ func writeCertsText(w io.Writer, certs []pinwatchd.CertStatus, now time.Time, li
 	for _, c := range certs {
 		status := "ok"
 		if c.ErrorKind != "" {
-			status = fmt.Sprintf("%s (last seen %s)", c.ErrorKind, shortTime(c.LastSeen))
+			status = fmt.Sprintf("%s (last seen %s)", term(string(c.ErrorKind)), shortTime(c.LastSeen))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Target, c.Address, shortDN(c.LeafSubject), shortDN(c.Issuer),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", term(c.Target), term(c.Address), term(shortDN(c.LeafSubject)), term(shortDN(c.Issuer)),
 			c.NotAfter.UTC().Format("2006-01-02"), c.DaysLeft, c.ChainNotAfter.UTC().Format("2006-01-02"), c.LeafPin, status)
 	}
 	tw.Flush()

@@ -6,9 +6,61 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pinwatchd/pinwatchd"
 )
+
+// term returns s ready for a terminal (SPEC §16): control characters (C0
+// such as ESC, BEL and CR, DEL, C1), Unicode bidirectional and line
+// separator controls and bytes that are not UTF-8 are shown escaped, as
+// \x1b or \u202e, never raw, so text from certificates, servers and the
+// database cannot move the cursor, erase lines or reorder what is shown.
+// Every human output passes such text through it; JSON is exact.
+func term(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1, r < 0x20, r == 0x7f:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case unicode.IsControl(r) || isFormatControl(r):
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// isFormatControl reports whether r reorders or breaks text on a terminal:
+// the bidirectional marks, embeddings, overrides and isolates, and the
+// line and paragraph separators.
+func isFormatControl(r rune) bool {
+	return r == 0x061c || r == 0x200e || r == 0x200f || 0x202a <= r && r <= 0x202e || 0x2066 <= r && r <= 0x2069 ||
+		r == 0x2028 || r == 0x2029
+}
+
+// termAll applies term to each string.
+func termAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = term(s)
+	}
+	return out
+}
 
 // writeJSON writes v as indented JSON followed by a newline.
 func writeJSON(w io.Writer, v any) error {
@@ -89,7 +141,7 @@ func writeFindings(w io.Writer, indent string, fs []pinwatchd.Finding) {
 		kindWidth = max(kindWidth, len(f.Kind))
 	}
 	for _, f := range fs {
-		fmt.Fprintf(w, "%s%-8s  %-*s  %s\n", indent, f.Severity.Label(), kindWidth, f.Kind, f.Message)
+		fmt.Fprintf(w, "%s%-8s  %-*s  %s\n", indent, f.Severity.Label(), kindWidth, f.Kind, term(f.Message))
 	}
 }
 
@@ -119,28 +171,28 @@ func formatNotAfter(t time.Time, now time.Time) string {
 
 // writeObservation prints one address: its chain, headers and errors.
 func writeObservation(w io.Writer, o *pinwatchd.Observation, now time.Time) {
-	fmt.Fprintf(w, "  %s", o.Address)
+	fmt.Fprintf(w, "  %s", term(o.Address))
 	if o.SNI != "" {
-		fmt.Fprintf(w, "  sni %s", o.SNI)
+		fmt.Fprintf(w, "  sni %s", term(o.SNI))
 	}
 	if o.TLSVersion != "" {
 		fmt.Fprintf(w, "  %s", o.TLSVersion)
 	}
 	fmt.Fprintln(w)
 	if o.Error != nil {
-		fmt.Fprintf(w, "    error: %s: %s\n", o.Error.Kind, o.Error.Message)
+		fmt.Fprintf(w, "    error: %s: %s\n", o.Error.Kind, term(o.Error.Message))
 	}
 	if len(o.ServedChain) == 0 {
 		return
 	}
 	chain, verified := o.ServedChain, false
-	status := "not verified: " + o.Verification.UntrustedReason
+	status := "not verified: " + term(o.Verification.UntrustedReason)
 	if o.Verification.Trusted && len(o.VerifiedChain) > 0 {
 		chain, verified = o.VerifiedChain, true
 		status = "verified"
 	}
 	if !o.Verification.HostnameValid {
-		status += "; name mismatch: " + o.Verification.HostnameError
+		status += "; name mismatch: " + term(o.Verification.HostnameError)
 	}
 	fmt.Fprintf(w, "    chain (%d served, %s)\n", len(o.ServedChain), status)
 	for i, c := range chain {
@@ -148,14 +200,14 @@ func writeObservation(w io.Writer, o *pinwatchd.Observation, now time.Time) {
 		if verified && i >= len(o.ServedChain) {
 			role += ", not served"
 		}
-		fmt.Fprintf(w, "      %d %-22s %s\n", i, role, c.Subject)
-		fmt.Fprintf(w, "        issuer    %s\n", c.Issuer)
+		fmt.Fprintf(w, "      %d %-22s %s\n", i, role, term(c.Subject))
+		fmt.Fprintf(w, "        issuer    %s\n", term(c.Issuer))
 		fmt.Fprintf(w, "        key       %s  pin sha256/%s\n", c.KeyType, c.Pin)
 		fmt.Fprintf(w, "        expires   %s\n", formatNotAfter(c.NotAfter, now))
 	}
 	if o.HTTP != nil {
 		if o.HTTP.Error != "" {
-			fmt.Fprintf(w, "    http      %s: %s\n", o.HTTP.Method, o.HTTP.Error)
+			fmt.Fprintf(w, "    http      %s: %s\n", o.HTTP.Method, term(o.HTTP.Error))
 		} else {
 			fmt.Fprintf(w, "    http      %s %d\n", o.HTTP.Method, o.HTTP.Status)
 		}
@@ -164,9 +216,9 @@ func writeObservation(w io.Writer, o *pinwatchd.Observation, now time.Time) {
 		if h := o.StrictTransportSecurity; h != nil {
 			state := "valid"
 			if !h.Valid {
-				state = "MALFORMED: " + strings.Join(h.Errors, "; ")
+				state = "MALFORMED: " + strings.Join(termAll(h.Errors), "; ")
 			}
-			fmt.Fprintf(w, "    Strict-Transport-Security: %s (%s)\n", h.Raw, state)
+			fmt.Fprintf(w, "    Strict-Transport-Security: %s (%s)\n", term(h.Raw), state)
 		} else {
 			fmt.Fprintln(w, "    Strict-Transport-Security: not sent")
 		}
@@ -181,7 +233,7 @@ func writePinHeader(w io.Writer, name string, h *pinwatchd.PinHeader, chain []pi
 		return
 	}
 	if !h.Valid {
-		fmt.Fprintf(w, "    %s: MALFORMED (%s)\n", name, strings.Join(h.Errors, "; "))
+		fmt.Fprintf(w, "    %s: MALFORMED (%s)\n", name, strings.Join(termAll(h.Errors), "; "))
 		return
 	}
 	extra := ""
@@ -189,7 +241,7 @@ func writePinHeader(w io.Writer, name string, h *pinwatchd.PinHeader, chain []pi
 		extra += ", includeSubDomains"
 	}
 	if h.ReportURI != "" {
-		extra += ", report-uri " + h.ReportURI
+		extra += ", report-uri " + term(h.ReportURI)
 	}
 	fmt.Fprintf(w, "    %s: max-age %d%s, %s\n", name, h.MaxAge, extra, count(len(h.Pins), "pin", "pins"))
 	for _, p := range h.Pins {
@@ -203,7 +255,7 @@ func writePinHeader(w io.Writer, name string, h *pinwatchd.PinHeader, chain []pi
 		fmt.Fprintf(w, "      sha256/%s  %s\n", p, role)
 	}
 	for _, n := range h.Notes {
-		fmt.Fprintf(w, "      note: %s\n", n)
+		fmt.Fprintf(w, "      note: %s\n", term(n))
 	}
 }
 
