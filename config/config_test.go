@@ -37,10 +37,6 @@ func splitWant(b []byte) (want []string, body string) {
 	}
 }
 
-// runOptions are the options `run` and `config check` load a config with,
-// outside systemd (the notifier check lives in internal/daemon).
-var runOptions = DaemonOptions(func(string) string { return "" })
-
 // TestLoadBadConfigs loads every broken config of testdata/config with the
 // daemon's options and compares the error with the file's "# want: "
 // lines, one per problem. cmd/pinwatchd runs the same files through
@@ -50,6 +46,12 @@ func TestLoadBadConfigs(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no testdata configs: %v", err)
 	}
+	// The options `run` and `config check` load a config with (the
+	// notifier check lives in internal/daemon), as systemd starts the
+	// daemon: a config that names no database gets one in the state
+	// directory, so the check never needs the source tree writable.
+	env := map[string]string{"INVOCATION_ID": "test", "STATE_DIRECTORY": t.TempDir()}
+	runOptions := DaemonOptions(func(k string) string { return env[k] })
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			raw, err := os.ReadFile(path)

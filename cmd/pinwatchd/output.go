@@ -6,61 +6,14 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/terminal"
 )
 
-// term returns s ready for a terminal (SPEC §16): control characters (C0
-// such as ESC, BEL and CR, DEL, C1), Unicode bidirectional and line
-// separator controls and bytes that are not UTF-8 are shown escaped, as
-// \x1b or \u202e, never raw, so text from certificates, servers and the
-// database cannot move the cursor, erase lines or reorder what is shown.
-// Every human output passes such text through it; JSON is exact.
-func term(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size <= 1, r < 0x20, r == 0x7f:
-			fmt.Fprintf(&b, "\\x%02x", s[i])
-		case unicode.IsControl(r) || isFormatControl(r):
-			fmt.Fprintf(&b, "\\u%04x", r)
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
-
-// isFormatControl reports whether r reorders or breaks text on a terminal:
-// the bidirectional marks, embeddings, overrides and isolates, and the
-// line and paragraph separators.
-func isFormatControl(r rune) bool {
-	return r == 0x061c || r == 0x200e || r == 0x200f || 0x202a <= r && r <= 0x202e || 0x2066 <= r && r <= 0x2069 ||
-		r == 0x2028 || r == 0x2029
-}
-
-// termAll applies term to each string.
-func termAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = term(s)
-	}
-	return out
-}
+// term shows untrusted text (certificates, servers, the database) escaped
+// in human output (SPEC §16); JSON is exact.
+func term(s string) string { return terminal.Escape(s) }
 
 // writeJSON writes v as indented JSON followed by a newline.
 func writeJSON(w io.Writer, v any) error {
@@ -216,7 +169,7 @@ func writeObservation(w io.Writer, o *pinwatchd.Observation, now time.Time) {
 		if h := o.StrictTransportSecurity; h != nil {
 			state := "valid"
 			if !h.Valid {
-				state = "MALFORMED: " + strings.Join(termAll(h.Errors), "; ")
+				state = "MALFORMED: " + strings.Join(terminal.EscapeAll(h.Errors), "; ")
 			}
 			fmt.Fprintf(w, "    Strict-Transport-Security: %s (%s)\n", term(h.Raw), state)
 		} else {
@@ -233,7 +186,7 @@ func writePinHeader(w io.Writer, name string, h *pinwatchd.PinHeader, chain []pi
 		return
 	}
 	if !h.Valid {
-		fmt.Fprintf(w, "    %s: MALFORMED (%s)\n", name, strings.Join(termAll(h.Errors), "; "))
+		fmt.Fprintf(w, "    %s: MALFORMED (%s)\n", name, strings.Join(terminal.EscapeAll(h.Errors), "; "))
 		return
 	}
 	extra := ""
