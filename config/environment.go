@@ -27,8 +27,10 @@ func (v *validator) database() {
 	}
 	path := v.c.DatabasePath(getenv)
 	name := path
-	if v.c.Database == "" {
+	if _, systemd := stateDirectory(getenv); v.c.Database == "" && systemd {
 		name += " (the default)"
+	} else if v.c.Database == "" {
+		name += " (the default outside systemd, which uses $STATE_DIRECTORY/pinwatchd.db)"
 	}
 	if msg := databaseProblem(path, name); msg != "" {
 		v.add("database", "%s", msg)

@@ -64,6 +64,22 @@ func TestDatabaseCheck(t *testing.T) {
 	if got := errString(err); got != want {
 		t.Errorf("default under systemd:\n%s\nwant\n%s", got, want)
 	}
+	// Outside systemd the default is in the working directory; the message
+	// says where the service keeps it. A removed working directory stands
+	// for one the user cannot write (root writes any).
+	gone := filepath.Join(dir, "gone")
+	if err := os.Mkdir(gone, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(gone)
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Parse(strings.NewReader(target), "d.toml", DaemonOptions(func(string) string { return "" }))
+	want = "d.toml: database: database pinwatchd.db (the default outside systemd, which uses $STATE_DIRECTORY/pinwatchd.db): cannot create files in directory . ("
+	if got := errString(err); !strings.HasPrefix(got, want) {
+		t.Errorf("default outside systemd, in a removed working directory:\n%s\nwant it to start with\n%s", got, want)
+	}
 }
 
 // TestDatabaseCheckUnwritable needs a directory the test cannot write,
