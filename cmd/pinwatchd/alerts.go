@@ -129,7 +129,7 @@ func writeAlertsText(w io.Writer, alerts []pinwatchd.Alert, all bool) {
 		if a.State == pinwatchd.AlertResolved && a.ResolveReason != "" {
 			msg += " — resolved: " + a.ResolveReason
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, state, a.Severity.Label(), a.Target, a.Kind, addrs, shortTime(a.OpenedAt), msg)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, state, a.Severity.Label(), term(a.Target), a.Kind, term(addrs), shortTime(a.OpenedAt), term(msg))
 	}
 	tw.Flush()
 }

@@ -136,8 +136,8 @@ func writeCertsText(w io.Writer, rows []pinwatchd.CertStatus, hidden int, limit 
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "TARGET\tADDRESS\tLEAF\tISSUER\tNOT AFTER\tDAYS\tCHAIN NOT AFTER\tLEAF PIN\tSTATUS")
 		for _, c := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Target, c.Address, shortDN(c.LeafSubject), shortDN(c.Issuer),
-				c.NotAfter.UTC().Format("2006-01-02"), c.DaysLeft, c.ChainNotAfter.UTC().Format("2006-01-02"), c.LeafPin, certStatusText(c))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", term(c.Target), term(c.Address), term(shortDN(c.LeafSubject)), term(shortDN(c.Issuer)),
+				c.NotAfter.UTC().Format("2006-01-02"), c.DaysLeft, c.ChainNotAfter.UTC().Format("2006-01-02"), c.LeafPin, term(certStatusText(c)))
 		}
 		tw.Flush()
 	}

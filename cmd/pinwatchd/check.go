@@ -194,7 +194,7 @@ func writeCheckText(w io.Writer, reports []pinwatchd.Report, recorded bool, chan
 				ok++
 			}
 		}
-		fmt.Fprintf(w, "%-8s  %s (%s:%d)  %s answered of %d\n", label, r.Name, r.Host, r.Port, count(ok, "address", "addresses"), len(r.Addresses))
+		fmt.Fprintf(w, "%-8s  %s (%s:%d)  %s answered of %d\n", label, term(r.Name), term(r.Host), r.Port, count(ok, "address", "addresses"), len(r.Addresses))
 		writeFindings(w, "    ", r.Findings)
 		fmt.Fprintln(w)
 	}

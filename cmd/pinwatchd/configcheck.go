@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/daemon"
 )
 
 // runConfig dispatches the verbs of `pinwatchd config`; only `check` exists.
@@ -23,8 +24,10 @@ func runConfig(ctx context.Context, e *env, args []string) int {
 	return fail(e.stderr, "unknown config verb %q; usage: pinwatchd config check [--config F]", args[0])
 }
 
-// runConfigCheck loads the config and prints a one-line summary (exit 0), or
-// every problem, one per line, to stderr (exit 3).
+// runConfigCheck loads the config as `run` does, with every check it makes
+// before starting (secret files, the notifier, the listen address, the
+// database), and prints a one-line summary (exit 0), or every problem, one
+// per line, to stderr (exit 3).
 func runConfigCheck(_ context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "config check", "config check [--config F]")
 	flagConfig := addConfigFlag(fs)
@@ -36,7 +39,7 @@ func runConfigCheck(_ context.Context, e *env, args []string) int {
 		return fail(e.stderr, "config check takes no arguments, got %q; name the file with --config", pos[0])
 	}
 	path := configPath(e, *flagConfig)
-	c, err := config.Load(path, config.Options{})
+	c, err := daemon.LoadConfig(path, e.getenv)
 	if err != nil {
 		var ce *config.Error
 		if errors.As(err, &ce) {

@@ -92,10 +92,10 @@ func writeHistoryText(w io.Writer, events []pinwatchd.Event, target string) {
 		return
 	}
 	for _, ev := range events {
-		fmt.Fprintf(w, "%s  %s  %s  %s", shortTime(ev.Time), ev.Target, ev.Address, ev.Event)
+		fmt.Fprintf(w, "%s  %s  %s  %s", shortTime(ev.Time), term(ev.Target), term(ev.Address), ev.Event)
 		switch ev.Event {
 		case pinwatchd.EventFirstSeen:
-			fmt.Fprintf(w, "\n    leaf key %s, issuer %s, expires %s\n", ev.NewLeafPin, shortDN(ev.Issuer), ev.NotAfter.Format("2006-01-02"))
+			fmt.Fprintf(w, "\n    leaf key %s, issuer %s, expires %s\n", ev.NewLeafPin, term(shortDN(ev.Issuer)), ev.NotAfter.Format("2006-01-02"))
 		case pinwatchd.EventChainChanged:
 			fmt.Fprintf(w, " (%s)\n", ev.Class)
 			if ev.OldLeafPin == ev.NewLeafPin {
@@ -103,9 +103,9 @@ func writeHistoryText(w io.Writer, events []pinwatchd.Event, target string) {
 			} else {
 				fmt.Fprintf(w, "    leaf key %s -> %s\n", ev.OldLeafPin, ev.NewLeafPin)
 			}
-			fmt.Fprintf(w, "    issuer %s, expires %s\n", shortDN(ev.Issuer), ev.NotAfter.Format("2006-01-02"))
+			fmt.Fprintf(w, "    issuer %s, expires %s\n", term(shortDN(ev.Issuer)), ev.NotAfter.Format("2006-01-02"))
 		case pinwatchd.EventProbeFailed:
-			fmt.Fprintf(w, " (%s)\n    %s\n", ev.ErrorKind, ev.ErrorMessage)
+			fmt.Fprintf(w, " (%s)\n    %s\n", ev.ErrorKind, term(ev.ErrorMessage))
 		default:
 			fmt.Fprintln(w)
 		}

@@ -8,7 +8,12 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/terminal"
 )
+
+// term shows untrusted text (certificates, servers, the database) escaped
+// in human output (SPEC §16); JSON is exact.
+func term(s string) string { return terminal.Escape(s) }
 
 // writeJSON writes v as indented JSON followed by a newline.
 func writeJSON(w io.Writer, v any) error {
@@ -90,7 +95,7 @@ func writeFindings(w io.Writer, indent string, fs []pinwatchd.Finding) {
 		kindWidth = max(kindWidth, len(f.Kind))
 	}
 	for _, f := range fs {
-		fmt.Fprintf(w, "%s%-8s  %-*s  %s\n", indent, f.Severity.Label(), kindWidth, f.Kind, f.Message)
+		fmt.Fprintf(w, "%s%-8s  %-*s  %s\n", indent, f.Severity.Label(), kindWidth, f.Kind, term(f.Message))
 	}
 }
 
@@ -120,28 +125,28 @@ func formatNotAfter(t time.Time, now time.Time) string {
 
 // writeObservation prints one address: its chain, headers and errors.
 func writeObservation(w io.Writer, o *pinwatchd.Observation, now time.Time) {
-	fmt.Fprintf(w, "  %s", o.Address)
+	fmt.Fprintf(w, "  %s", term(o.Address))
 	if o.SNI != "" {
-		fmt.Fprintf(w, "  sni %s", o.SNI)
+		fmt.Fprintf(w, "  sni %s", term(o.SNI))
 	}
 	if o.TLSVersion != "" {
 		fmt.Fprintf(w, "  %s", o.TLSVersion)
 	}
 	fmt.Fprintln(w)
 	if o.Error != nil {
-		fmt.Fprintf(w, "    error: %s: %s\n", o.Error.Kind, o.Error.Message)
+		fmt.Fprintf(w, "    error: %s: %s\n", o.Error.Kind, term(o.Error.Message))
 	}
 	if len(o.ServedChain) == 0 {
 		return
 	}
 	chain, verified := o.ServedChain, false
-	status := "not verified: " + o.Verification.UntrustedReason
+	status := "not verified: " + term(o.Verification.UntrustedReason)
 	if o.Verification.Trusted && len(o.VerifiedChain) > 0 {
 		chain, verified = o.VerifiedChain, true
 		status = "verified"
 	}
 	if !o.Verification.HostnameValid {
-		status += "; name mismatch: " + o.Verification.HostnameError
+		status += "; name mismatch: " + term(o.Verification.HostnameError)
 	}
 	fmt.Fprintf(w, "    chain (%d served, %s)\n", len(o.ServedChain), status)
 	for i, c := range chain {
@@ -149,14 +154,14 @@ func writeObservation(w io.Writer, o *pinwatchd.Observation, now time.Time) {
 		if verified && i >= len(o.ServedChain) {
 			role += ", not served"
 		}
-		fmt.Fprintf(w, "      %d %-22s %s\n", i, role, c.Subject)
-		fmt.Fprintf(w, "        issuer    %s\n", c.Issuer)
+		fmt.Fprintf(w, "      %d %-22s %s\n", i, role, term(c.Subject))
+		fmt.Fprintf(w, "        issuer    %s\n", term(c.Issuer))
 		fmt.Fprintf(w, "        key       %s  pin sha256/%s\n", c.KeyType, c.Pin)
 		fmt.Fprintf(w, "        expires   %s\n", formatNotAfter(c.NotAfter, now))
 	}
 	if o.HTTP != nil {
 		if o.HTTP.Error != "" {
-			fmt.Fprintf(w, "    http      %s: %s\n", o.HTTP.Method, o.HTTP.Error)
+			fmt.Fprintf(w, "    http      %s: %s\n", o.HTTP.Method, term(o.HTTP.Error))
 		} else {
 			fmt.Fprintf(w, "    http      %s %d\n", o.HTTP.Method, o.HTTP.Status)
 		}
@@ -165,9 +170,9 @@ func writeObservation(w io.Writer, o *pinwatchd.Observation, now time.Time) {
 		if h := o.StrictTransportSecurity; h != nil {
 			state := "valid"
 			if !h.Valid {
-				state = "MALFORMED: " + strings.Join(h.Errors, "; ")
+				state = "MALFORMED: " + strings.Join(terminal.EscapeAll(h.Errors), "; ")
 			}
-			fmt.Fprintf(w, "    Strict-Transport-Security: %s (%s)\n", h.Raw, state)
+			fmt.Fprintf(w, "    Strict-Transport-Security: %s (%s)\n", term(h.Raw), state)
 		} else {
 			fmt.Fprintln(w, "    Strict-Transport-Security: not sent")
 		}
@@ -182,7 +187,7 @@ func writePinHeader(w io.Writer, name string, h *pinwatchd.PinHeader, chain []pi
 		return
 	}
 	if !h.Valid {
-		fmt.Fprintf(w, "    %s: MALFORMED (%s)\n", name, strings.Join(h.Errors, "; "))
+		fmt.Fprintf(w, "    %s: MALFORMED (%s)\n", name, strings.Join(terminal.EscapeAll(h.Errors), "; "))
 		return
 	}
 	extra := ""
@@ -190,7 +195,7 @@ func writePinHeader(w io.Writer, name string, h *pinwatchd.PinHeader, chain []pi
 		extra += ", includeSubDomains"
 	}
 	if h.ReportURI != "" {
-		extra += ", report-uri " + h.ReportURI
+		extra += ", report-uri " + term(h.ReportURI)
 	}
 	fmt.Fprintf(w, "    %s: max-age %d%s, %s\n", name, h.MaxAge, extra, count(len(h.Pins), "pin", "pins"))
 	for _, p := range h.Pins {
@@ -204,7 +209,7 @@ func writePinHeader(w io.Writer, name string, h *pinwatchd.PinHeader, chain []pi
 		fmt.Fprintf(w, "      sha256/%s  %s\n", p, role)
 	}
 	for _, n := range h.Notes {
-		fmt.Fprintf(w, "      note: %s\n", n)
+		fmt.Fprintf(w, "      note: %s\n", term(n))
 	}
 }
 

@@ -71,7 +71,7 @@ func runPin(_ context.Context, e *env, args []string) int {
 	for _, k := range keys {
 		out.WriteString(render(k.Pin.String()))
 		if *verbose {
-			out.WriteString("  " + k.Label)
+			out.WriteString("  " + term(k.Label))
 		}
 		out.WriteByte('\n')
 	}

@@ -172,7 +172,7 @@ func unwrapPathError(err error) error {
 
 // writeProbeText prints the detailed human report of one target.
 func writeProbeText(w io.Writer, r *pinwatchd.Report, now time.Time) {
-	fmt.Fprintf(w, "%s  probed %s\n", net.JoinHostPort(r.Host, strconv.Itoa(r.Port)), r.ProbedAt.Format("2006-01-02 15:04:05 MST"))
+	fmt.Fprintf(w, "%s  probed %s\n", term(net.JoinHostPort(r.Host, strconv.Itoa(r.Port))), r.ProbedAt.Format("2006-01-02 15:04:05 MST"))
 	for i := range r.Addresses {
 		fmt.Fprintln(w)
 		writeObservation(w, &r.Addresses[i], now)
