@@ -29,8 +29,9 @@ import (
 // expired chain whose retries would pass the budget keeps the verdict of the
 // calls made, and its reason says the budget cut them short. No legitimate
 // chain comes near: a leaf, two intermediates and a root cost a few
-// milliseconds; it takes about four served certificates of one name, or
-// five P-521 ones, to pass the budget. Verdicts are cached (verify.go), so a
+// milliseconds; it takes a handful of served CAs of one name that name
+// each other as issuer, or five P-521 certificates in a row, to pass the
+// budget. Verdicts are cached (verify.go), so a
 // served chain costs this once.
 
 // verifyBudget is the estimated signature-check time one address's

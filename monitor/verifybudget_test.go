@@ -207,7 +207,7 @@ func TestVerifySignatureChecksBounded(t *testing.T) {
 	now := time.Now()
 	expired, expiredRoots := expiredIntermediate(t, now)
 
-	p521 := p521Line(t, 20) // each check costs about 3 ms
+	p521 := p521Line(t, maxChainCerts) // each check costs about 3 ms
 
 	tests := []struct {
 		name      string
