@@ -227,6 +227,7 @@ func TestVerifySignatureChecksBounded(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			v, b := verifyCall(t, &Prober{Roots: tc.roots}, tc.peer, now, nil)
+			t.Logf("%d Verify calls, at most %d signature checks costing %v", b.calls, b.spent.checks, b.spent.cost)
 			if b.spent.cost > verifyBudget || b.calls > 1+maxVerifyInstants || b.spent.checks > b.calls*x509CheckLimit {
 				t.Errorf("spent %v in %d signature checks over %d Verify calls; want at most %v and %d calls",
 					b.spent.cost, b.spent.checks, b.calls, verifyBudget, 1+maxVerifyInstants)
