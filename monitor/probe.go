@@ -149,34 +149,6 @@ func (p *Prober) probeAddress(ctx context.Context, t *pinwatchd.Target, addr str
 	return obs
 }
 
-// Bounds of a served chain (SPEC §9, §16): a longer or larger one is a
-// handshake_failed observation, neither stored nor verified.
-const (
-	maxChainCerts = 20
-	maxChainBytes = 256 << 10
-)
-
-// chainTooLarge returns the handshake_failed error of a served chain past
-// maxChainCerts certificates or maxChainBytes of DER, else nil.
-func (s *session) chainTooLarge(peer []*x509.Certificate) *pinwatchd.ProbeError {
-	if len(peer) > maxChainCerts {
-		return s.chainError(fmt.Sprintf("chain of %d certificates exceeds %d", len(peer), maxChainCerts))
-	}
-	size := 0
-	for _, c := range peer {
-		size += len(c.Raw)
-	}
-	if size > maxChainBytes {
-		return s.chainError(fmt.Sprintf("chain of %d bytes exceeds 256 KiB", size))
-	}
-	return nil
-}
-
-func (s *session) chainError(what string) *pinwatchd.ProbeError {
-	return &pinwatchd.ProbeError{Kind: pinwatchd.KindHandshakeFailed,
-		Message: fmt.Sprintf("TLS handshake with %s: %s", s.addr, what)}
-}
-
 // tlsConfig returns the client configuration for t: no verification during
 // the handshake (the chain is verified separately), SNI unless the server
 // name is an IP literal, HTTP/1.1 offered by ALPN, default key exchange.
@@ -244,23 +216,6 @@ func (s *session) handshakeError(err error) *pinwatchd.ProbeError {
 	}
 	return &pinwatchd.ProbeError{Kind: pinwatchd.KindHandshakeFailed,
 		Message: fmt.Sprintf("TLS handshake with %s: %s", s.addr, why)}
-}
-
-// oversizedCertificates recognises crypto/tls's refusal of a handshake
-// message above its limit, which for the server's certificates is 256 KiB
-// (maxHandshakeCertificateMsg), and returns the message's length in bytes.
-func oversizedCertificates(err error) (int, bool) {
-	const text = "tls: handshake message of length "
-	msg := err.Error()
-	i := strings.Index(msg, text)
-	if i < 0 {
-		return 0, false
-	}
-	var n, limit int
-	if _, serr := fmt.Sscanf(msg[i+len(text):], "%d bytes exceeds maximum of %d bytes", &n, &limit); serr != nil || limit < maxChainBytes {
-		return 0, false
-	}
-	return n, true
 }
 
 // reason returns the useful part of a network error's text, without the
