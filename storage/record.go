@@ -111,7 +111,7 @@ type latestSpan struct {
 	id                         int64
 	servedID, verifiedID       sql.NullInt64
 	served, verified           []byte // chain hashes, nil for none
-	pkp, pkpRO, hsts           []byte // header hashes, nil for none
+	pkp, pkpRO, hsts           []byte // whole-value header hashes, nil for none
 	sni, tlsVersion            string
 	trusted, hostnameValid     bool
 	untrustedReason, hostError string
@@ -166,9 +166,9 @@ func (l *latestSpan) extends(o *pinwatchd.Observation, k *obsKeys) bool {
 	return string(kind) == l.errorKind &&
 		equalHash(l.served, k.served.hash, k.served.ok) &&
 		equalHash(l.verified, k.verified.hash, k.verified.ok) &&
-		equalHash(l.pkp, k.pkp.hash, k.pkp.ok) &&
-		equalHash(l.pkpRO, k.pkpRO.hash, k.pkpRO.ok) &&
-		equalHash(l.hsts, k.hsts.hash, k.hsts.ok) &&
+		equalHash(l.pkp, k.pkp.whole, k.pkp.ok) &&
+		equalHash(l.pkpRO, k.pkpRO.whole, k.pkpRO.ok) &&
+		equalHash(l.hsts, k.hsts.whole, k.hsts.ok) &&
 		o.SNI == l.sni && o.TLSVersion == l.tlsVersion &&
 		v.Trusted == l.trusted && v.UntrustedReason == l.untrustedReason &&
 		v.HostnameValid == l.hostnameValid && v.HostnameError == l.hostError &&
@@ -280,7 +280,7 @@ func (r *recorder) insertSpan(addrID, now, round int64, o *pinwatchd.Observation
 	_, err = r.st.get(r.db.stmts.insertSpan).ExecContext(r.ctx, addrID, now, now, round, o.SNI, o.TLSVersion,
 		served, verified, ids[0], ids[1], ids[2],
 		v.Trusted, v.UntrustedReason, v.HostnameValid, v.HostnameError,
-		k.httpMethod, k.httpStatus, k.httpE, kind, msg)
+		k.httpMethod, k.httpStatus, k.httpE, kind, msg, k.pkp.wholeHash(), k.pkpRO.wholeHash(), k.hsts.wholeHash())
 	if err != nil {
 		return fmt.Errorf("store span: %w", err)
 	}

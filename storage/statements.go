@@ -20,9 +20,11 @@ type statements struct {
 
 // latestSpanSQL reads the latest span of an address: the columns compared to
 // decide whether an observation extends it, with the content hashes of the
-// chains and headers it references.
+// chains and headers it references (for a header stored cut, the hash of
+// the whole value).
 const latestSpanSQL = `
-SELECT s.id, s.served_chain_id, s.verified_chain_id, sc.hash, vc.hash, pk.hash, pr.hash, hs.hash,
+SELECT s.id, s.served_chain_id, s.verified_chain_id, sc.hash, vc.hash,
+       coalesce(s.pkp_whole, pk.hash), coalesce(s.pkp_ro_whole, pr.hash), coalesce(s.hsts_whole, hs.hash),
        s.sni, s.tls_version, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
        s.http_method, s.http_status, s.http_error, s.error_kind
 FROM spans s
@@ -39,8 +41,9 @@ const insertSpanSQL = `
 INSERT INTO spans (address_id, first_seen, last_seen, last_round, probe_count, sni, tls_version,
                    served_chain_id, verified_chain_id, pkp_id, pkp_ro_id, hsts_id,
                    trusted, untrusted_reason, hostname_valid, hostname_error,
-                   http_method, http_status, http_error, error_kind, error_message)
-VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+                   http_method, http_status, http_error, error_kind, error_message,
+                   pkp_whole, pkp_ro_whole, hsts_whole)
+VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const insertEventSQL = `
 INSERT INTO events (time, address_id, event, class, old_leaf_pin, new_leaf_pin,

@@ -6,9 +6,11 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/internal/terminal"
+	"github.com/pinwatchd/pinwatchd/storage"
 )
 
 // term shows untrusted text (certificates, servers, the database) escaped
@@ -172,7 +174,7 @@ func writeObservation(w io.Writer, o *pinwatchd.Observation, now time.Time) {
 			if !h.Valid {
 				state = "MALFORMED: " + strings.Join(terminal.EscapeAll(h.Errors), "; ")
 			}
-			fmt.Fprintf(w, "    Strict-Transport-Security: %s (%s)\n", term(h.Raw), state)
+			fmt.Fprintf(w, "    Strict-Transport-Security: %s (%s)\n", term(headerText(h.Raw, h.Cut)), state)
 		} else {
 			fmt.Fprintln(w, "    Strict-Transport-Security: not sent")
 		}
@@ -186,8 +188,12 @@ func writePinHeader(w io.Writer, name string, h *pinwatchd.PinHeader, chain []pi
 		fmt.Fprintf(w, "    %s: not sent\n", name)
 		return
 	}
+	cut := ""
+	if h.Cut {
+		cut = " " + storedCut
+	}
 	if !h.Valid {
-		fmt.Fprintf(w, "    %s: MALFORMED (%s)\n", name, strings.Join(terminal.EscapeAll(h.Errors), "; "))
+		fmt.Fprintf(w, "    %s: MALFORMED (%s)%s\n", name, strings.Join(terminal.EscapeAll(h.Errors), "; "), cut)
 		return
 	}
 	extra := ""
@@ -197,7 +203,7 @@ func writePinHeader(w io.Writer, name string, h *pinwatchd.PinHeader, chain []pi
 	if h.ReportURI != "" {
 		extra += ", report-uri " + term(h.ReportURI)
 	}
-	fmt.Fprintf(w, "    %s: max-age %d%s, %s\n", name, h.MaxAge, extra, count(len(h.Pins), "pin", "pins"))
+	fmt.Fprintf(w, "    %s: max-age %d%s, %s%s\n", name, h.MaxAge, extra, count(len(h.Pins), "pin", "pins"), cut)
 	for _, p := range h.Pins {
 		role := "backup (no key of the chain)"
 		for i, c := range chain {
@@ -211,6 +217,28 @@ func writePinHeader(w io.Writer, name string, h *pinwatchd.PinHeader, chain []pi
 	for _, n := range h.Notes {
 		fmt.Fprintf(w, "      note: %s\n", term(n))
 	}
+}
+
+// storedCut marks a header value stored cut (SPEC §9): only its start is
+// known.
+var storedCut = fmt.Sprintf("[cut: only the first %d KiB of the value were stored]", storage.MaxHeaderValue>>10)
+
+// headerText returns a header value for human output: at most
+// storage.MaxHeaderValue bytes, the limit of a stored value, marked when it
+// is cut here or was stored cut. JSON output keeps the value exact, with
+// "cut": true when it was stored cut.
+func headerText(raw string, cut bool) string {
+	if len(raw) > storage.MaxHeaderValue {
+		n := storage.MaxHeaderValue
+		for n > 0 && !utf8.RuneStart(raw[n]) {
+			n--
+		}
+		return fmt.Sprintf("%s… [cut: the first %d of %d bytes shown]", raw[:n], n, len(raw))
+	}
+	if cut {
+		return raw + "… " + storedCut
+	}
+	return raw
 }
 
 // resultWord is the one-word verdict of a set of findings: "ok" when none is
