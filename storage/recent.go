@@ -124,8 +124,9 @@ func (db *DB) recentObservations(ctx context.Context, target string) ([]pinwatch
 }
 
 // loadChains returns the chains the spans name, by chain id, certificates
-// in order and without DER, in one query; a certificate of many chains (an
-// intermediate) is decoded once.
+// in order and without DER: one query for the chains' members, one for the
+// certificates, each certificate read once however many chains hold it
+// (an intermediate is in every chain it issued).
 func loadChains(ctx context.Context, tx *sql.Tx, spans []recentSpan) (map[int64][]pinwatchd.Cert, error) {
 	seen := map[int64]bool{}
 	var ids []int64
@@ -144,39 +145,79 @@ func loadChains(ctx context.Context, tx *sql.Tx, spans []recentSpan) (map[int64]
 	if err != nil {
 		return nil, err
 	}
+	rows, err := tx.QueryContext(ctx, `SELECT chain_id, cert_sha256 FROM chain_certs
+WHERE chain_id IN (SELECT value FROM json_each(?)) ORDER BY chain_id, position`, string(list))
+	if err != nil {
+		return nil, err
+	}
+	type member struct {
+		chain int64
+		cert  string
+	}
+	var members []member
+	certIdx := map[string]int{} // certificate → index in shas
+	var shas []string
+	for rows.Next() {
+		var m member
+		if err := rows.Scan(&m.chain, &m.cert); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if _, ok := certIdx[m.cert]; !ok {
+			certIdx[m.cert] = len(shas)
+			shas = append(shas, m.cert)
+		}
+		members = append(members, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	certs, err := loadCerts(ctx, tx, shas)
+	if err != nil {
+		return nil, err
+	}
+	chains := make(map[int64][]pinwatchd.Cert, len(ids))
+	for _, m := range members {
+		c, ok := certs[m.cert]
+		if !ok {
+			return nil, fmt.Errorf("chain %d names certificate %s, which is not stored", m.chain, m.cert)
+		}
+		chains[m.chain] = append(chains[m.chain], c)
+	}
+	return chains, nil
+}
+
+// loadCerts reads the certificates of shas, without DER, by SHA-256.
+func loadCerts(ctx context.Context, tx *sql.Tx, shas []string) (map[string]pinwatchd.Cert, error) {
+	list, err := json.Marshal(shas)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := tx.QueryContext(ctx, `
-SELECT cc.chain_id, c.sha256, c.subject, c.issuer, c.serial, c.not_before, c.not_after, c.pin, c.is_ca, c.key_type
-FROM chain_certs cc JOIN certs c ON c.sha256 = cc.cert_sha256
-WHERE cc.chain_id IN (SELECT value FROM json_each(?))
-ORDER BY cc.chain_id, cc.position`, string(list))
+SELECT sha256, subject, issuer, serial, not_before, not_after, pin, is_ca, key_type
+FROM certs WHERE sha256 IN (SELECT value FROM json_each(?))`, string(list))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	chains := make(map[int64][]pinwatchd.Cert, len(ids))
-	certs := map[string]pinwatchd.Cert{}
+	certs := make(map[string]pinwatchd.Cert, len(shas))
 	for rows.Next() {
 		var (
-			chainID, notBefore, notAfter int64
-			c                            pinwatchd.Cert
-			pin                          string
+			c                   pinwatchd.Cert
+			notBefore, notAfter int64
+			pin                 string
 		)
-		if err := rows.Scan(&chainID, &c.SHA256, &c.Subject, &c.Issuer, &c.Serial, &notBefore, &notAfter,
-			&pin, &c.IsCA, &c.KeyType); err != nil {
+		if err := rows.Scan(&c.SHA256, &c.Subject, &c.Issuer, &c.Serial, &notBefore, &notAfter, &pin, &c.IsCA, &c.KeyType); err != nil {
 			return nil, err
-		}
-		if known, ok := certs[c.SHA256]; ok {
-			chains[chainID] = append(chains[chainID], known)
-			continue
 		}
 		if c.Pin, err = pinwatchd.ParsePin(pin); err != nil {
 			return nil, fmt.Errorf("certificate %s: %w", c.SHA256, err)
 		}
 		c.NotBefore, c.NotAfter = fromUnix(notBefore), fromUnix(notAfter)
 		certs[c.SHA256] = c
-		chains[chainID] = append(chains[chainID], c)
 	}
-	return chains, rows.Err()
+	return certs, rows.Err()
 }
 
 // storedHeader is a decoded header value: pkp for Public-Key-Pins (either
