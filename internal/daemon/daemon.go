@@ -108,7 +108,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.metrics.ConfigReloaded(true)
 	if cfg.Metrics.Listen != "" {
 		go func() {
-			h := d.metrics.Handler(func() bool { return d.healthy(runCtx) })
+			h := withDashboard(d.metrics.Handler(func() bool { return d.healthy(runCtx) }), d.dashboard())
 			if err := serveHTTP(runCtx, cfg.Metrics.Listen, h, d.log); err != nil {
 				d.log.Error("metrics server", logkey.Listen, cfg.Metrics.Listen, logkey.Err, err)
 			}
