@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pinwatchd/pinwatchd/internal/logkey"
 )
 
 // NewHandler returns the dashboard: GET / (the fleet, filtered by the query
@@ -92,7 +94,7 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request, err error, pg f
 		if errors.Is(err, context.Canceled) {
 			return // the client went away
 		}
-		h.o.log().Error("dashboard", "path", r.URL.Path, "err", err)
+		h.o.log().Error("dashboard", "path", r.URL.Path, logkey.Err, err)
 		h.fail(w, r, http.StatusInternalServerError, "The database could not be read; the daemon's log says why.")
 		return
 	}
@@ -125,7 +127,7 @@ func (h *handler) writeHTML(w http.ResponseWriter, r *http.Request, status int, 
 		}
 	}()
 	if err := render(b, "page", p); err != nil {
-		h.o.log().Error("dashboard", "path", r.URL.Path, "err", err)
+		h.o.log().Error("dashboard", "path", r.URL.Path, logkey.Err, err)
 		http.Error(w, "The page could not be rendered; the daemon's log says why.", http.StatusInternalServerError)
 		return
 	}

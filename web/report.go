@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
@@ -38,6 +40,31 @@ func WriteReport(ctx context.Context, w io.Writer, o Options, since time.Time) (
 		return ReportSummary{}, fmt.Errorf("write report: %w", err)
 	}
 	return ReportSummary{Targets: len(r.Targets), OpenAlerts: len(r.Alerts.Body.(*AlertsPage).Open), Bytes: cw.n}, nil
+}
+
+// WriteReportFile writes the report (see WriteReport) to a new file beside
+// path, mode 0644, and renames it over path, so a failed run never leaves
+// half a report behind. Errors name path.
+func WriteReportFile(ctx context.Context, path string, o Options, since time.Time) (ReportSummary, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return ReportSummary{}, fmt.Errorf("write report %s: %w", path, err)
+	}
+	defer os.Remove(f.Name()) // after the rename, there is nothing left to remove
+	sum, err := WriteReport(ctx, f, o, since)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return ReportSummary{}, fmt.Errorf("write report %s: %w", path, err)
+	}
+	return sum, nil
 }
 
 // report is the data of the "report" template: each page as a section.

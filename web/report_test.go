@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -49,5 +51,29 @@ func TestWriteReport(t *testing.T) {
 	}
 	if strings.Contains(b.String(), `<td class="ev-key_rotated">`) || !strings.Contains(b.String(), "No history since") {
 		t.Error("history before --since is in the report")
+	}
+}
+
+func TestWriteReportFile(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := web.WriteReportFile(t.Context(), path, f.options(), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Size() != sum.Bytes || st.Mode().Perm() != 0o644 {
+		t.Errorf("report file: %v, %v; want %d bytes, mode 0644", st, err, sum.Bytes)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the directory holds %d files, want the report alone", len(entries))
+	}
+	missing := filepath.Join(dir, "no-such-dir", "r.html")
+	if _, err := web.WriteReportFile(t.Context(), missing, f.options(), time.Time{}); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("WriteReportFile into a missing directory: %v, want an error naming %s", err, missing)
 	}
 }

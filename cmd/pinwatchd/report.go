@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"time"
 
 	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/web"
@@ -56,7 +53,7 @@ func runReport(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
-	sum, err := writeReportFile(ctx, *out, opts, from)
+	sum, err := web.WriteReportFile(ctx, *out, opts, from)
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}
@@ -69,28 +66,4 @@ func runReport(ctx context.Context, e *env, args []string) int {
 		return fail(e.stderr, "write output: %v", err)
 	}
 	return exitOK
-}
-
-// writeReportFile writes the report next to path and renames it into
-// place, so a failed run never leaves half a report behind.
-func writeReportFile(ctx context.Context, path string, opts web.Options, since time.Time) (web.ReportSummary, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return web.ReportSummary{}, fmt.Errorf("write report %s: %w", path, err)
-	}
-	defer os.Remove(f.Name()) // after the rename, there is nothing left to remove
-	sum, err := web.WriteReport(ctx, f, opts, since)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		return web.ReportSummary{}, fmt.Errorf("write report %s: %w", path, err)
-	}
-	return sum, nil
 }
