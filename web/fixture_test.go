@@ -14,6 +14,9 @@ import (
 	"github.com/pinwatchd/pinwatchd/web"
 )
 
+// storage.DB is the Store the daemon and the report use.
+var _ web.Store = (*storage.DB)(nil)
+
 // hostileCN is the common name of a certificate whose text must reach the
 // pages escaped.
 const hostileCN = `<script>alert("cn")</script>`

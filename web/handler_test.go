@@ -1,15 +1,20 @@
 package web_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/storage"
 	"github.com/pinwatchd/pinwatchd/web"
 )
 
@@ -128,6 +133,16 @@ func TestPages(t *testing.T) {
 		}
 		if !strings.Contains(text, "<code>pin_mismatch</code>") {
 			t.Error("drifted's open alerts lack pin_mismatch")
+		}
+	})
+
+	t.Run("target history since", func(t *testing.T) {
+		_, _, body := get(t, h, "/target/drifted?since=2999-01-01", "")
+		if strings.Contains(body, `<g class="m key_rotated">`) || !strings.Contains(body, "No history since 2999-01-01.") {
+			t.Error("?since=2999-01-01 still shows the key rotation")
+		}
+		if code, _, body := get(t, h, "/target/drifted?since=lately", ""); code != http.StatusBadRequest || !strings.Contains(body, "since &#34;lately&#34; is neither") {
+			t.Errorf("?since=lately = %d:\n%s", code, body)
 		}
 	})
 
@@ -340,5 +355,28 @@ func TestPagesJSON(t *testing.T) {
 	}
 	if expiry.Later != 2 { // the shared intermediate and root, years away
 		t.Errorf("expiry JSON later = %d, want 2", expiry.Later)
+	}
+}
+
+// TestDatabaseError checks that a database that cannot be read is a 500
+// with one sentence, and its error goes to the log, not to the page.
+func TestDatabaseError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pinwatchd.db")
+	db, err := storage.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	var logs bytes.Buffer
+	h := web.NewHandler(web.Options{Store: db, Log: slog.New(slog.NewTextHandler(&logs, nil)),
+		Fleet: func() web.Fleet { return web.Fleet{Targets: []pinwatchd.Target{{Name: "api"}}} }})
+	for _, p := range []string{"/", "/target/api", "/alerts", "/expiry"} {
+		code, _, body := get(t, h, p, "")
+		if code != http.StatusInternalServerError || !strings.Contains(body, "The database could not be read") || strings.Contains(body, path) {
+			t.Errorf("GET %s on a closed database = %d:\n%s", p, code, body)
+		}
+	}
+	if !strings.Contains(logs.String(), "database is closed") {
+		t.Errorf("the log does not say why:\n%s", logs.String())
 	}
 }
