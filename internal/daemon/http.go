@@ -96,12 +96,13 @@ func (d *Daemon) enableMetrics() *metrics.Metrics {
 	return d.metrics
 }
 
-// openHTTP starts the HTTP listener on addr, with the metrics and health
-// of this daemon.
+// openHTTP starts the HTTP listener on addr, with the metrics, health and
+// dashboard of this daemon.
 func (d *Daemon) openHTTP(ctx context.Context, addr string) (*httpServer, error) {
 	m := d.enableMetrics()
 	runCtx := d.runCtx
-	return listenHTTP(ctx, addr, m.Handler(func() bool { return d.healthy(runCtx) }), d.log)
+	h := withDashboard(m.Handler(func() bool { return d.healthy(runCtx) }), d.dashboard())
+	return listenHTTP(ctx, addr, h, d.log)
 }
 
 // httpSwap is a change of listener prepared by prepareHTTP: the new

@@ -74,13 +74,13 @@ func TestRunMetricsListener(t *testing.T) {
 	dir := t.TempDir()
 	e := newEndpoint(t)
 	cfg := newConfig(t, dir, e.target(t, "legacy", e.pki.Leaf.Pin()))
-	cfg.Metrics.Listen = freeAddr(t)
+	cfg.HTTP.Listen = freeAddr(t)
 	var logs logBuffer
 	start(t, cfg, Options{Log: logs.logger(), Version: "v9.9.9"})
 
 	var body string
 	waitFor(t, "/metrics to show a probe of legacy", func() bool {
-		code, b := get(t, "http://"+cfg.Metrics.Listen+"/metrics")
+		code, b := get(t, "http://"+cfg.HTTP.Listen+"/metrics")
 		body = b
 		return code == http.StatusOK && strings.Contains(b, `pinwatchd_probes_total{result="ok",target="legacy"}`)
 	})
@@ -94,7 +94,7 @@ func TestRunMetricsListener(t *testing.T) {
 			t.Errorf("/metrics lacks %q:\n%s", line, body)
 		}
 	}
-	if code, b := get(t, "http://"+cfg.Metrics.Listen+"/healthz"); code != http.StatusOK || b != "ok\n" {
+	if code, b := get(t, "http://"+cfg.HTTP.Listen+"/healthz"); code != http.StatusOK || b != "ok\n" {
 		t.Errorf("/healthz = %d %q, want 200 ok", code, b)
 	}
 }
@@ -141,7 +141,7 @@ func TestRunHTTPListenBusy(t *testing.T) {
 	dir := t.TempDir()
 	e := newEndpoint(t)
 	cfg := newConfig(t, dir, e.target(t, "legacy", e.pki.Leaf.Pin()))
-	cfg.Metrics.Listen = busy.Addr().String()
+	cfg.HTTP.Listen = busy.Addr().String()
 	var logs logBuffer
 	d, err := New(t.Context(), cfg, Options{Log: logs.logger()})
 	if err != nil {
@@ -152,8 +152,8 @@ func TestRunHTTPListenBusy(t *testing.T) {
 	go func() { done <- d.Run(t.Context()) }()
 	select {
 	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), cfg.Metrics.Listen) || !errors.Is(err, syscall.EADDRINUSE) {
-			t.Errorf("Run = %v, want an address-in-use error naming %s", err, cfg.Metrics.Listen)
+		if err == nil || !strings.Contains(err.Error(), cfg.HTTP.Listen) || !errors.Is(err, syscall.EADDRINUSE) {
+			t.Errorf("Run = %v, want an address-in-use error naming %s", err, cfg.HTTP.Listen)
 		}
 	case <-d.Ready():
 		t.Fatal("the daemon started although its listen address is taken")
