@@ -7,11 +7,11 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"slices"
 	"strings"
 
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/textreport"
 	"github.com/pinwatchd/pinwatchd/monitor"
 	"github.com/pinwatchd/pinwatchd/storage"
 )
@@ -95,7 +95,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	} else {
 		// One write for the whole report rather than a few per target.
 		out := bufio.NewWriter(e.stdout)
-		writeCheckText(out, reports, *record, changes)
+		textreport.Check(out, reports, *record, changes)
 		_ = out.Flush() // as before, a failed write of the text report does not change the exit status
 	}
 	return pinwatchd.Worst(all).ExitCode()
@@ -165,52 +165,6 @@ func selectTargets(all []pinwatchd.Target, only []string) ([]pinwatchd.Target, e
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-// writeCheckText prints the fleet report: one block per target, worst
-// first, then with --record (recorded) the chain changes it recorded, then
-// a summary line.
-func writeCheckText(w io.Writer, reports []pinwatchd.Report, recorded bool, changes []pinwatchd.Event) {
-	order := make([]*pinwatchd.Report, len(reports))
-	for i := range reports {
-		order[i] = &reports[i]
-	}
-	slices.SortStableFunc(order, func(a, b *pinwatchd.Report) int {
-		return int(pinwatchd.Worst(b.Findings)) - int(pinwatchd.Worst(a.Findings))
-	})
-	var all []pinwatchd.Finding
-	bySeverity := map[pinwatchd.Severity]int{}
-	for _, r := range order {
-		worst := pinwatchd.Worst(r.Findings)
-		bySeverity[worst]++
-		all = append(all, r.Findings...)
-		label := worst.Label()
-		if worst == pinwatchd.SeverityInfo {
-			label = "ok"
-		}
-		ok := 0
-		for _, o := range r.Addresses {
-			if o.Error == nil {
-				ok++
-			}
-		}
-		fmt.Fprintf(w, "%-8s  %s (%s:%d)  %s answered of %d\n", label, term(r.Name), term(r.Host), r.Port, count(ok, "address", "addresses"), len(r.Addresses))
-		writeFindings(w, "    ", r.Findings)
-		fmt.Fprintln(w)
-	}
-	if recorded {
-		if len(changes) == 0 {
-			fmt.Fprintf(w, "recorded: no chain changes\n\n")
-		} else {
-			fmt.Fprintf(w, "recorded %s:\n", count(len(changes), "chain change", "chain changes"))
-			writeHistoryText(w, changes, "")
-			fmt.Fprintln(w)
-		}
-	}
-	fmt.Fprintf(w, "%s: %d critical, %d warning, %d ok; findings: %s\n",
-		count(len(reports), "target", "targets"),
-		bySeverity[pinwatchd.SeverityCritical], bySeverity[pinwatchd.SeverityWarning], bySeverity[pinwatchd.SeverityInfo],
-		summaryLine(all))
 }
 
 // isTerminal reports whether w is a character device (an interactive

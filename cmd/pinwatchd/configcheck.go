@@ -7,6 +7,7 @@ import (
 
 	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/daemon"
+	"github.com/pinwatchd/pinwatchd/internal/textreport"
 )
 
 // runConfig dispatches the verbs of `pinwatchd config`; only `check` exists.
@@ -50,6 +51,6 @@ func runConfigCheck(_ context.Context, e *env, args []string) int {
 		return exitError
 	}
 	fmt.Fprintf(e.stdout, "ok: %s: %s, %s, notifier: %s\n", path,
-		count(len(c.TargetConfigs), "target", "targets"), count(len(c.PinSets), "pin-set", "pin-sets"), c.Notifier())
+		textreport.Count(len(c.TargetConfigs), "target", "targets"), textreport.Count(len(c.PinSets), "pin-set", "pin-sets"), c.Notifier())
 	return exitOK
 }

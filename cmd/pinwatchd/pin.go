@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/terminal"
 )
 
 const pinUsage = "pin [--format base64|hpkp|okhttp|android|trustkit] [-v] [--json] FILE…"
@@ -71,7 +72,7 @@ func runPin(_ context.Context, e *env, args []string) int {
 	for _, k := range keys {
 		out.WriteString(render(k.Pin.String()))
 		if *verbose {
-			out.WriteString("  " + term(k.Label))
+			out.WriteString("  " + terminal.Escape(k.Label))
 		}
 		out.WriteByte('\n')
 	}
