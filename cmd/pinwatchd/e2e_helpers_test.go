@@ -316,7 +316,9 @@ type e2eConfig struct {
 	// digestWindow is [alerts] digest_window; default 1s, so tests that
 	// wait on Slack do not wait the default 10s for every message.
 	digestWindow time.Duration
-	targets      []config.TargetConfig
+	// renotify is [alerts] renotify_after; nil keeps the default (24h).
+	renotify *time.Duration
+	targets  []config.TargetConfig
 }
 
 // write writes the configuration to path.
@@ -336,6 +338,9 @@ func (c e2eConfig) write(t *testing.T, path string) {
 	cfg.Alerts.FailureThreshold = 1
 	if c.threshold != 0 {
 		cfg.Alerts.FailureThreshold = c.threshold
+	}
+	if c.renotify != nil {
+		cfg.Alerts.RenotifyAfter = config.Duration{Duration: *c.renotify}
 	}
 	cfg.Alerts.DigestWindow = config.Duration{Duration: time.Second}
 	if c.digestWindow != 0 {
