@@ -50,6 +50,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'RecordUnchanged|HistoryYear|CertsYear|AlertsYear' -count 3 ./storage/
 	$(GO) test -run '^$$' -bench 'GrowthMillionProbes' -benchtime 1x -count 3 ./storage/
 	$(GO) test -run '^$$' -bench 'BenchmarkProbe$$|BenchmarkBareClient$$' -count 3 ./monitor/
+	$(GO) test -run '^$$' -bench 'VerifyHostileChain' -count 5 ./monitor/
 
 # The binary and the unit are ours and are replaced on every install; the
 # unit's ExecStart= is pointed at $(BINDIR). The config is the

@@ -25,6 +25,11 @@ type Alert struct {
 	Addresses []string // sorted
 	State     AlertState
 	Message   string // the latest finding's message
+	// Details are those of the latest finding (see Finding.Details), for
+	// the messages about the alert. They travel with its notifications and
+	// are not kept in the alert's own row: an alert read back from storage
+	// has none until a round sets them again.
+	Details *Details
 	// ResolveReason says why a resolved alert was resolved.
 	ResolveReason  string
 	OpenedAt       time.Time

@@ -1,6 +1,9 @@
 package pinwatchd
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Kind identifies a finding. The identifiers are stable: they appear in JSON,
 // SQLite, metrics and Slack.
@@ -80,30 +83,75 @@ type Finding struct {
 	Message  string // one sentence for a person
 	// Class is set for chain_changed.
 	Class ChangeClass
+	// Details names the certificate and the pins behind the finding, for
+	// messages (SPEC §8); nil when the kind has none to show. It is a
+	// pointer so that Finding stays comparable; treat it as read-only.
+	Details *Details
 	// Subject, when set, is the subject of the finding's alert instead of
 	// the one its kind implies (AlertSubject): "mx" for the dns_failed of
 	// an mx target whose MX lookup failed.
 	Subject string
 }
 
-type findingJSON struct {
-	Kind     Kind        `json:"kind"`
-	Severity Severity    `json:"severity"`
-	Address  *string     `json:"address"`
-	PinSet   *string     `json:"pinset"`
-	Cert     *string     `json:"cert"`
-	Message  string      `json:"message"`
-	Class    ChangeClass `json:"class,omitempty"`
-	Subject  string      `json:"subject,omitempty"`
+// Details is what a message shows about a finding besides its sentence
+// (SPEC §8): the certificate it is about and, for pin_mismatch, the pins the
+// chain was expected to match.
+type Details struct {
+	// Cert is the certificate at fault for cert_expiring and cert_expired,
+	// and the served leaf for pin_mismatch, chain_untrusted and
+	// hostname_mismatch.
+	Cert *CertSummary `json:"cert,omitempty"`
+	// ExpectedPins are the distinct pins of the pin-set a pin_mismatch
+	// found no match for, in the set's order.
+	ExpectedPins []Pin `json:"expected_pins,omitempty"`
 }
 
-// MarshalJSON encodes the finding in the shape of SPEC §5.
+// CertSummary names one certificate in a message: what an operator needs to
+// find it (subject, issuer, key pin) and how long it lasts (NotAfter; days
+// left are counted when the message is written).
+type CertSummary struct {
+	Subject  string    `json:"subject"`
+	Issuer   string    `json:"issuer"`
+	NotAfter time.Time `json:"not_after"`
+	SHA256   string    `json:"sha256"`
+	Pin      Pin       `json:"pin_sha256"`
+	// Position is the certificate's place in its chain: "leaf",
+	// "intermediate N" or "root".
+	Position string `json:"position"`
+}
+
+// Summarize returns the summary of c at position ("leaf", "intermediate N"
+// or "root") of its chain.
+func Summarize(c Cert, position string) *CertSummary {
+	return &CertSummary{Subject: c.Subject, Issuer: c.Issuer, NotAfter: c.NotAfter.UTC(), SHA256: c.SHA256,
+		Pin: c.Pin, Position: position}
+}
+
+type findingJSON struct {
+	Kind         Kind         `json:"kind"`
+	Severity     Severity     `json:"severity"`
+	Address      *string      `json:"address"`
+	PinSet       *string      `json:"pinset"`
+	Cert         *string      `json:"cert"`
+	Message      string       `json:"message"`
+	Class        ChangeClass  `json:"class,omitempty"`
+	Certificate  *CertSummary `json:"certificate,omitempty"`
+	ExpectedPins []Pin        `json:"expected_pins,omitempty"`
+	Subject      string       `json:"subject,omitempty"`
+}
+
+// MarshalJSON encodes the finding in the shape of SPEC §5, with the
+// details as "certificate" and "expected_pins" when there are any.
 func (f Finding) MarshalJSON() ([]byte, error) {
-	return json.Marshal(findingJSON{
+	j := findingJSON{
 		Kind: f.Kind, Severity: f.Severity, Address: NullString(f.Address),
 		PinSet: NullString(f.PinSet), Cert: NullString(f.Cert), Message: f.Message, Class: f.Class,
 		Subject: f.Subject,
-	})
+	}
+	if d := f.Details; d != nil {
+		j.Certificate, j.ExpectedPins = d.Cert, d.ExpectedPins
+	}
+	return json.Marshal(j)
 }
 
 // UnmarshalJSON decodes what MarshalJSON writes.
@@ -120,6 +168,9 @@ func (f *Finding) UnmarshalJSON(b []byte) error {
 	}
 	*f = Finding{Kind: j.Kind, Severity: j.Severity, Address: deref(j.Address),
 		PinSet: deref(j.PinSet), Cert: deref(j.Cert), Message: j.Message, Class: j.Class, Subject: j.Subject}
+	if j.Certificate != nil || len(j.ExpectedPins) > 0 {
+		f.Details = &Details{Cert: j.Certificate, ExpectedPins: j.ExpectedPins}
+	}
 	return nil
 }
 

@@ -2,8 +2,10 @@ package pinwatchd_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/pinwatchd/pinwatchd"
 )
@@ -120,6 +122,24 @@ func TestFindingJSON(t *testing.T) {
 			},
 		},
 		{
+			name: "with details",
+			f: pinwatchd.Finding{
+				Kind: pinwatchd.KindPinMismatch, Severity: pinwatchd.SeverityCritical,
+				Address: "192.0.2.10:443", PinSet: "ios-app-5", Message: "no pin matches",
+				Details: &pinwatchd.Details{
+					Cert: &pinwatchd.CertSummary{Subject: "CN=api.example.com", Issuer: "CN=Example CA",
+						NotAfter: time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC), SHA256: certSHA, Pin: pinwatchd.Pin{7}, Position: "leaf"},
+					ExpectedPins: []pinwatchd.Pin{{1}, {2}},
+				},
+			},
+			want: map[string]any{
+				"kind": "pin_mismatch", "pinset": "ios-app-5", "cert": nil,
+				"certificate": map[string]any{"subject": "CN=api.example.com", "issuer": "CN=Example CA",
+					"not_after": "2027-02-01T00:00:00Z", "sha256": certSHA, "pin_sha256": pinwatchd.Pin{7}.String(), "position": "leaf"},
+				"expected_pins": []any{pinwatchd.Pin{1}.String(), pinwatchd.Pin{2}.String()},
+			},
+		},
+		{
 			name: "about the whole target",
 			f: pinwatchd.Finding{
 				Kind: pinwatchd.KindIPInconsistent, Severity: pinwatchd.SeverityWarning,
@@ -175,19 +195,24 @@ func TestFindingJSON(t *testing.T) {
 				gv, ok := got[k]
 				if !ok {
 					t.Errorf("%s: no field %q", b, k)
-				} else if gv != v {
+				} else if !reflect.DeepEqual(gv, v) {
 					t.Errorf("%s: %q = %#v, want %#v", b, k, gv, v)
 				}
 			}
 			if _, ok := got["class"]; ok && tt.f.Class == "" {
 				t.Errorf("%s: class present on a finding without one", b)
 			}
+			for _, k := range []string{"certificate", "expected_pins"} {
+				if _, ok := got[k]; ok && tt.f.Details == nil {
+					t.Errorf("%s: %s present on a finding without details", b, k)
+				}
+			}
 
 			var back pinwatchd.Finding
 			if err := json.Unmarshal(b, &back); err != nil {
 				t.Fatalf("json.Unmarshal(%s): %v", b, err)
 			}
-			if back != tt.f {
+			if !reflect.DeepEqual(back, tt.f) {
 				t.Errorf("round trip = %+v\nwant         %+v", back, tt.f)
 			}
 		})

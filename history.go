@@ -18,6 +18,7 @@ const (
 // form of its own: `pinwatchd history --json` renders it, with empty
 // strings and zero times as null.
 type Event struct {
+	ID            int64 // storage identity; 0 until stored
 	Time          time.Time
 	Target        string
 	Address       string
@@ -32,9 +33,10 @@ type Event struct {
 	ErrorKind     Kind      // probe_failed only
 	ErrorMessage  string    // probe_failed only
 	// OldTLSA and NewTLSA are the TLSA records before and after a
-	// tlsa_changed, in presentation form ("3 1 1 5e8f…"), the last line
-	// saying "not authenticated" for an RRset without the AD bit.
-	OldTLSA, NewTLSA []string
+	// tlsa_changed, one per line in presentation form ("3 1 1 5e8f…"), a
+	// last line saying "not authenticated" for an RRset without the AD
+	// bit. (Lines in a string keep Event comparable.)
+	OldTLSA, NewTLSA string
 }
 
 // CertStatus is what one address of a target serves now (the certs query).
@@ -52,4 +54,21 @@ type CertStatus struct {
 	ChainNotAfter time.Time // earliest NotAfter in the chain
 	LastSeen      time.Time // last successful probe that served this chain
 	ErrorKind     Kind      // of the latest probe when it failed, else empty
+	// Stale says why the row shows the past rather than what a configured
+	// target serves now; empty when it is current.
+	Stale Staleness
 }
+
+// Staleness says why a CertStatus is history (the "stale" field of
+// `certs --json`).
+type Staleness string
+
+// Reasons a CertStatus is stale.
+const (
+	// StaleNotConfigured: the target is no longer in the configuration.
+	StaleNotConfigured Staleness = "not_configured"
+	// StaleLeftDNS: the address was not part of the target's latest
+	// round that resolved the name (it left DNS, or was removed from the
+	// target's addresses).
+	StaleLeftDNS Staleness = "left_dns"
+)

@@ -85,6 +85,11 @@ type PinHeader struct {
 	Valid             bool     `json:"valid"`
 	Errors            []string `json:"errors"`
 	Notes             []string `json:"notes"`
+	// Cut is true when the value was longer than the 8 KiB a stored header
+	// value keeps (SPEC §9): Raw, ReportURI, Pins, Errors and Notes then
+	// hold only their start, exactly as received; the other fields come from
+	// the whole value. A probe's own headers are never cut.
+	Cut bool `json:"cut,omitempty"`
 }
 
 // HSTSHeader is a parsed Strict-Transport-Security header (RFC 6797).
@@ -95,6 +100,11 @@ type HSTSHeader struct {
 	Preload           bool     `json:"preload"`
 	Valid             bool     `json:"valid"`
 	Errors            []string `json:"errors"`
+	// Cut is true when the value was longer than the 8 KiB a stored header
+	// value keeps (SPEC §9): Raw and Errors then hold only their start,
+	// exactly as received; the other fields come from the whole value. A
+	// probe's own headers are never cut.
+	Cut bool `json:"cut,omitempty"`
 }
 
 // Leaf returns the first served certificate, or nil.

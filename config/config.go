@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/pelletier/go-toml/v2"
 
 	"github.com/pinwatchd/pinwatchd"
 )
@@ -38,8 +35,10 @@ type Config struct {
 	// system resolver.
 	Resolver Resolver `toml:"resolver,omitempty"`
 
-	Alerts  AlertsConfig  `toml:"alerts"`
-	Slack   SlackConfig   `toml:"slack"`
+	Alerts AlertsConfig `toml:"alerts"`
+	Slack  SlackConfig  `toml:"slack"`
+	HTTP   HTTPConfig   `toml:"http"`
+	// Metrics holds the old name of [http] listen.
 	Metrics MetricsConfig `toml:"metrics"`
 
 	// PinSets are the `[[pinset]]` tables, in file order.
@@ -69,10 +68,30 @@ type SlackConfig struct {
 	APIURL         string `toml:"api_url,omitempty"`          // Web API base URL override for the bot token
 }
 
-// MetricsConfig is the `[metrics]` table.
-type MetricsConfig struct {
-	// Listen is the host:port of the metrics and /healthz server; "" is off.
+// HTTPConfig is the `[http]` table: the daemon's HTTP listener, serving
+// /metrics and /healthz (SPEC §7).
+type HTTPConfig struct {
+	// Listen is the host:port of the listener; "" is off (unless the old
+	// [metrics] listen is set). Use HTTPListen for the address in force.
 	Listen string `toml:"listen,omitempty"`
+	// AllowRemote permits a Listen address that is not loopback.
+	AllowRemote bool `toml:"allow_remote,omitempty"`
+}
+
+// MetricsConfig is the `[metrics]` table, kept for its listen key: the old
+// name of [http] listen. Setting both is an error.
+type MetricsConfig struct {
+	// Listen is the old name of [http] listen.
+	Listen string `toml:"listen,omitempty"`
+}
+
+// HTTPListen returns the address of the daemon's HTTP listener: [http]
+// listen, else the old [metrics] listen; "" when it is off.
+func (c *Config) HTTPListen() string {
+	if c.HTTP.Listen != "" {
+		return c.HTTP.Listen
+	}
+	return c.Metrics.Listen
 }
 
 // PinSetConfig is one `[[pinset]]`.
@@ -152,17 +171,36 @@ type Options struct {
 	// webhook_url_file or token_file that is a bare file name is looked up
 	// there first (see CredentialPath).
 	Credential func(name string) (string, bool)
+	// CheckDatabase checks what opening the database read-write needs:
+	// the directory of DatabasePath(Getenv) exists and is writable, and
+	// an existing file can be opened for writing (SPEC §16: `config
+	// check` runs the checks `run` runs). A scratch file is created in
+	// the directory and removed.
+	CheckDatabase bool
+	// Getenv reads the environment for DatabasePath; nil means none.
+	Getenv func(string) string
+	// Notifier, when set, builds the notifier a daemon of this config
+	// would deliver with and reports why it cannot, as a problem of
+	// [slack]. It is called only for a config with a Slack notifier whose
+	// [slack] table has no other problem, and never with SkipSecretFiles.
+	// Its error must not hold a secret.
+	Notifier func(*Config) error
 
 	// baseDir resolves relative file paths; "" keeps them relative to the
 	// working directory. Load sets it to the file's directory.
 	baseDir string
 }
 
-// DaemonOptions are the load options of the daemon: secret files given as
-// bare names come from systemd's credentials directory when systemd started
-// it.
+// DaemonOptions are the load options of the daemon and of `config check`:
+// secret files given as bare names come from systemd's credentials
+// directory when systemd started it, and the database must be one the
+// daemon can open (CheckDatabase). Add Notifier to check the notifier too.
 func DaemonOptions(getenv func(string) string) Options {
-	return Options{Credential: func(name string) (string, bool) { return CredentialPath(getenv, name) }}
+	return Options{
+		Credential:    func(name string) (string, bool) { return CredentialPath(getenv, name) },
+		CheckDatabase: true,
+		Getenv:        getenv,
+	}
 }
 
 // Load reads and parses the config file at path (see Parse). Relative file
@@ -190,16 +228,16 @@ func Parse(r io.Reader, source string, o Options) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config %s: %w", source, err)
 	}
-	c := Default()
-	dec := toml.NewDecoder(bytes.NewReader(doc))
-	dec.DisallowUnknownFields()
-	dec.EnableUnmarshalerInterface() // Date takes a TOML local date too
-	if err := dec.Decode(c); err != nil {
-		return nil, decodeProblems(doc, source, err)
+	c, probs, err := decodeAll(doc, source)
+	if err != nil {
+		return nil, err
+	}
+	if len(probs) > 0 {
+		return nil, newError(source, probs)
 	}
 	c.resolveCredentials(o.Credential)
 	c.resolvePaths(o.baseDir)
-	probs := c.problems(o)
+	probs = c.problems(o)
 	if len(probs) == 0 {
 		return c, nil
 	}
@@ -239,7 +277,9 @@ func (c *Config) resolvePaths(dir string) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
-	abs(&c.Database)
+	if !isURL(c.Database) {
+		abs(&c.Database)
+	}
 	abs(&c.Slack.WebhookURLFile)
 	abs(&c.Slack.TokenFile)
 	for i := range c.TargetConfigs {

@@ -37,13 +37,21 @@ func splitWant(b []byte) (want []string, body string) {
 	}
 }
 
-// TestLoadBadConfigs loads every broken config of testdata/config and
-// compares the error with the file's "# want: " lines, one per problem.
+// TestLoadBadConfigs loads every broken config of testdata/config with the
+// daemon's options and compares the error with the file's "# want: "
+// lines, one per problem. cmd/pinwatchd runs the same files through
+// `config check` and `run`.
 func TestLoadBadConfigs(t *testing.T) {
 	files, err := filepath.Glob("testdata/config/*.toml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no testdata configs: %v", err)
 	}
+	// The options `run` and `config check` load a config with (the
+	// notifier check lives in internal/daemon), as systemd starts the
+	// daemon: a config that names no database gets one in the state
+	// directory, so the check never needs the source tree writable.
+	env := map[string]string{"INVOCATION_ID": "test", "STATE_DIRECTORY": t.TempDir()}
+	runOptions := DaemonOptions(func(k string) string { return env[k] })
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			raw, err := os.ReadFile(path)
@@ -51,9 +59,9 @@ func TestLoadBadConfigs(t *testing.T) {
 				t.Fatal(err)
 			}
 			want, body := splitWant(raw)
-			_, err = Load(path, Options{})
+			_, err = Load(path, runOptions)
 			if err == nil {
-				t.Fatalf("Load(%s, Options{}) succeeded, want an error", path)
+				t.Fatalf("Load(%s) with the daemon's options succeeded, want an error", path)
 			}
 			var ce *Error
 			if !errors.As(err, &ce) {
@@ -74,7 +82,7 @@ func TestLoadBadConfigs(t *testing.T) {
 				t.Fatalf("%s has no '# want: ' lines; got:\n%s", path, err)
 			}
 			if !reflect.DeepEqual(got, want) {
-				t.Errorf("Load(%s, Options{}) error:\n%s\nwant:\n%s", path, strings.Join(got, "\n"), strings.Join(want, "\n"))
+				t.Errorf("Load(%s) error:\n%s\nwant:\n%s", path, strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 			if len(ce.Problems) != len(want) {
 				t.Errorf("%d problems, want %d", len(ce.Problems), len(want))

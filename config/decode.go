@@ -2,7 +2,6 @@ package config
 
 import (
 	"encoding"
-	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -13,34 +12,6 @@ import (
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
 )
-
-// decodeProblems turns a go-toml error into a *Error with the line and
-// key path of every problem. The decoder's multi-line context (its String
-// form) is not used: it quotes neighbouring lines, which may hold a secret.
-func decodeProblems(doc []byte, source string, err error) error {
-	var (
-		se    *toml.StrictMissingError
-		de    *toml.DecodeError
-		probs []Problem
-	)
-	ix := indexDocument(doc)
-	switch {
-	case errors.As(err, &se):
-		for i := range se.Errors {
-			probs = append(probs, ix.problem(&se.Errors[i]))
-		}
-	case errors.As(err, &de):
-		probs = append(probs, ix.problem(de))
-	default:
-		// go-toml hands integers, floats and booleans to UnmarshalText
-		// without a position when the field wants a string: find them.
-		probs = ix.nonStringValues()
-		if len(probs) == 0 {
-			return fmt.Errorf("parse config %s: %w", source, err)
-		}
-	}
-	return newError(source, probs)
-}
 
 // problem converts one positioned decode error.
 func (ix *docIndex) problem(de *toml.DecodeError) Problem {
@@ -59,7 +30,7 @@ func (ix *docIndex) problem(de *toml.DecodeError) Problem {
 	default:
 		msg = rewriteMismatch(msg)
 	}
-	return Problem{Path: displayPath(raw, ix.nameOf), Line: line, Message: msg, key: raw}
+	return Problem{Path: displayPath(raw, ix.nameOf), Line: line, Message: msg, key: raw, col: col}
 }
 
 func last(key []string) string {
@@ -148,6 +119,7 @@ func (ix *docIndex) nonStringValues() []Problem {
 			Line:    ix.pos[path].line,
 			Message: fmt.Sprintf("want %s, got a TOML %s", wantOf[typ], got),
 			key:     path,
+			col:     ix.pos[path].col,
 		})
 	}
 	sort.Slice(probs, func(i, j int) bool {
@@ -163,6 +135,7 @@ var tableTypes = map[string]reflect.Type{
 	"":        reflect.TypeFor[Config](),
 	"alerts":  reflect.TypeFor[AlertsConfig](),
 	"slack":   reflect.TypeFor[SlackConfig](),
+	"http":    reflect.TypeFor[HTTPConfig](),
 	"metrics": reflect.TypeFor[MetricsConfig](),
 	"pinset":  reflect.TypeFor[PinSetConfig](),
 	"target":  reflect.TypeFor[TargetConfig](),

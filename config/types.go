@@ -171,10 +171,18 @@ func (d *Date) UnmarshalTOML(raw []byte) error {
 func (d *Date) UnmarshalText(b []byte) error {
 	t, err := time.Parse(time.DateOnly, strings.TrimSpace(string(b)))
 	if err != nil {
-		return fmt.Errorf("date %q is not valid; write YYYY-MM-DD, e.g. 2027-06-01", b)
+		return fmt.Errorf("date %q is not valid; write YYYY-MM-DD, e.g. \"2027-06-01\"", b)
 	}
 	d.Time = t
 	return nil
+}
+
+// problem says why the date as written is not one; "" for a valid date.
+func (d Date) problem() string {
+	if d.invalid == "" {
+		return ""
+	}
+	return fmt.Sprintf("date %q is not valid; write YYYY-MM-DD, e.g. \"2027-06-01\"", d.invalid)
 }
 
 // String returns YYYY-MM-DD, or "" for the zero date.

@@ -3,8 +3,6 @@ package config
 import (
 	"crypto/x509"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -25,6 +23,7 @@ type Problem struct {
 	Message string
 
 	key string // raw key path ("target[2].pinsets[0]") for the line lookup
+	col int    // 1-based column when known, to order problems on one line
 }
 
 // Error lists every problem of a config file. Error renders one
@@ -34,10 +33,13 @@ type Error struct {
 	Problems []Problem
 }
 
-// newError sorts problems by line, keeping the order of the checks
-// for problems on the same line.
+// newError sorts problems by line and column, keeping the order of the
+// checks for problems at the same place.
 func newError(source string, probs []Problem) *Error {
-	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+	sort.SliceStable(probs, func(i, j int) bool {
+		a, b := probs[i], probs[j]
+		return a.Line < b.Line || a.Line == b.Line && a.col < b.col
+	})
 	return &Error{Source: source, Problems: probs}
 }
 
@@ -91,10 +93,12 @@ func (c *Config) problems(o Options) []Problem {
 	v.global()
 	v.alerts()
 	v.slack()
-	v.metrics()
+	v.listen()
 	v.pinSets()
 	v.targets()
 	v.mailTargets()
+	v.database()
+	v.notifier()
 	return v.probs
 }
 
@@ -159,8 +163,8 @@ func (v *validator) slack() {
 	webhook := s.WebhookURLFile != "" || s.WebhookURL.IsSet()
 	if s.WebhookURL.IsSet() && s.WebhookURLFile != "" {
 		v.add("slack.webhook_url", "webhook_url is set and so is webhook_url_file; keep one (webhook_url_file is preferred)")
-	} else if s.WebhookURL.IsSet() && !isHTTPURL(s.WebhookURL.Value()) {
-		v.add("slack.webhook_url", "webhook_url is set but is not an http(s) URL")
+	} else if s.WebhookURL.IsSet() && !isSlackURL(s.WebhookURL.Value()) {
+		v.add("slack.webhook_url", "webhook_url is set but is not an https:// URL; %s", loopbackHint)
 	}
 	if webhook && s.TokenFile != "" {
 		v.add("slack.token_file", "token_file is set and so is a webhook (webhook_url_file or webhook_url); choose one")
@@ -168,8 +172,8 @@ func (v *validator) slack() {
 	if s.WebhookURLFile != "" && !v.o.SkipSecretFiles {
 		if u, err := readSecretFile(s.WebhookURLFile); err != nil {
 			v.add("slack.webhook_url_file", "%v", err)
-		} else if !isHTTPURL(u) {
-			v.add("slack.webhook_url_file", "file %s does not hold an http(s) URL", s.WebhookURLFile)
+		} else if !isSlackURL(u) {
+			v.add("slack.webhook_url_file", "file %s does not hold an https:// URL; %s", s.WebhookURLFile, loopbackHint)
 		}
 	}
 	if s.TokenFile != "" && !v.o.SkipSecretFiles {
@@ -180,8 +184,8 @@ func (v *validator) slack() {
 	if s.APIURL != "" {
 		if s.TokenFile == "" {
 			v.add("slack.api_url", "api_url %q applies only to a bot token (token_file); a webhook's URL is its own address", s.APIURL)
-		} else if !isHTTPURL(s.APIURL) {
-			v.add("slack.api_url", "api_url %q is not an http(s) URL", s.APIURL)
+		} else if !isSlackURL(s.APIURL) {
+			v.add("slack.api_url", "api_url %q is not an https:// URL; %s", s.APIURL, loopbackHint)
 		}
 	}
 	const onlyToken = "only a bot token (token_file) can choose channels; a webhook posts to the channel it was created for"
@@ -212,23 +216,6 @@ func (v *validator) slack() {
 	}
 }
 
-// isHTTPURL reports whether s is an absolute http or https URL with a host.
-func isHTTPURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
-}
-
-func (v *validator) metrics() {
-	l := v.c.Metrics.Listen
-	if l == "" {
-		return
-	}
-	_, port, err := net.SplitHostPort(l)
-	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
-		v.add("metrics.listen", "listen = %q is not host:port; write e.g. \"127.0.0.1:9794\" (loopback is recommended)", l)
-	}
-}
-
 // reservedPinSets are the pin-set names that do not come from [[pinset]].
 var reservedPinSets = map[string]string{
 	pinwatchd.PinSetInline:           "a target's inline pins",
@@ -254,7 +241,7 @@ func (v *validator) pinSets() {
 			v.add(key+".pins", "pin-set has no pins; list at least two (the current key and a backup)")
 		}
 		if ps.Expires.invalid != "" {
-			v.add(key+".expires", "expires = %q is not a valid date; write YYYY-MM-DD, e.g. 2027-06-01", ps.Expires.invalid)
+			v.add(key+".expires", "%s", ps.Expires.problem())
 		}
 	}
 }
@@ -283,8 +270,15 @@ func (v *validator) targets() {
 		} else {
 			first[t.Name] = i
 		}
-		if t.MX == "" {
-			v.host(key, t.Host) // an mx target's hosts come from DNS (mailTargets)
+		switch {
+		case t.MX != "": // an mx target's hosts come from DNS (mailTargets)
+		case t.Host == "":
+			v.add(key, "host is missing; add host = \"api.example.com\"")
+		default:
+			v.serverName(key+".host", "host", t.Host)
+		}
+		if t.SNI != "" {
+			v.serverName(key+".sni", "sni", t.SNI)
 		}
 		if t.Port != nil && (*t.Port < 1 || *t.Port > 65535) {
 			v.add(key+".port", "port = %d is out of range; want 1 to 65535", *t.Port)
@@ -318,20 +312,6 @@ func (v *validator) targets() {
 	}
 }
 
-// host checks a target's host name.
-func (v *validator) host(key, h string) {
-	switch {
-	case h == "":
-		v.add(key, "host is missing; add host = \"api.example.com\"")
-	case strings.Contains(h, "/") || strings.ContainsAny(h, " \t") || strings.HasPrefix(h, "["):
-		v.add(key+".host", "host = %q must be a bare host name or IP (no scheme, path or brackets)", h)
-	default:
-		if _, _, err := net.SplitHostPort(h); err == nil {
-			v.add(key+".host", "host = %q must not include a port; set port = … instead", h)
-		}
-	}
-}
-
 // caFile checks that a CA bundle is readable and holds a PEM certificate.
 // Each file is read once however many targets share it.
 func (v *validator) caFile(key, path string) {
@@ -350,6 +330,21 @@ func (v *validator) caFile(key, path string) {
 	if msg != "" {
 		v.add(key, "%s", msg)
 	}
+}
+
+// dateProblems lists the pin-set dates that are not calendar days, with
+// their lines in the document ix indexes.
+func (c *Config) dateProblems(ix *docIndex) []Problem {
+	v := &validator{c: c}
+	for i, ps := range c.PinSets {
+		if ps.Expires.invalid != "" {
+			v.add(fmt.Sprintf("pinset[%d].expires", i), "%s", ps.Expires.problem())
+		}
+	}
+	for i := range v.probs {
+		v.probs[i].Line = ix.line(v.probs[i].key)
+	}
+	return v.probs
 }
 
 // displayPath turns a raw key path into the one shown to users: a leading

@@ -42,7 +42,7 @@ func UpdateAlerts(target string, open []pinwatchd.Alert, r Round, pol pinwatchd.
 		kept, left, hold := r.judge(&a)
 		if still {
 			prev := a.Severity
-			a.Severity, a.Message = g.Severity, g.Message
+			a.Severity, a.Message, a.Details = g.Severity, g.Message, g.Details
 			a.Addresses = mergeAddresses(g.Addresses, kept)
 			switch {
 			case a.Severity > prev:
@@ -216,10 +216,10 @@ func groupFindings(target string, r *Round, open map[pinwatchd.AlertKey]bool, th
 		}
 		g, ok := groups[key]
 		if !ok {
-			g = &pinwatchd.Alert{Target: target, Kind: f.Kind, Subject: key.Subject, Severity: f.Severity, Message: f.Message}
+			g = &pinwatchd.Alert{Target: target, Kind: f.Kind, Subject: key.Subject, Severity: f.Severity, Message: f.Message, Details: f.Details}
 			groups[key] = g
 		} else if f.Severity > g.Severity {
-			g.Severity, g.Message = f.Severity, f.Message
+			g.Severity, g.Message, g.Details = f.Severity, f.Message, f.Details
 		}
 		switch {
 		case f.Address != "":

@@ -216,3 +216,33 @@ func answered(addrs ...string) map[string]Seen {
 	}
 	return m
 }
+
+// An alert carries the details of its worst finding into the messages
+// about it: when it opens, and refreshed from the round when reminded.
+func TestUpdateAlertsCarriesDetails(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	pol := pinwatchd.AlertPolicy{FailureThreshold: 2, RenotifyAfter: time.Hour, NotifyResolved: true}
+	mismatch := func(sev pinwatchd.Severity, subject string) pinwatchd.Finding {
+		return pinwatchd.Finding{Kind: pinwatchd.KindPinMismatch, Severity: sev, Address: "10.0.0.1:443", PinSet: "ios",
+			Message: "no pin matches", Details: &pinwatchd.Details{
+				Cert:         &pinwatchd.CertSummary{Subject: subject, Issuer: "CN=CA", Position: "leaf"},
+				ExpectedPins: []pinwatchd.Pin{{1}, {2}}}}
+	}
+	report := mismatch(pinwatchd.SeverityInfo, "CN=report-only")
+	report.Address = "10.0.0.2:443"
+	seen := answered("10.0.0.1:443", "10.0.0.2:443")
+	round := func(fs ...pinwatchd.Finding) Round { return Round{Findings: fs, Resolved: true, Seen: seen} }
+	_, changes := UpdateAlerts("api", nil, round(report, mismatch(pinwatchd.SeverityCritical, "CN=old")), pol, t0)
+	if len(changes) != 1 || changes[0].Alert.Details == nil || changes[0].Alert.Details.Cert.Subject != "CN=old" ||
+		len(changes[0].Alert.Details.ExpectedPins) != 2 {
+		t.Fatalf("opened %+v, want the critical finding's details", changes)
+	}
+
+	stored := changes[0].Alert
+	stored.ID, stored.Details = 3, nil // an alert read back from storage has none
+	_, changes = UpdateAlerts("api", []pinwatchd.Alert{stored}, round(mismatch(pinwatchd.SeverityCritical, "CN=new")), pol, t0.Add(2*time.Hour))
+	if len(changes) != 1 || changes[0].Type != pinwatchd.ChangeReminder || changes[0].Alert.Details == nil ||
+		changes[0].Alert.Details.Cert.Subject != "CN=new" {
+		t.Fatalf("reminder %+v, want the details of this round's finding", changes)
+	}
+}

@@ -90,6 +90,7 @@ func evaluatePinSet(s pinwatchd.PinSet, o *pinwatchd.Observation, chain []pinwat
 		fs = append(fs, pinwatchd.Finding{
 			Kind: pinwatchd.KindPinMismatch, Severity: mismatch, Address: o.Address, PinSet: s.Name,
 			Message: pinMismatchMessage(s, o.Address, chain[0].Pin, pins),
+			Details: &pinwatchd.Details{Cert: pinwatchd.Summarize(chain[0], "leaf"), ExpectedPins: pins},
 		})
 	}
 	if len(pins) < 2 || matched == len(pins) {
@@ -162,7 +163,9 @@ func certExpiryFindings(o *pinwatchd.Observation, chain []pinwatchd.Cert, th pin
 		default:
 			continue
 		}
-		f.Message = certExpiryMessage(c, certPosition(chain, i), o.Address, now)
+		pos := certPosition(chain, i)
+		f.Message = certExpiryMessage(c, pos, o.Address, now)
+		f.Details = &pinwatchd.Details{Cert: pinwatchd.Summarize(c, pos)}
 		fs = append(fs, f)
 	}
 	return fs
@@ -187,16 +190,17 @@ func certPosition(chain []pinwatchd.Cert, i int) string {
 // address that served a chain.
 func verificationFindings(t *pinwatchd.Target, o *pinwatchd.Observation) []pinwatchd.Finding {
 	var fs []pinwatchd.Finding
+	leaf := &pinwatchd.Details{Cert: pinwatchd.Summarize(o.ServedChain[0], "leaf")}
 	if !o.Verification.Trusted {
 		fs = append(fs, pinwatchd.Finding{
 			Kind: pinwatchd.KindChainUntrusted, Severity: pinwatchd.SeverityCritical, Address: o.Address,
-			Message: untrustedMessage(o),
+			Message: untrustedMessage(o), Details: leaf,
 		})
 	}
 	if !o.Verification.HostnameValid {
 		fs = append(fs, pinwatchd.Finding{
 			Kind: pinwatchd.KindHostnameMismatch, Severity: pinwatchd.SeverityCritical, Address: o.Address,
-			Message: hostnameMessage(t, o),
+			Message: hostnameMessage(t, o), Details: leaf,
 		})
 	}
 	return fs
@@ -291,13 +295,17 @@ func kindRank(k pinwatchd.Kind) int {
 }
 
 // sortFindings drops repeated findings and sorts the rest: severity
-// descending, then kind, address, pin-set, certificate and message.
+// descending, then kind, address, pin-set, certificate and message. Two
+// findings that differ only in their Details pointers are repeats: the
+// message says everything the details hold.
 func sortFindings(fs []pinwatchd.Finding) []pinwatchd.Finding {
 	out := make([]pinwatchd.Finding, 0, len(fs))
 	seen := make(map[pinwatchd.Finding]bool, len(fs))
 	for _, f := range fs {
-		if !seen[f] {
-			seen[f] = true
+		key := f
+		key.Details = nil
+		if !seen[key] {
+			seen[key] = true
 			out = append(out, f)
 		}
 	}

@@ -2,6 +2,7 @@ package monitor_test
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -570,4 +571,50 @@ func TestPinSetsFor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The findings that messages show a certificate for carry it (SPEC §8):
+// the certificate at fault, or the served leaf next to the pins a
+// pin_mismatch expected.
+func TestEvaluateDetails(t *testing.T) {
+	served, verified := chains(chainOpts{inter: 5 * evalDay})
+	leaf, inter := served[0], served[1]
+	summary := func(c pinwatchd.Cert, pos string) *pinwatchd.CertSummary {
+		return &pinwatchd.CertSummary{Subject: c.Subject, Issuer: c.Issuer, NotAfter: c.NotAfter, SHA256: c.SHA256, Pin: c.Pin, Position: pos}
+	}
+	obs := with(okObs(addr1), func(o *pinwatchd.Observation) {
+		o.ServedChain, o.VerifiedChain = served, verified
+		o.Verification = pinwatchd.Verification{Trusted: false, UntrustedReason: "incomplete chain", HostnameValid: false, HostnameError: "not valid for api"}
+	})
+	got := monitor.Evaluate(httpTarget(nil, set("ios-app-5", spareA, spareB, spareA)), []pinwatchd.Observation{obs}, pinwatchd.DefaultThresholds, evalNow)
+	want := map[pinwatchd.Kind]*pinwatchd.Details{
+		pinwatchd.KindPinMismatch:      {Cert: summary(leaf, "leaf"), ExpectedPins: []pinwatchd.Pin{spareA, spareB}},
+		pinwatchd.KindCertExpiring:     {Cert: summary(inter, "intermediate 1")},
+		pinwatchd.KindChainUntrusted:   {Cert: summary(leaf, "leaf")},
+		pinwatchd.KindHostnameMismatch: {Cert: summary(leaf, "leaf")},
+		pinwatchd.KindNoPinHeader:      nil,
+	}
+	for _, f := range got {
+		w, ok := want[f.Kind]
+		if !ok {
+			continue
+		}
+		delete(want, f.Kind)
+		if !reflect.DeepEqual(f.Details, w) {
+			t.Errorf("%s details =\n  %+v\nwant\n  %+v", f.Kind, derefDetails(f.Details), derefDetails(w))
+		}
+	}
+	for k := range want {
+		t.Errorf("no %s finding in %s", k, messages(got))
+	}
+}
+
+func derefDetails(d *pinwatchd.Details) any {
+	if d == nil || d.Cert == nil {
+		return d
+	}
+	return struct {
+		Cert pinwatchd.CertSummary
+		Pins []pinwatchd.Pin
+	}{*d.Cert, d.ExpectedPins}
 }

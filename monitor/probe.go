@@ -35,9 +35,9 @@ const (
 // do not change them afterwards; a Prober is safe for concurrent use and must
 // not be copied after first use.
 type Prober struct {
-	// Timeout bounds the whole probe of one address: connect, handshake and
-	// the HTTP exchange. Zero means DefaultTimeout. It also bounds a DNS
-	// lookup.
+	// Timeout bounds the whole probe of one address: connect, handshake,
+	// chain verification and the HTTP exchange. Zero means DefaultTimeout.
+	// It also bounds a DNS lookup.
 	Timeout time.Duration
 	// Concurrency bounds the address probes in flight across all concurrent
 	// Probe calls on this Prober. Zero means DefaultConcurrency.
@@ -145,12 +145,22 @@ func (p *Prober) probeAddress(ctx context.Context, t *pinwatchd.Target, addr str
 	defer tc.Close()
 
 	state := tc.ConnectionState()
+	if perr := s.chainTooLarge(state.PeerCertificates); perr != nil {
+		obs.Error = perr
+		return obs
+	}
 	obs.TLSVersion = tls.VersionName(state.Version)
 	obs.ServedChain = make([]pinwatchd.Cert, len(state.PeerCertificates))
 	for i, c := range state.PeerCertificates {
 		obs.ServedChain[i] = pinwatchd.CertFromX509(c)
 	}
-	obs.Verification, obs.VerifiedChain = p.verify(t, state.PeerCertificates, obs.ServedChain, now)
+	if obs.Verification, obs.VerifiedChain, err = p.verify(ctx, t, state.PeerCertificates, obs.ServedChain, now); err != nil {
+		// No verdict: the observation is a timeout, like a handshake that
+		// did not finish, and says nothing about the chain.
+		obs.TLSVersion, obs.ServedChain = "", nil
+		obs.Error = s.timeout("verifying the chain served by")
+		return obs
+	}
 
 	if t.HTTP {
 		p.exchangeHTTP(s, tc, t, &obs)
@@ -215,6 +225,10 @@ func (s *session) connectError(err error) *pinwatchd.ProbeError {
 func (s *session) handshakeError(err error) *pinwatchd.ProbeError {
 	if s.timedOut(err) {
 		return s.timeout("TLS handshake with")
+	}
+	if n, ok := oversizedCertificates(err); ok {
+		// crypto/tls refuses the certificate message before it is parsed.
+		return s.chainError(fmt.Sprintf("chain of %d bytes exceeds 256 KiB", n))
 	}
 	why := reason(err)
 	switch {

@@ -14,9 +14,26 @@ import (
 // Store is what a Runner needs of persistence.
 type Store interface {
 	// Record stores one round of observations (of one or more targets) in
-	// one transaction and returns the timeline events it derived. Safe for
-	// concurrent use; writes are serialised.
+	// one transaction and returns the timeline events it derived. A
+	// chain_changed event is stored without its notified mark, for
+	// PendingEvents to find. Safe for concurrent use; writes are
+	// serialised.
 	Record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwatchd.Event, error)
+	// PendingEvents returns the chain_changed events of target that carry
+	// no notified mark yet, oldest first, whoever recorded them (a round
+	// of this or another daemon, `pinwatchd check --record`), each with
+	// its ID. A target with none or never recorded yields none, not an
+	// error. Safe for concurrent use.
+	PendingEvents(ctx context.Context, target string) ([]pinwatchd.Event, error)
+	// AnnounceEvents sets the notified mark of the events ids and enqueues
+	// notes (each about one of them, by Event.ID) in one transaction, and
+	// returns how many notifications it enqueued. An event already marked,
+	// or unknown, is skipped with its notes: each event is enqueued at
+	// most once however many callers race, and a repeated call is
+	// harmless. With no notes the events are only marked. A note about
+	// none of ids is an error and nothing is written. Safe for concurrent
+	// use; writes are serialised.
+	AnnounceEvents(ctx context.Context, ids []int64, notes []pinwatchd.Notification) (int, error)
 	// OpenAlerts returns the open alerts of target; none is not an error.
 	OpenAlerts(ctx context.Context, target string) ([]pinwatchd.Alert, error)
 	// SaveAlerts inserts or updates alerts (by ID, 0 meaning new) and
@@ -76,11 +93,11 @@ func (r *Runner) Run(ctx context.Context, t *pinwatchd.Target) error {
 	return r.Process(ctx, t, obs)
 }
 
-// Process records and evaluates one round of observations of t.
+// Process records and evaluates one round of observations of t, moves its
+// alerts and then announces its chain changes (announceEvents).
 func (r *Runner) Process(ctx context.Context, t *pinwatchd.Target, obs []pinwatchd.Observation) error {
 	now := r.Now().UTC()
-	events, err := r.Store.Record(ctx, obs)
-	if err != nil {
+	if _, err := r.Store.Record(ctx, obs); err != nil {
 		return fmt.Errorf("record %s: %w", t.Name, err)
 	}
 	findings := Evaluate(t, obs, r.Thresholds, now)
@@ -110,26 +127,48 @@ func (r *Runner) Process(ctx context.Context, t *pinwatchd.Target, obs []pinwatc
 		a := c.Alert
 		notes = append(notes, pinwatchd.Notification{Channel: t.SlackChannel, Type: c.Type, Alert: &a, PrevSeverity: c.PrevSeverity, CreatedAt: now})
 	}
-	for _, ev := range events {
-		if ev.Event != pinwatchd.EventChainChanged {
-			continue
+	if len(next) > 0 || len(notes) > 0 {
+		if err := r.Store.SaveAlerts(ctx, next, notes); err != nil {
+			return fmt.Errorf("save alerts of %s: %w", t.Name, err)
 		}
+		if r.Hooks.Enqueued != nil && len(notes) > 0 {
+			r.Hooks.Enqueued(len(notes))
+		}
+	}
+	return r.announceEvents(ctx, t, now)
+}
+
+// announceEvents announces every chain_changed event of t that is not yet
+// announced (SPEC §6): the one this round recorded, and any that
+// `check --record` recorded or that a round stopped by a crash, a reload or
+// a failed write left behind. Each event's notification and its notified
+// mark are written in one transaction, so it is announced exactly once;
+// with NotifyChanges off it is marked and only logged.
+func (r *Runner) announceEvents(ctx context.Context, t *pinwatchd.Target, now time.Time) error {
+	events, err := r.Store.PendingEvents(ctx, t.Name)
+	if err != nil {
+		return fmt.Errorf("load chain changes of %s: %w", t.Name, err)
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(events))
+	var notes []pinwatchd.Notification
+	for i, ev := range events {
+		ids[i] = ev.ID
 		if !r.Policy.NotifyChanges {
 			// Otherwise the notification's own log line says it.
 			r.Log.Info("chain changed", logkey.Target, ev.Target, logkey.Address, ev.Address, "class", string(ev.Class), "old_leaf_pin", ev.OldLeafPin, "new_leaf_pin", ev.NewLeafPin)
 			continue
 		}
-		e := ev
-		notes = append(notes, pinwatchd.Notification{Channel: t.SlackChannel, Type: pinwatchd.ChangeChainChanged, Event: &e, CreatedAt: now})
+		notes = append(notes, pinwatchd.Notification{Channel: t.SlackChannel, Type: pinwatchd.ChangeChainChanged, Event: &ev, CreatedAt: now})
 	}
-	if len(next) == 0 && len(notes) == 0 {
-		return nil
+	n, err := r.Store.AnnounceEvents(ctx, ids, notes)
+	if err != nil {
+		return fmt.Errorf("announce chain changes of %s: %w", t.Name, err)
 	}
-	if err := r.Store.SaveAlerts(ctx, next, notes); err != nil {
-		return fmt.Errorf("save alerts of %s: %w", t.Name, err)
-	}
-	if r.Hooks.Enqueued != nil && len(notes) > 0 {
-		r.Hooks.Enqueued(len(notes))
+	if r.Hooks.Enqueued != nil && n > 0 {
+		r.Hooks.Enqueued(n)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,8 +27,9 @@ const scheduleHint = `write five fields (minute hour day-of-month month day-of-w
 
 // CheckSchedule reports whether spec is a schedule the Scheduler runs: five
 // cron fields ("*/15 * * * *") or a descriptor ("@hourly", "@every 5m"),
-// optionally led by "TZ=Zone " or "CRON_TZ=Zone ". The error names the spec
-// and says how to write one; malformed input never panics.
+// optionally led by "TZ=Zone " or "CRON_TZ=Zone ", that fires at least once
+// (SPEC §16: "0 0 30 2 *" never does). The error names the spec and says how
+// to write one; malformed input never panics.
 func CheckSchedule(spec string) error {
 	_, err := parseSchedule(spec)
 	return err
@@ -71,15 +73,24 @@ func parseSchedule(spec string) (s cron.Schedule, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: %v; %s", trimmed, err, scheduleHint)
 	}
+	// cron's Next gives up after five years and returns the zero time. Every
+	// five-field spec repeats at least every four years (February 29), so
+	// one that finds no activation from any reference time never fires.
+	if s.Next(scheduleReference).IsZero() {
+		return nil, fmt.Errorf("schedule %q never fires: no date matches its day-of-month and month (such as February 30 or April 31); %s", trimmed, scheduleHint)
+	}
 	return s, nil
 }
+
+// scheduleReference is the fixed time from which schedules are examined
+// (CheckSchedule, Interval), so the answer never depends on the clock.
+var scheduleReference = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Interval estimates the time between two runs of s: the shortest gap among
 // its next few activations after a fixed reference time.
 func Interval(s cron.Schedule) time.Duration {
-	t := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	shortest := time.Duration(0)
-	prev := s.Next(t)
+	prev := s.Next(scheduleReference)
 	for range 8 {
 		next := s.Next(prev)
 		if gap := next.Sub(prev); gap > 0 && (shortest == 0 || gap < shortest) {
@@ -247,13 +258,23 @@ func (s *Scheduler) runJob(t *pinwatchd.Target) {
 }
 
 // Healthy reports whether the scheduler has started a job (or started)
-// within two of its shortest intervals before now.
+// within two of its shortest intervals (plus the largest jitter) before now.
+// The limit saturates, so an interval of any length is never overdue early.
 func (s *Scheduler) Healthy(now time.Time) bool {
 	if s.cron == nil || s.interval == 0 {
 		return s.cron != nil
 	}
 	last := time.Unix(0, s.lastTick.Load())
-	return now.Sub(last) <= 2*s.interval+maxJitter
+	return now.Sub(last) <= addSaturating(addSaturating(s.interval, s.interval), maxJitter)
+}
+
+// addSaturating returns a+b for non-negative durations, or the longest
+// duration when the sum does not fit.
+func addSaturating(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // Stop stops scheduling and waits for running jobs; once ctx is done it

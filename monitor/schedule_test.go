@@ -15,7 +15,8 @@ import (
 )
 
 func TestParseSchedule(t *testing.T) {
-	valid := []string{"*/15 * * * *", "@hourly", "@every 5m", "0 9 * * 1-5", "TZ=UTC 0 * * * *", "CRON_TZ=Europe/Berlin 30 2 * * *"}
+	valid := []string{"*/15 * * * *", "@hourly", "@every 5m", "0 9 * * 1-5", "TZ=UTC 0 * * * *", "CRON_TZ=Europe/Berlin 30 2 * * *",
+		"0 0 29 2 *", "0 0 30 2 1", "@every 2000000h"} // leap days only; Mondays too; longer than 2×interval fits in a Duration
 	for _, spec := range valid {
 		if err := CheckSchedule(spec); err != nil {
 			t.Errorf("CheckSchedule(%q) = %v, want ok", spec, err)
@@ -31,6 +32,9 @@ func TestParseSchedule(t *testing.T) {
 		"61 * * * *":             `schedule "61 * * * *": end of range (61) above maximum (59)`,
 		"@every 10ms":            `@every needs a duration of at least 1s`,
 		"@fortnightly":           `schedule "@fortnightly": unrecognized descriptor`,
+		"0 0 30 2 *":             `schedule "0 0 30 2 *" never fires: no date matches its day-of-month and month (such as February 30 or April 31)`,
+		"0 0 31 4,6,9,11 *":      `schedule "0 0 31 4,6,9,11 *" never fires`,
+		"CRON_TZ=UTC 0 0 30 2 *": `never fires`,
 	}
 	for spec, want := range invalid {
 		err := CheckSchedule(spec)
@@ -72,6 +76,48 @@ func TestIntervalOfSpecs(t *testing.T) {
 		if got := Interval(s); got != want {
 			t.Errorf("Interval(%q) = %v, want %v", spec, got, want)
 		}
+	}
+}
+
+// TestSchedulerHealthy checks /healthz's view of the scheduler: healthy
+// right after start, unhealthy once two intervals and the largest jitter
+// have passed without a run, and healthy for an interval of any length
+// (twice 2,000,000 hours does not fit in a time.Duration).
+func TestSchedulerHealthy(t *testing.T) {
+	for _, tc := range []struct {
+		spec        string
+		overdueFrom time.Duration // after start; 0: never overdue within the checks below
+	}{
+		{"@every 1m", 2*time.Minute + maxJitter + time.Second},
+		{"@hourly", 2*time.Hour + maxJitter + time.Second},
+		{"@every 2000000h", 0},
+	} {
+		t.Run(tc.spec, func(t *testing.T) {
+			s := NewScheduler(discardLogger(), 1, func(context.Context, *pinwatchd.Target) {})
+			if s.Healthy(time.Now()) {
+				t.Errorf("a scheduler that was never started is healthy")
+			}
+			if err := s.Start(t.Context(), tc.spec, []pinwatchd.Target{{Name: "api"}}); err != nil {
+				t.Fatal(err)
+			}
+			defer s.Stop(t.Context())
+			start := time.Now()
+			if !s.Healthy(start) {
+				t.Errorf("Healthy right after Start = false, want true")
+			}
+			if !s.Healthy(start.Add(time.Minute)) {
+				t.Errorf("Healthy a minute after Start = false, want true")
+			}
+			if tc.overdueFrom == 0 {
+				if !s.Healthy(start.Add(1000000 * time.Hour)) {
+					t.Errorf("Healthy 1,000,000 h after Start = false, want true (the interval is 2,000,000 h)")
+				}
+				return
+			}
+			if s.Healthy(start.Add(tc.overdueFrom)) {
+				t.Errorf("Healthy %v after Start without a run = true, want false", tc.overdueFrom)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
@@ -18,16 +19,24 @@ import (
 // the handshake, and returns the outcome with the verified chain (leaf to
 // anchor; nil when no chain was built). Expiry does not make a chain
 // untrusted: expiry has its own findings. served holds the recorded forms of
-// peer, in the same order, and is reused for the verified chain. Outcomes
-// are cached per served chain and trust pool while every certificate stays
-// inside its validity period, so an unchanged endpoint costs no signature
-// checks.
-func (p *Prober) verify(t *pinwatchd.Target, peer []*x509.Certificate, served []pinwatchd.Cert, now time.Time) (pinwatchd.Verification, []pinwatchd.Cert) {
+// peer, in the same order, and is reused for the verified chain.
+//
+// Verification is bounded (see verifybudget.go) and its verdicts, failed
+// ones included, are cached by served chain and trust pool for as long as
+// no served certificate enters or leaves its validity period, so an
+// unchanged endpoint costs no signature checks. It returns ctx's error,
+// and no verdict, when ctx is done before the verdict is reached.
+func (p *Prober) verify(ctx context.Context, t *pinwatchd.Target, peer []*x509.Certificate, served []pinwatchd.Cert, now time.Time) (pinwatchd.Verification, []pinwatchd.Cert, error) {
+	return p.verifyWithin(ctx, t, peer, served, now, newSigBudget())
+}
+
+// verifyWithin is verify spending at most budget.
+func (p *Prober) verifyWithin(ctx context.Context, t *pinwatchd.Target, peer []*x509.Certificate, served []pinwatchd.Cert, now time.Time, budget *sigBudget) (pinwatchd.Verification, []pinwatchd.Cert, error) {
 	var v pinwatchd.Verification
 	if len(peer) == 0 {
 		v.UntrustedReason = "the server sent no certificate"
 		v.HostnameError = v.UntrustedReason
-		return v, nil
+		return v, nil, nil
 	}
 	if err := peer[0].VerifyHostname(strings.Trim(t.Host, "[]")); err != nil {
 		v.HostnameError = strings.TrimPrefix(err.Error(), "x509: ")
@@ -38,36 +47,50 @@ func (p *Prober) verify(t *pinwatchd.Target, peer []*x509.Certificate, served []
 	roots, more, err := p.roots(t.CAFile)
 	if err != nil {
 		v.UntrustedReason = err.Error()
-		return v, nil
+		return v, nil, nil
 	}
 	key := verdictKey(t.CAFile, served)
-	d := p.verdict(key, peer, roots, now)
+	d, err := p.verdict(ctx, key, peer, roots, now, budget)
+	if err != nil {
+		return v, nil, err
+	}
 	if d.reason != "" && more != nil {
 		// Not anchored in the ca_file alone: try the system roots too,
 		// cached apart so the two verdicts do not evict each other.
-		d = p.verdict(sha256.Sum256(append(key[:], "+system"...)), peer, more(), now)
+		if d, err = p.verdict(ctx, sha256.Sum256(append(key[:], "+system"...)), peer, more(), now, budget); err != nil {
+			return v, nil, err
+		}
 	}
 	v.Trusted, v.UntrustedReason = d.reason == "", d.reason
-	return v, d.chain(served)
+	return v, d.chain(served), nil
 }
 
 // verdict returns the cached verdict of peer against roots, building it on
-// a miss.
-func (p *Prober) verdict(key [sha256.Size]byte, peer []*x509.Certificate, roots *x509.CertPool, now time.Time) *verdict {
+// a miss within budget.
+func (p *Prober) verdict(ctx context.Context, key [sha256.Size]byte, peer []*x509.Certificate, roots *x509.CertPool, now time.Time, budget *sigBudget) (*verdict, error) {
 	if d, ok := p.verdicts.get(key, roots, now); ok {
-		return d
+		return d, nil
 	}
-	d := p.verdicts.build(peer, roots, now)
-	if !now.Before(d.from) && !now.After(d.until) {
+	fresh := budget.full()
+	d, err := p.verdicts.build(ctx, peer, roots, now, budget)
+	if err != nil {
+		return nil, err
+	}
+	// A verdict the budget cut short is kept only if a whole budget would
+	// have cut it the same way.
+	if (!d.limited || fresh) && !now.Before(d.from) && !now.After(d.until) {
 		p.verdicts.put(key, d)
 	}
-	return d
+	return d, nil
 }
 
-// build verifies peer against roots at now and, when that fails only
-// because certificates are expired or not yet valid, at an instant when
-// they are valid.
-func (c *verdictCache) build(peer []*x509.Certificate, roots *x509.CertPool, now time.Time) *verdict {
+// build verifies peer against roots at now and, when that fails while some
+// served certificate is expired or not yet valid, at instants when they are
+// valid, as far as budget allows.
+func (c *verdictCache) build(ctx context.Context, peer []*x509.Certificate, roots *x509.CertPool, now time.Time, budget *sigBudget) (*verdict, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	leaf := peer[0]
 	opts := x509.VerifyOptions{Roots: roots, CurrentTime: now}
 	if len(peer) > 1 {
@@ -76,9 +99,22 @@ func (c *verdictCache) build(peer []*x509.Certificate, roots *x509.CertPool, now
 			opts.Intermediates.AddCert(ic)
 		}
 	}
+	d := &verdict{roots: roots}
+	d.from, d.until = stableAround(peer, now)
+	if e := estimatePath(peer, now, true); !budget.take(e) {
+		d.reason, d.limited = tooCostly(peer, e), true
+		return d, nil
+	}
 	chains, err := c.verifyChains(peer, opts)
 	if err != nil && !allValidAt(peer, now) {
-		for _, at := range validInstants(peer) {
+		for i, at := range validInstants(peer) {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if i == maxVerifyInstants || !budget.take(estimatePath(peer, at, false)) {
+				d.limited = true
+				break
+			}
 			opts.CurrentTime = at
 			c, rerr := leaf.Verify(opts)
 			if rerr == nil {
@@ -88,11 +124,12 @@ func (c *verdictCache) build(peer []*x509.Certificate, roots *x509.CertPool, now
 			err = rerr
 		}
 	}
-	d := &verdict{roots: roots}
-	d.from, d.until = validity(peer)
 	if err != nil {
 		d.reason = untrustedReason(err, peer)
-		return d
+		if d.limited {
+			d.reason += " (not verified at every instant the certificates are valid: the verification budget is spent)"
+		}
+		return d, nil
 	}
 	d.links = make([]link, len(chains[0]))
 	for i, cert := range chains[0] {
@@ -108,7 +145,29 @@ func (c *verdictCache) build(peer []*x509.Certificate, roots *x509.CertPool, now
 			d.until = cert.NotAfter
 		}
 	}
-	return d
+	return d, nil
+}
+
+// stableAround returns the longest interval around now in which no
+// certificate of certs enters or leaves its validity period (a certificate
+// is valid from NotBefore to NotAfter, both included): a verdict reached at
+// now holds across it. When every certificate is valid at now it is the
+// latest NotBefore to the earliest NotAfter.
+func stableAround(certs []*x509.Certificate, now time.Time) (from, until time.Time) {
+	from, until = time.Time{}, time.Unix(1<<62, 0)
+	for _, c := range certs {
+		for _, edge := range [2]time.Time{c.NotBefore, c.NotAfter.Add(time.Nanosecond)} {
+			// edge is the first instant of a new state.
+			if !edge.After(now) {
+				if edge.After(from) {
+					from = edge
+				}
+			} else if last := edge.Add(-time.Nanosecond); last.Before(until) {
+				until = last
+			}
+		}
+	}
+	return from, until
 }
 
 // validity returns the latest NotBefore and the earliest NotAfter of certs.
@@ -132,6 +191,7 @@ type verdict struct {
 	from, until time.Time
 	reason      string // why the chain is untrusted; empty when trusted
 	links       []link // the verified chain, leaf first
+	limited     bool   // the budget stopped the verification short
 }
 
 // link is one certificate of a verified chain: a served one by index, or

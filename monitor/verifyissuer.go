@@ -54,7 +54,34 @@ func (c *verdictCache) verifyChains(peer []*x509.Certificate, opts x509.VerifyOp
 // viaIssuer returns the verified chain of peer built in two steps, or nil
 // when that cannot be done or might differ from Verify's first chain.
 func (c *verdictCache) viaIssuer(peer []*x509.Certificate, opts x509.VerifyOptions) []*x509.Certificate {
-	if platformVerifier || len(peer) < 2 || !allValidAt(peer, opts.CurrentTime) {
+	issuer := servedIssuer(peer, opts.CurrentTime)
+	if issuer == nil {
+		return nil
+	}
+	leaf := peer[0]
+	// Verify tries the roots first: a chain through them alone would be its
+	// first answer. Without a root named as the leaf's issuer this costs no
+	// signature check.
+	var ua x509.UnknownAuthorityError
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: opts.Roots, CurrentTime: opts.CurrentTime}); !errors.As(err, &ua) {
+		return nil
+	}
+	ic := c.issuerChain(issuer, peer[1:], opts)
+	if ic == nil {
+		return nil
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{Roots: ic.pool, CurrentTime: opts.CurrentTime})
+	if err != nil || len(chains) == 0 || len(chains[0]) != 2 {
+		return nil
+	}
+	return append([]*x509.Certificate{leaf}, ic.chain...)
+}
+
+// servedIssuer returns the served certificate the two-step check would
+// verify the leaf against at time at, or nil when the chain's shape rules
+// the two-step check out. It checks no signature.
+func servedIssuer(peer []*x509.Certificate, at time.Time) *x509.Certificate {
+	if platformVerifier || len(peer) < 2 || !allValidAt(peer, at) {
 		return nil
 	}
 	leaf := peer[0]
@@ -72,22 +99,7 @@ func (c *verdictCache) viaIssuer(peer []*x509.Certificate, opts x509.VerifyOptio
 	if issuer == nil || !issuer.BasicConstraintsValid || !issuer.IsCA || bytes.Equal(issuer.Raw, leaf.Raw) || policyConstrained(issuer) {
 		return nil
 	}
-	// Verify tries the roots first: a chain through them alone would be its
-	// first answer. Without a root named as the leaf's issuer this costs no
-	// signature check.
-	var ua x509.UnknownAuthorityError
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: opts.Roots, CurrentTime: opts.CurrentTime}); !errors.As(err, &ua) {
-		return nil
-	}
-	ic := c.issuerChain(issuer, peer[1:], opts)
-	if ic == nil {
-		return nil
-	}
-	chains, err := leaf.Verify(x509.VerifyOptions{Roots: ic.pool, CurrentTime: opts.CurrentTime})
-	if err != nil || len(chains) == 0 || len(chains[0]) != 2 {
-		return nil
-	}
-	return append([]*x509.Certificate{leaf}, ic.chain...)
+	return issuer
 }
 
 // issuerChain returns the verified chain of issuer with the served

@@ -122,13 +122,19 @@ func renderAlert(n *pinwatchd.Notification, now time.Time) Message {
 	if a.ID != 0 {
 		ctx += fmt.Sprintf(" · alert %d", a.ID)
 	}
-	blocks := []slack.Block{
-		section(head),
-		section(body),
-		slack.NewSectionBlock(nil, fields, nil),
-		slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, ctx, false, false)),
-	}
+	blocks := []slack.Block{section(head), section(body)}
 	text := textHead + ": " + textBody
+	// What the alert is about in detail; a resolve says only why it is
+	// gone.
+	if a.Details != nil && n.Type != pinwatchd.ChangeResolved {
+		if b := detailsSection(a, now); b != nil {
+			blocks = append(blocks, b)
+			text = sentence(text) + " " + detailsText(a, now)
+		}
+	}
+	blocks = append(blocks,
+		slack.NewSectionBlock(nil, fields, nil),
+		slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, ctx, false, false)))
 	if len(a.Addresses) > 0 {
 		text += " " + plural(len(a.Addresses), "Address", "Addresses") + ": " + addressList(a.Addresses, false) + "."
 	}

@@ -99,12 +99,15 @@ func TestRenderGolden(t *testing.T) {
 		note pinwatchd.Notification
 		want []string // phrases the fallback text must hold
 	}{
-		{"pin_mismatch", alertNote(pinwatchd.ChangeOpened, pinMismatchAlert()),
-			[]string{"CRITICAL", "192.0.2.10:443", "[2001:db8::10]:443", "has no pin matching"}},
+		{"pin_mismatch", alertNote(pinwatchd.ChangeOpened, detailedPinMismatch()),
+			[]string{"CRITICAL", "192.0.2.10:443", "[2001:db8::10]:443", "has no pin matching",
+				"Served leaf: CN=api.example.com,O=Example; issuer CN=Example Intermediate CA,O=Example; NotAfter 2027-02-01 21:00 UTC (70 days left); key pin n2b7PZ3KmWTYn0rOJ1rKa0bCHJ7Bmx0Ed3YXVjLqzsM=.",
+				`Expected pins (pin-set "ios-app-5"): 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=, mCc1m4GSr8SsZBLQs3aSPF1ZQqoe7fRtSK1x1MWDaUQ=.`}},
 		{"missing_backup_pin", alertNote(pinwatchd.ChangeOpened, missingBackupAlert()),
 			[]string{"WARNING", "no backup pin"}},
-		{"cert_expiring", alertNote(pinwatchd.ChangeOpened, certExpiringAlert()),
-			[]string{"WARNING", "11 days left", "198.51.100.9:443"}},
+		{"cert_expiring", alertNote(pinwatchd.ChangeOpened, detailedCertExpiring()),
+			[]string{"WARNING", "11 days left", "198.51.100.9:443",
+				"Certificate (leaf): CN=shop.example.com; issuer CN=R11,O=Let's Encrypt,C=US; NotAfter 2026-12-05 12:00 UTC (11 days left)."}},
 		{"timeout", alertNote(pinwatchd.ChangeOpened, timeoutAlert()),
 			[]string{"WARNING", "203.0.113.5:8443", "no TLS handshake"}},
 		{"header_malformed", alertNote(pinwatchd.ChangeOpened, headerMalformedAlert()),

@@ -24,9 +24,10 @@ type SlackConfig struct {
 	WebhookURL string
 	// Token is a bot token (xoxb-…), used with the Web API. A secret.
 	Token string
-	// Channel is the default channel of a bot token; required with Token.
-	// With a webhook it overrides the webhook's channel when set (legacy
-	// webhooks honour it).
+	// Channel is the default channel of a bot token, for batches that name
+	// none; it may be empty when every batch names its channel (SPEC §8:
+	// every target sets slack_channel). With a webhook it overrides the
+	// webhook's channel when set (legacy webhooks honour it).
 	Channel string
 	// APIURL overrides the Web API address used with a bot token (proxies,
 	// tests); empty means Slack's.
@@ -63,8 +64,6 @@ func NewSlack(cfg SlackConfig) (*Slack, error) {
 		return nil, errors.New("slack: both a webhook URL and a bot token are set; configure one")
 	case cfg.WebhookURL == "" && cfg.Token == "":
 		return nil, errors.New("slack: neither a webhook URL nor a bot token is set")
-	case cfg.Token != "" && cfg.Channel == "":
-		return nil, errors.New("slack: a bot token needs a default channel")
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {

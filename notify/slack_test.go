@@ -253,7 +253,6 @@ func TestNewSlackRejectsBadSettings(t *testing.T) {
 	}{
 		{SlackConfig{}, "neither a webhook URL nor a bot token"},
 		{SlackConfig{WebhookURL: "https://hooks.slack.com" + webhookPath, Token: testToken, Channel: "#x"}, "both a webhook URL and a bot token"},
-		{SlackConfig{Token: testToken}, "needs a default channel"},
 	} {
 		_, err := NewSlack(tc.cfg)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -262,6 +261,23 @@ func TestNewSlackRejectsBadSettings(t *testing.T) {
 		if err != nil {
 			assertNoSecrets(t, "error", err.Error())
 		}
+	}
+}
+
+// A bot token needs no default channel when every batch names one (SPEC
+// §8: channel may be omitted when every target sets slack_channel).
+func TestSlackTokenWithoutDefaultChannel(t *testing.T) {
+	f := pinwatchdtest.NewSlack(t)
+	s, err := NewSlack(SlackConfig{Token: testToken, APIURL: f.APIURL(), Timeout: 5 * time.Second, Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatalf("NewSlack with a token and no default channel: %v", err)
+	}
+	if _, err := s.Notify(t.Context(), Batch{Channel: "#api-team", Notes: []pinwatchd.Notification{alertNote(pinwatchd.ChangeOpened, pinMismatchAlert())}}); err != nil {
+		t.Fatal(err)
+	}
+	reqs := f.Requests()
+	if len(reqs) != 1 || reqs[0].Path != "/api/chat.postMessage" || reqs[0].Form.Get("channel") != "#api-team" {
+		t.Errorf("requests = %+v, want one chat.postMessage to #api-team", reqs)
 	}
 }
 

@@ -300,7 +300,7 @@ func BenchmarkCertsYear(b *testing.B) {
 	defer db.Close()
 	n := 0
 	for b.Loop() {
-		certs, err := db.Certs(b.Context(), t0.Add(365*24*time.Hour))
+		certs, err := db.Certs(b.Context(), t0.Add(365*24*time.Hour), nil)
 		if err != nil {
 			b.Fatal(err)
 		}

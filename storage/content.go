@@ -43,12 +43,16 @@ func hashChain(certs []pinwatchd.Cert) (chainKey, error) {
 
 // headerValue is a parsed header in its stored form.
 type headerValue struct {
-	kind   string // "pkp" or "hsts"
-	parsed []byte // JSON
-	hash   [32]byte
-	ok     bool // false when the header was absent
+	kind   string   // "pkp" or "hsts"
+	parsed []byte   // JSON as stored: at most MaxHeaderValue bytes
+	hash   [32]byte // of kind and parsed: the stored row's identity
+	whole  [32]byte // of kind and the whole value's JSON: what spans compare
+	cut    bool     // parsed is cut (whole differs from hash)
+	ok     bool     // false when the header was absent
 }
 
+// encodeHeader returns the stored form of a parsed header: its JSON, cut to
+// MaxHeaderValue bytes and marked cut when longer (cutHeader).
 func encodeHeader(kind string, v any, present bool) (headerValue, error) {
 	if !present {
 		return headerValue{}, nil
@@ -57,13 +61,35 @@ func encodeHeader(kind string, v any, present bool) (headerValue, error) {
 	if err != nil {
 		return headerValue{}, fmt.Errorf("encode %s header: %w", kind, err)
 	}
+	hv := headerValue{kind: kind, parsed: b, ok: true}
+	hv.whole = hashHeader(kind, b)
+	hv.hash = hv.whole
+	if len(b) > MaxHeaderValue {
+		if hv.parsed, err = cutHeader(v); err != nil {
+			return headerValue{}, fmt.Errorf("encode %s header: %w", kind, err)
+		}
+		hv.hash, hv.cut = hashHeader(kind, hv.parsed), true
+	}
+	return hv, nil
+}
+
+func hashHeader(kind string, parsed []byte) [32]byte {
 	h := sha256.New()
 	h.Write([]byte(kind))
 	h.Write([]byte{0})
-	h.Write(b)
-	hv := headerValue{kind: kind, parsed: b, ok: true}
-	h.Sum(hv.hash[:0])
-	return hv, nil
+	h.Write(parsed)
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// wholeHash is a span's column for the whole value's hash: NULL unless the
+// stored value is cut, when the stored row's hash is not the whole value's.
+func (v headerValue) wholeHash() []byte {
+	if !v.cut {
+		return nil
+	}
+	return v.whole[:]
 }
 
 // equalHash reports whether a stored hash (nil for NULL) is the one of an

@@ -54,4 +54,26 @@ func TestEncodeHeader(t *testing.T) {
 	if v, _ := encodeHeader("hsts", (*pinwatchd.HSTSHeader)(nil), false); v.ok {
 		t.Error("an absent header is present")
 	}
+	if v1.cut || v1.whole != v1.hash || v1.wholeHash() != nil {
+		t.Error("a short header is stored cut, or its span keeps a second hash")
+	}
+
+	// A long value is stored cut, under the hash of the stored text; the
+	// span keeps the whole value's.
+	long := func(last string) headerValue {
+		t.Helper()
+		h := &pinwatchd.HSTSHeader{Raw: "max-age=1; x=" + strings.Repeat("a", 100_000) + last, MaxAge: 1, Valid: true}
+		v, err := encodeHeader("hsts", h, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	l1, l2 := long("1"), long("2")
+	if !l1.cut || len(l1.parsed) > MaxHeaderValue || len(l1.parsed) < MaxHeaderValue-64 || !strings.Contains(string(l1.parsed), `"cut":true`) {
+		t.Errorf("long value stored as %d bytes (cut %v), want just under %d bytes marked cut", len(l1.parsed), l1.cut, MaxHeaderValue)
+	}
+	if l1.hash != l2.hash || l1.whole == l2.whole || l1.whole == l1.hash || string(l1.wholeHash()) != string(l1.whole[:]) {
+		t.Error("two long values that differ past the cut: want one stored hash and two whole hashes")
+	}
 }

@@ -53,6 +53,10 @@ type DB struct {
 	read  *sql.DB
 	write *sql.DB // nil when read-only
 
+	// pendingEvents is PendingEvents' query, prepared on the read pool
+	// (nil when read-only): every daemon round runs it.
+	pendingEvents *sql.Stmt
+
 	wmu     sync.Mutex // serialises writes; guards the caches below
 	stmts   *statements
 	addrs   *lru[addrKey, int64]   // (target, address) → addresses.id; addresses are never deleted
@@ -69,10 +73,16 @@ type addrKey struct{ target, address string }
 // changes what is stored.
 const cacheSize = 4096
 
-// Open opens the database at path read-write, creating the file if it does
-// not exist, and applies the migrations it lacks. It refuses a database
-// whose schema is newer than this binary (see SchemaError). Close it when
-// done.
+// FileMode is the mode of a database file Open creates, whatever the
+// process umask (SPEC §7); its -wal and -shm files get no more than the
+// database file has. The database holds the fleet's alert state and
+// history.
+const FileMode fs.FileMode = 0o600
+
+// Open opens the database at path read-write, creating the file (mode
+// FileMode) if it does not exist, and applies the migrations it lacks. It
+// refuses a database whose schema is newer than this binary (see
+// SchemaError). Close it when done.
 func Open(ctx context.Context, path string) (*DB, error) {
 	uri, err := fileURI(path)
 	if err != nil {
@@ -84,6 +94,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("open database %s: directory %s does not exist", path, dir)
 		}
+	}
+	if err := createFile(path); err != nil {
+		return nil, err
 	}
 	write, err := sql.Open("sqlite", uri+"?"+writePragmas)
 	if err != nil {
@@ -106,6 +119,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
+	if err := restrictSidecars(path); err != nil {
+		write.Close()
+		return nil, err
+	}
 	db.read, err = sql.Open("sqlite", uri+"?"+readPragmas)
 	if err != nil {
 		write.Close()
@@ -116,6 +133,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if db.stmts, err = prepare(ctx, write); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if db.pendingEvents, err = db.read.PrepareContext(ctx, pendingEventsSQL); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: prepare the query of events to announce: %w", path, err)
 	}
 	return db, nil
 }
@@ -174,6 +195,9 @@ func (db *DB) Close() error {
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	var errs []error
+	if db.pendingEvents != nil {
+		errs = append(errs, db.pendingEvents.Close())
+	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
@@ -200,6 +224,56 @@ func (db *DB) resetCaches() bool {
 	db.tlsa.clear()
 	db.certs.clear()
 	return had
+}
+
+// createFile creates an empty database file of mode FileMode, unless a
+// file is already there. SQLite would create it with 0644 less the umask;
+// an empty file is a valid empty database to it.
+func createFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, FileMode)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", path, err)
+	}
+	// The umask may have taken bits off; set exactly FileMode.
+	err = f.Chmod(FileMode)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", path, err)
+	}
+	return nil
+}
+
+// restrictSidecars gives the -wal and -shm files of the database at path
+// no permission the database file itself lacks (FileMode for a file Open
+// created). SQLite creates them with the database file's mode, but files
+// left by an older version or another tool may be wider.
+func restrictSidecars(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", path, err)
+	}
+	want := st.Mode().Perm()
+	for _, suffix := range []string{"-wal", "-shm"} {
+		side := path + suffix
+		sst, err := os.Stat(side)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("open database %s: %w", path, err)
+		}
+		if sst.Mode().Perm()&^want != 0 {
+			if err := os.Chmod(side, sst.Mode().Perm()&want); err != nil {
+				return fmt.Errorf("open database %s: restrict %s: %w", path, side, err)
+			}
+		}
+	}
+	return nil
 }
 
 // fileURI turns a file name into the SQLite URI the driver opens: absolute,

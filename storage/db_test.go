@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -217,4 +218,48 @@ func TestOpenErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOpenCreatesPrivateFiles checks that a new database and its -wal and
+// -shm files are mode 0600 even under a umask that lets everyone read, and
+// that sidecars left wider by an older version are narrowed on open.
+func TestOpenCreatesPrivateFiles(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "pinwatchd.db")
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testpki.New(t)
+	record(t, db, okObs("api", "127.0.0.1:443", t0, pkiChain(p.Leaf, p.Intermediate, p.Root)))
+	checkModes := func(when string) {
+		t.Helper()
+		for _, f := range []string{path, path + "-wal", path + "-shm"} {
+			st, err := os.Stat(f)
+			if err != nil {
+				t.Fatalf("%s: %v", when, err)
+			}
+			if st.Mode().Perm() != 0o600 {
+				t.Errorf("%s: %s has mode %v, want -rw-------", when, filepath.Base(f), st.Mode().Perm())
+			}
+		}
+	}
+	checkModes("while open")
+
+	// A second connection (another process, or a reopen) while the first
+	// keeps the -wal and -shm in place: widen them, as an older version
+	// running under umask 0 would have left them, and reopen.
+	for _, f := range []string{path + "-wal", path + "-shm"} {
+		if err := os.Chmod(f, 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db2, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkModes("after reopening with wider sidecars")
+	db2.Close()
+	db.Close()
 }

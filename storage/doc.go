@@ -5,8 +5,8 @@
 // The database grows with changes, not with probes: an observation equal to
 // the latest one at its address only moves that span's last_seen and
 // probe_count. Record stores a round of observations in one transaction and
-// returns the timeline events it derived; History, Certs and
-// LatestObservations read the file, also from another process while the
+// returns the timeline events it derived; History, Certs,
+// LatestObservations and RecentObservations read the file, also from another process while the
 // daemon writes (WAL); Prune applies the retention.
 //
 // This is the only package that imports the SQLite driver (modernc.org/sqlite,

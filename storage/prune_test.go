@@ -41,7 +41,7 @@ func TestPrune(t *testing.T) {
 	if st != want {
 		t.Errorf("Prune = %+v, want %+v", st, want)
 	}
-	certs, err := db.Certs(t.Context(), day(10))
+	certs, err := db.Certs(t.Context(), day(10), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

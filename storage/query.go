@@ -11,13 +11,14 @@ import (
 )
 
 const historyColumns = `
-SELECT e.time, e.address_id, e.event, e.class, e.old_leaf_pin, e.new_leaf_pin,
+SELECT e.id, e.time, e.address_id, e.event, e.class, e.old_leaf_pin, e.new_leaf_pin,
        e.old_leaf_sha256, e.new_leaf_sha256, e.issuer, e.not_after, e.error_kind, e.error_message,
        e.old_tlsa, e.new_tlsa`
 
 // History returns the timeline events at or after since, oldest first
-// (ties in recording order), of one target, or of every target when target
-// is "". A target never recorded has no events (no error).
+// (ties in recording order), with their IDs, of one target, or of every
+// target when target is "". A target never recorded has no events (no
+// error).
 func (db *DB) History(ctx context.Context, target string, since time.Time) ([]pinwatchd.Event, error) {
 	events, err := db.history(ctx, target, since)
 	if err != nil {
@@ -93,7 +94,7 @@ func (db *DB) history(ctx context.Context, target string, since time.Time) ([]pi
 		notAfter       sql.NullInt64
 		oldT, newT     string
 	)
-	dest := []any{&t, &addrID, &typ, &class, &e.OldLeafPin, &e.NewLeafPin,
+	dest := []any{&e.ID, &t, &addrID, &typ, &class, &e.OldLeafPin, &e.NewLeafPin,
 		&e.OldLeafSHA256, &e.NewLeafSHA256, &e.Issuer, &notAfter, &ek, &e.ErrorMessage, &oldT, &newT}
 	for rows.Next() {
 		e = pinwatchd.Event{}
@@ -110,9 +111,7 @@ func (db *DB) history(ctx context.Context, target string, since time.Time) ([]pi
 		if notAfter.Valid {
 			e.NotAfter = fromUnix(notAfter.Int64)
 		}
-		if e.Event == pinwatchd.EventTLSAChanged {
-			e.OldTLSA, e.NewTLSA = splitLines(oldT), splitLines(newT)
-		}
+		e.OldTLSA, e.NewTLSA = oldT, newT
 		events = append(events, e)
 	}
 	return events, rows.Err()
@@ -121,42 +120,80 @@ func (db *DB) history(ctx context.Context, target string, since time.Time) ([]pi
 // Certs returns, per (target, address) ordered by target then address, the
 // chain of the latest probe that served one. When the latest probe failed,
 // ErrorKind names the failure and LastSeen tells when the chain was last
-// seen. DaysLeft counts from now. Addresses that never served a chain are
-// left out: there is nothing to show for them.
-func (db *DB) Certs(ctx context.Context, now time.Time) ([]pinwatchd.CertStatus, error) {
+// seen. DaysLeft counts from now. Every target ever recorded is listed,
+// each row marked Stale when it is history: StaleNotConfigured for a target
+// configured does not accept (nil accepts every target), else StaleLeftDNS
+// for an address that was not part of its target's latest round that
+// resolved the name (a round whose only observation is dns_failed does not
+// count). Addresses that never served a chain are left out: there is
+// nothing to show for them.
+func (db *DB) Certs(ctx context.Context, now time.Time, configured func(target string) bool) ([]pinwatchd.CertStatus, error) {
+	out, err := db.certStatuses(ctx, now, configured)
+	if err != nil {
+		return nil, fmt.Errorf("read certificates from %s: %w", db.path, err)
+	}
+	return out, nil
+}
+
+func (db *DB) certStatuses(ctx context.Context, now time.Time, configured func(string) bool) ([]pinwatchd.CertStatus, error) {
+	// Every address with its latest span, and its latest chain if it ever
+	// served one: the addresses without a chain still count for the
+	// target's latest round.
 	rows, err := db.read.QueryContext(ctx, `
-SELECT a.target, a.address, l.error_kind, c.last_seen,
+SELECT a.target, a.address, l.error_kind, l.last_round, c.last_seen,
        leaf.subject, leaf.issuer, leaf.pin, leaf.sha256, leaf.not_after,
        (SELECT min(x.not_after) FROM chain_certs xc JOIN certs x ON x.sha256 = xc.cert_sha256
         WHERE xc.chain_id = coalesce(c.verified_chain_id, c.served_chain_id))
 FROM addresses a
 JOIN spans l ON l.id = (SELECT max(id) FROM spans WHERE address_id = a.id)
-JOIN spans c ON c.id = (SELECT max(id) FROM spans WHERE address_id = a.id AND served_chain_id IS NOT NULL)
-JOIN chain_certs lc ON lc.chain_id = c.served_chain_id AND lc.position = 0
-JOIN certs leaf ON leaf.sha256 = lc.cert_sha256
+LEFT JOIN spans c ON c.id = (SELECT max(id) FROM spans WHERE address_id = a.id AND served_chain_id IS NOT NULL)
+LEFT JOIN chain_certs lc ON lc.chain_id = c.served_chain_id AND lc.position = 0
+LEFT JOIN certs leaf ON leaf.sha256 = lc.cert_sha256
 ORDER BY a.target, a.address`)
 	if err != nil {
-		return nil, fmt.Errorf("read certificates from %s: %w", db.path, err)
+		return nil, err
 	}
 	defer rows.Close()
-	var out []pinwatchd.CertStatus
+	var (
+		out    []pinwatchd.CertStatus
+		rounds []int64              // last_round of each row of out
+		latest = map[string]int64{} // target → its latest round that resolved the name
+	)
 	for rows.Next() {
 		var (
 			s                              pinwatchd.CertStatus
 			kind                           string
-			lastSeen, notAfter, chainAfter int64
+			round                          int64
+			lastSeen, notAfter, chainAfter sql.NullInt64
+			subject, issuer, pin, sha      sql.NullString
 		)
-		if err := rows.Scan(&s.Target, &s.Address, &kind, &lastSeen, &s.LeafSubject, &s.Issuer,
-			&s.LeafPin, &s.LeafSHA256, &notAfter, &chainAfter); err != nil {
-			return nil, fmt.Errorf("read certificates from %s: %w", db.path, err)
+		if err := rows.Scan(&s.Target, &s.Address, &kind, &round, &lastSeen, &subject, &issuer,
+			&pin, &sha, &notAfter, &chainAfter); err != nil {
+			return nil, err
+		}
+		if pinwatchd.Kind(kind) != pinwatchd.KindDNSFailed && round > latest[s.Target] {
+			latest[s.Target] = round
+		}
+		if !sha.Valid {
+			continue // never served a chain
 		}
 		s.ErrorKind = pinwatchd.Kind(kind)
-		s.LastSeen, s.NotAfter, s.ChainNotAfter = fromUnix(lastSeen), fromUnix(notAfter), fromUnix(chainAfter)
+		s.LeafSubject, s.Issuer, s.LeafPin, s.LeafSHA256 = subject.String, issuer.String, pin.String, sha.String
+		s.LastSeen, s.NotAfter, s.ChainNotAfter = fromUnix(lastSeen.Int64), fromUnix(notAfter.Int64), fromUnix(chainAfter.Int64)
 		s.DaysLeft = pinwatchd.Cert{NotAfter: s.NotAfter}.DaysLeft(now)
 		out = append(out, s)
+		rounds = append(rounds, round)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read certificates from %s: %w", db.path, err)
+		return nil, err
+	}
+	for i := range out {
+		switch s := &out[i]; {
+		case configured != nil && !configured(s.Target):
+			s.Stale = pinwatchd.StaleNotConfigured
+		case rounds[i] < latest[s.Target]:
+			s.Stale = pinwatchd.StaleLeftDNS
+		}
 	}
 	return out, nil
 }

@@ -71,7 +71,7 @@ func TestCerts(t *testing.T) {
 	record(t, db, okObs("api", "127.0.0.1:443", h(1), c), failObs("api", "[::1]:443", h(1), pinwatchd.KindTimeout, "i/o timeout"))
 	record(t, db, okObs("api", "127.0.0.1:443", h(2), c), failObs("api", "[::1]:443", h(2), pinwatchd.KindTimeout, "i/o timeout"))
 
-	got, err := db.Certs(t.Context(), h(2))
+	got, err := db.Certs(t.Context(), h(2), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +87,78 @@ func TestCerts(t *testing.T) {
 	want := []pinwatchd.CertStatus{ok, failed}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Certs =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// An address is current while it belongs to its target's latest round that
+// resolved the name, however far apart the probes of one round are; one
+// that the latest such round did not probe has left DNS.
+func TestCertsLeftDNS(t *testing.T) {
+	db, _ := openTest(t)
+	p := testpki.New(t)
+	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	h := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }
+	const a, b, name = "127.0.0.1:443", "127.0.0.2:443", "api.example.com:443"
+	leftDNS := func(at time.Time) map[string]bool {
+		t.Helper()
+		got, err := db.Certs(t.Context(), at, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, s := range got {
+			out[s.Address] = s.Stale == pinwatchd.StaleLeftDNS
+			if s.Stale != "" && s.Stale != pinwatchd.StaleLeftDNS {
+				t.Errorf("%s is %s with every target configured", s.Address, s.Stale)
+			}
+		}
+		return out
+	}
+	check := func(step string, at time.Time, want map[string]bool) {
+		t.Helper()
+		if got := leftDNS(at); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: LeftDNS per address = %v, want %v", step, got, want)
+		}
+	}
+
+	// One round whose second probe starts 40 s after the first, then one
+	// whose second probe fails: both addresses are current.
+	record(t, db, okObs("api", a, h(0), c), okObs("api", b, h(0).Add(40*time.Second), c))
+	check("first round", h(0), map[string]bool{a: false, b: false})
+	record(t, db, okObs("api", a, h(1).Add(30*time.Second), c), failObs("api", b, h(1), pinwatchd.KindConnectFailed, "refused"))
+	check("a failed probe", h(1), map[string]bool{a: false, b: false})
+	// The name resolves to a only: b left DNS.
+	record(t, db, okObs("api", a, h(2), c))
+	check("b no longer resolved", h(2), map[string]bool{a: false, b: true})
+	// The name does not resolve at all: nothing says a left.
+	record(t, db, failObs("api", name, h(3), pinwatchd.KindDNSFailed, "no such host"))
+	check("a DNS failure", h(3), map[string]bool{a: false, b: true})
+	// b is back.
+	record(t, db, okObs("api", a, h(4), c), okObs("api", b, h(4), c))
+	check("b back", h(4), map[string]bool{a: false, b: false})
+	// Another target's rounds change nothing for api.
+	record(t, db, okObs("www", "127.0.0.3:443", h(5), c))
+	check("another target", h(5), map[string]bool{a: false, b: false, "127.0.0.3:443": false})
+	// Two rounds within one second (check --record run twice) are two
+	// rounds.
+	record(t, db, okObs("api", a, h(6).Add(100*time.Millisecond), c), okObs("api", b, h(6).Add(100*time.Millisecond), c))
+	record(t, db, okObs("api", a, h(6).Add(700*time.Millisecond), c))
+	check("a round in the same second", h(6), map[string]bool{a: false, b: true, "127.0.0.3:443": false})
+
+	// A target no longer configured is stale as such, whatever its
+	// addresses.
+	got, err := db.Certs(t.Context(), h(6), func(target string) bool { return target == "www" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := map[string]pinwatchd.Staleness{}
+	for _, s := range got {
+		stale[s.Target+" "+s.Address] = s.Stale
+	}
+	want := map[string]pinwatchd.Staleness{"api " + a: pinwatchd.StaleNotConfigured, "api " + b: pinwatchd.StaleNotConfigured,
+		"www 127.0.0.3:443": ""}
+	if !reflect.DeepEqual(stale, want) {
+		t.Errorf("Certs with only www configured = %v, want %v", stale, want)
 	}
 }
 
@@ -160,7 +232,7 @@ func TestReadOnlyWhileWriting(t *testing.T) {
 		if _, err := ro.History(t.Context(), "", time.Time{}); err != nil {
 			t.Fatalf("History while writing: %v", err)
 		}
-		if _, err := ro.Certs(t.Context(), t0); err != nil {
+		if _, err := ro.Certs(t.Context(), t0, nil); err != nil {
 			t.Fatalf("Certs while writing: %v", err)
 		}
 		if _, err := ro.LatestObservations(t.Context(), "t3"); err != nil {

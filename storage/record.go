@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
@@ -18,12 +17,15 @@ type recorder struct {
 	st        *txStmts
 	usedCache bool // a cached id or certificate was trusted
 	events    []pinwatchd.Event
+	rounds    map[string]int64 // target → start of its round, unix milliseconds
 }
 
 // Record stores one round of observations of targets in one transaction and
-// returns the timeline events it derived, in order (so the daemon can notify
-// chain_changed). Observation.Target is the target name and
-// Observation.Time the probe time, stored to the second.
+// returns the timeline events it derived, in order, with their IDs.
+// Observation.Target is the target name and Observation.Time the probe
+// time, stored to the second. The observations of one target in one call
+// are one round of it: they share its start, the earliest of their times,
+// which tells the addresses of a target's latest round (Certs).
 //
 // An observation equal to the latest span of its address (same SNI, chains,
 // headers, TLS version, verification, HTTP method and status, and error
@@ -33,7 +35,11 @@ type recorder struct {
 // however many failures follow; recovered when it answers again;
 // chain_changed, classified by pinwatchd.ClassifyChange, when the served
 // chain differs from that of the previous observation that had one,
-// failures in between notwithstanding.
+// failures in between notwithstanding. A chain_changed event is stored
+// without the notified mark, for the daemon to announce (PendingEvents,
+// AnnounceEvents); every other event is stored with it. Record itself never
+// announces anything, so `check --record` leaves the announcing to the
+// daemon.
 //
 // Certificates are stored once by SHA-256 and need DER unless they are
 // stored already. On error nothing of the round is stored. Record is safe
@@ -72,7 +78,7 @@ func (db *DB) record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwat
 		return nil, false, err
 	}
 	defer tx.Rollback()
-	r := &recorder{ctx: ctx, db: db, st: &txStmts{ctx: ctx, tx: tx}}
+	r := &recorder{ctx: ctx, db: db, st: &txStmts{ctx: ctx, tx: tx}, rounds: roundStarts(obs)}
 	for i := range obs {
 		if err := r.observe(&obs[i]); err != nil {
 			return nil, r.usedCache, fmt.Errorf("target %s address %s: %w", obs[i].Target, obs[i].Address, err)
@@ -84,12 +90,28 @@ func (db *DB) record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwat
 	return r.events, r.usedCache, nil
 }
 
+// roundStarts returns, per target, the earliest probe time among its
+// observations in unix milliseconds: the start of its round, shared by all
+// its addresses. (Should the clock step back, the spans a round extends
+// keep the later start, so an address whose chain changed in that round
+// may look as if it left DNS until the clock catches up.)
+func roundStarts(obs []pinwatchd.Observation) map[string]int64 {
+	rounds := make(map[string]int64, 1)
+	for i := range obs {
+		t := obs[i].Time.UnixMilli()
+		if r, ok := rounds[obs[i].Target]; !ok || t < r {
+			rounds[obs[i].Target] = t
+		}
+	}
+	return rounds
+}
+
 // latestSpan is the part of a span row compared with a new observation.
 type latestSpan struct {
 	id                         int64
 	servedID, verifiedID       sql.NullInt64
 	served, verified           []byte // chain hashes, nil for none
-	pkp, pkpRO, hsts           []byte // header hashes, nil for none
+	pkp, pkpRO, hsts           []byte // whole-value header hashes, nil for none
 	sni, tlsVersion            string
 	trusted, hostnameValid     bool
 	untrustedReason, hostError string
@@ -149,9 +171,9 @@ func (l *latestSpan) extends(o *pinwatchd.Observation, k *obsKeys) bool {
 	return string(kind) == l.errorKind &&
 		equalHash(l.served, k.served.hash, k.served.ok) &&
 		equalHash(l.verified, k.verified.hash, k.verified.ok) &&
-		equalHash(l.pkp, k.pkp.hash, k.pkp.ok) &&
-		equalHash(l.pkpRO, k.pkpRO.hash, k.pkpRO.ok) &&
-		equalHash(l.hsts, k.hsts.hash, k.hsts.ok) &&
+		equalHash(l.pkp, k.pkp.whole, k.pkp.ok) &&
+		equalHash(l.pkpRO, k.pkpRO.whole, k.pkpRO.ok) &&
+		equalHash(l.hsts, k.hsts.whole, k.hsts.ok) &&
 		equalHash(l.tlsa, k.tlsa.whole, k.tlsa.present) &&
 		o.SNI == l.sni && o.TLSVersion == l.tlsVersion &&
 		v.Trusted == l.trusted && v.UntrustedReason == l.untrustedReason &&
@@ -171,7 +193,7 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 	if err != nil {
 		return err
 	}
-	now := o.Time.Unix()
+	now, round := o.Time.Unix(), r.rounds[o.Target]
 	var l latestSpan
 	err = r.st.get(r.db.stmts.latestSpan).QueryRowContext(r.ctx, addrID).Scan(
 		&l.id, &l.servedID, &l.verifiedID, &l.served, &l.verified, &l.pkp, &l.pkpRO, &l.hsts,
@@ -182,7 +204,7 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 		return fmt.Errorf("read latest span: %w", err)
 	}
 	if !first && l.extends(o, &keys) {
-		if _, err := r.st.get(r.db.stmts.extendSpan).ExecContext(r.ctx, now, l.id); err != nil {
+		if _, err := r.st.get(r.db.stmts.extendSpan).ExecContext(r.ctx, now, round, l.id); err != nil {
 			return fmt.Errorf("extend span: %w", err)
 		}
 		return nil
@@ -199,7 +221,7 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 		prevHash = nil // compare by content below
 	}
 
-	spanID, err := r.insertSpan(addrID, now, o, &keys)
+	spanID, err := r.insertSpan(addrID, now, round, o, &keys)
 	if err != nil {
 		return err
 	}
@@ -245,7 +267,7 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 	return nil
 }
 
-func (r *recorder) insertSpan(addrID, now int64, o *pinwatchd.Observation, k *obsKeys) (int64, error) {
+func (r *recorder) insertSpan(addrID, now, round int64, o *pinwatchd.Observation, k *obsKeys) (int64, error) {
 	served, err := r.ensureChain(o.ServedChain, k.served)
 	if err != nil {
 		return 0, fmt.Errorf("served chain: %w", err)
@@ -269,10 +291,11 @@ func (r *recorder) insertSpan(addrID, now int64, o *pinwatchd.Observation, k *ob
 		kind, msg = string(o.Error.Kind), o.Error.Message
 	}
 	v := &o.Verification
-	res, err := r.st.get(r.db.stmts.insertSpan).ExecContext(r.ctx, addrID, now, now, o.SNI, o.TLSVersion,
+	res, err := r.st.get(r.db.stmts.insertSpan).ExecContext(r.ctx, addrID, now, now, round, o.SNI, o.TLSVersion,
 		served, verified, ids[0], ids[1], ids[2],
 		v.Trusted, v.UntrustedReason, v.HostnameValid, v.HostnameError,
-		k.httpMethod, k.httpStatus, k.httpE, kind, msg, tlsaID, k.tlsa.wholeHash())
+		k.httpMethod, k.httpStatus, k.httpE, kind, msg, k.pkp.wholeHash(), k.pkpRO.wholeHash(), k.hsts.wholeHash(),
+		tlsaID, k.tlsa.wholeHash())
 	if err != nil {
 		return 0, fmt.Errorf("store span: %w", err)
 	}
@@ -293,15 +316,19 @@ func newEvent(t time.Time, o *pinwatchd.Observation, typ pinwatchd.EventType) pi
 	return e
 }
 
-// event stores e and adds it to the round's result.
+// event stores e, with the notified mark unless it is a chain_changed
+// (which waits for the daemon to announce it), and adds it to the round's
+// result with its ID.
 func (r *recorder) event(addrID int64, e pinwatchd.Event) error {
 	var notAfter sql.NullInt64
 	if !e.NotAfter.IsZero() {
 		notAfter = sql.NullInt64{Int64: e.NotAfter.Unix(), Valid: true}
 	}
-	_, err := r.st.get(r.db.stmts.insertEvent).ExecContext(r.ctx, e.Time.Unix(), addrID, string(e.Event),
+	notified := e.Event != pinwatchd.EventChainChanged
+	err := r.st.get(r.db.stmts.insertEvent).QueryRowContext(r.ctx, e.Time.Unix(), addrID, string(e.Event),
 		string(e.Class), e.OldLeafPin, e.NewLeafPin, e.OldLeafSHA256, e.NewLeafSHA256,
-		e.Issuer, notAfter, string(e.ErrorKind), e.ErrorMessage, strings.Join(e.OldTLSA, "\n"), strings.Join(e.NewTLSA, "\n"))
+		e.Issuer, notAfter, string(e.ErrorKind), e.ErrorMessage, notified,
+		e.OldTLSA, e.NewTLSA).Scan(&e.ID)
 	if err != nil {
 		return fmt.Errorf("store %s event: %w", e.Event, err)
 	}

@@ -142,6 +142,11 @@ func TestRecordChangeClasses(t *testing.T) {
 				OldLeafSHA256: a.leaf().SHA256, NewLeafSHA256: b.leaf().SHA256,
 				Issuer: b.leaf().Issuer, NotAfter: b.leaf().NotAfter,
 			}}
+			if len(got) == 1 && got[0].ID == 0 {
+				t.Errorf("Record returned the event without its ID")
+			} else if len(got) == 1 {
+				want[0].ID = got[0].ID // History must return the same one
+			}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("Record events =\n%+v\nwant\n%+v", got, want)
 			}
@@ -308,7 +313,7 @@ func TestRecordStaleCacheAcrossProcesses(t *testing.T) {
 	if len(ev) != 1 || ev[0].Class != pinwatchd.ChangeKeyRotated {
 		t.Fatalf("events = %+v, want one key_rotated", ev)
 	}
-	certs, err := db.Certs(t.Context(), t0)
+	certs, err := db.Certs(t.Context(), t0, nil)
 	if err != nil || len(certs) != 1 || certs[0].LeafSHA256 != a.leaf().SHA256 {
 		t.Fatalf("Certs = %+v, %v; want leaf %s", certs, err, a.leaf().SHA256)
 	}

@@ -21,9 +21,11 @@ type statements struct {
 
 // latestSpanSQL reads the latest span of an address: the columns compared to
 // decide whether an observation extends it, with the content hashes of the
-// chains and headers it references.
+// chains and headers it references (for a header stored cut, the hash of
+// the whole value).
 const latestSpanSQL = `
-SELECT s.id, s.served_chain_id, s.verified_chain_id, sc.hash, vc.hash, pk.hash, pr.hash, hs.hash,
+SELECT s.id, s.served_chain_id, s.verified_chain_id, sc.hash, vc.hash,
+       coalesce(s.pkp_whole, pk.hash), coalesce(s.pkp_ro_whole, pr.hash), coalesce(s.hsts_whole, hs.hash),
        s.sni, s.tls_version, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
        s.http_method, s.http_status, s.http_error, s.error_kind, coalesce(s.tlsa_whole, tv.hash)
 FROM spans s
@@ -38,18 +40,19 @@ ORDER BY s.id DESC
 LIMIT 1`
 
 const insertSpanSQL = `
-INSERT INTO spans (address_id, first_seen, last_seen, probe_count, sni, tls_version,
+INSERT INTO spans (address_id, first_seen, last_seen, last_round, probe_count, sni, tls_version,
                    served_chain_id, verified_chain_id, pkp_id, pkp_ro_id, hsts_id,
                    trusted, untrusted_reason, hostname_valid, hostname_error,
                    http_method, http_status, http_error, error_kind, error_message,
-                   tlsa_id, tlsa_whole)
-VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+                   pkp_whole, pkp_ro_whole, hsts_whole, tlsa_id, tlsa_whole)
+VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const insertEventSQL = `
 INSERT INTO events (time, address_id, event, class, old_leaf_pin, new_leaf_pin,
-                    old_leaf_sha256, new_leaf_sha256, issuer, not_after, error_kind, error_message,
+                    old_leaf_sha256, new_leaf_sha256, issuer, not_after, error_kind, error_message, notified,
                     old_tlsa, new_tlsa)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id`
 
 const insertCertSQL = `
 INSERT INTO certs (sha256, der, subject, issuer, serial, not_before, not_after, pin, is_ca, key_type)
@@ -81,7 +84,8 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&s.latestSpan, latestSpanSQL},
 		{&s.lastServedSpan, `SELECT served_chain_id, verified_chain_id FROM spans
 			WHERE address_id = ? AND served_chain_id IS NOT NULL ORDER BY id DESC LIMIT 1`},
-		{&s.extendSpan, `UPDATE spans SET last_seen = max(last_seen, ?), probe_count = probe_count + 1 WHERE id = ?`},
+		{&s.extendSpan, `UPDATE spans SET last_seen = max(last_seen, ?), last_round = max(last_round, ?),
+			probe_count = probe_count + 1 WHERE id = ?`},
 		{&s.insertSpan, insertSpanSQL},
 		{&s.insertEvent, insertEventSQL},
 		{&s.chainSelect, `SELECT id FROM chains WHERE hash = ?`},

@@ -165,7 +165,7 @@ func (r *recorder) tlsaChanged(addrID, spanID int64, o *pinwatchd.Observation, v
 		return fmt.Errorf("read previous TLSA records: %w", err)
 	}
 	e := newEvent(fromUnix(o.Time.Unix()), o, pinwatchd.EventTLSAChanged)
-	e.OldTLSA, e.NewTLSA = TLSALines(&prev), TLSALines(o.TLSA)
+	e.OldTLSA, e.NewTLSA = strings.Join(TLSALines(&prev), "\n"), strings.Join(TLSALines(o.TLSA), "\n")
 	return r.event(addrID, e)
 }
 
@@ -184,12 +184,4 @@ func TLSALines(res *pinwatchd.TLSAResult) []string {
 		lines = append(lines, "… (cut: more records than are stored)")
 	}
 	return lines
-}
-
-// splitLines is the inverse of joining lines with "\n"; "" gives none.
-func splitLines(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
 }

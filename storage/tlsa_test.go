@@ -71,14 +71,13 @@ func TestRecordTLSA(t *testing.T) {
 	}
 
 	ev = record(t, db, withTLSA(okObs("mail", addr, at(4), c), rrset(recA, recB)))
-	if len(ev) != 1 || ev[0].Event != pinwatchd.EventTLSAChanged ||
-		!slices.Equal(ev[0].OldTLSA, []string{recA}) || !slices.Equal(ev[0].NewTLSA, []string{recA, recB}) {
+	if len(ev) != 1 || ev[0].Event != pinwatchd.EventTLSAChanged || ev[0].OldTLSA != recA || ev[0].NewTLSA != recA+"\n"+recB {
 		t.Fatalf("published a second record: events %+v, want tlsa_changed from [A] to [A B]", ev)
 	}
 	unsigned := rrset(recA, recB)
 	unsigned.Authenticated = false
 	ev = record(t, db, withTLSA(okObs("mail", addr, at(5), c), unsigned))
-	if len(ev) != 1 || !slices.Equal(ev[0].NewTLSA, []string{recA, recB, "not authenticated"}) {
+	if len(ev) != 1 || ev[0].NewTLSA != recA+"\n"+recB+"\nnot authenticated" {
 		t.Fatalf("RRset lost its AD bit: events %+v, want tlsa_changed saying not authenticated", ev)
 	}
 
@@ -92,7 +91,7 @@ func TestRecordTLSA(t *testing.T) {
 			changes = append(changes, e)
 		}
 	}
-	if len(changes) != 2 || !slices.Equal(changes[0].NewTLSA, []string{recA, recB}) || !slices.Equal(changes[0].OldTLSA, []string{recA}) {
+	if len(changes) != 2 || changes[0].NewTLSA != recA+"\n"+recB || changes[0].OldTLSA != recA {
 		t.Fatalf("history tlsa_changed = %+v, want the two changes with their records", changes)
 	}
 
@@ -185,8 +184,8 @@ func TestOpenAlertsUnder(t *testing.T) {
 	}
 }
 
-// A database of schema 4 keeps its events and spans when it gains the TLSA
-// tables, and its foreign keys still hold.
+// A database of the schema before the TLSA tables keeps its events (and
+// their notified mark) when it gains them, and its foreign keys still hold.
 func TestMigrateTLSAKeepsHistory(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
 	raw, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
@@ -195,7 +194,7 @@ func TestMigrateTLSAKeepsHistory(t *testing.T) {
 	}
 	ms, _ := loadMigrations()
 	ctx := context.Background()
-	for _, m := range ms[:4] {
+	for _, m := range ms[:len(ms)-1] {
 		if err := applyMigration(ctx, raw, m); err != nil {
 			t.Fatalf("migration %s: %v", m.name, err)
 		}
@@ -203,8 +202,9 @@ func TestMigrateTLSAKeepsHistory(t *testing.T) {
 	for _, q := range []string{
 		`INSERT INTO addresses (id, target, address) VALUES (1, 'api', '127.0.0.1:443')`,
 		`INSERT INTO events (time, address_id, event, class, old_leaf_pin, new_leaf_pin, old_leaf_sha256,
-			new_leaf_sha256, issuer, not_after, error_kind, error_message)
-			VALUES (100, 1, 'first_seen', '', '', 'pin', '', 'sha', 'CA', 200, '', '')`,
+			new_leaf_sha256, issuer, not_after, error_kind, error_message, notified)
+			VALUES (100, 1, 'first_seen', '', '', 'pin', '', 'sha', 'CA', 200, '', '', 1),
+			       (101, 1, 'chain_changed', 'key_rotated', 'pin', 'pin2', 'sha', 'sha2', 'CA', 200, '', '', 0)`,
 	} {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatal(err)
@@ -217,8 +217,12 @@ func TestMigrateTLSAKeepsHistory(t *testing.T) {
 	}
 	defer db.Close()
 	ev, err := db.History(ctx, "api", time.Time{})
-	if err != nil || len(ev) != 1 || ev[0].Event != pinwatchd.EventFirstSeen || ev[0].NewLeafPin != "pin" {
-		t.Fatalf("history after the migration: %+v, %v; want the first_seen kept", ev, err)
+	if err != nil || len(ev) != 2 || ev[0].Event != pinwatchd.EventFirstSeen || ev[0].NewLeafPin != "pin" {
+		t.Fatalf("history after the migration: %+v, %v; want the first_seen and chain_changed kept", ev, err)
+	}
+	var unnotified int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE notified = 0`).Scan(&unnotified); err != nil || unnotified != 1 {
+		t.Errorf("%d events still to announce after the migration (%v), want the chain_changed's 1", unnotified, err)
 	}
 	rows, err := db.read.QueryContext(ctx, `PRAGMA foreign_key_check`)
 	if err != nil {

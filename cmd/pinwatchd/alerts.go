@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 	"unicode"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/textreport"
 )
 
 const alertsUsage = "alerts [--all] [--json] [--config F] [--database F]"
@@ -80,11 +79,11 @@ func runAlerts(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
-	writeAlertsText(e.stdout, alerts, *all)
+	textreport.Alerts(e.stdout, alerts, *all)
 	if pending > 0 {
-		fmt.Fprintf(e.stdout, "\n%s waiting in the outbox", count(pending, "notification", "notifications"))
+		fmt.Fprintf(e.stdout, "\n%s waiting in the outbox", textreport.Count(pending, "notification", "notifications"))
 		if maxAttempts > 0 {
-			fmt.Fprintf(e.stdout, " (up to %s failed so far; see the daemon's log)", count(maxAttempts, "attempt", "attempts"))
+			fmt.Fprintf(e.stdout, " (up to %s failed so far; see the daemon's log)", textreport.Count(maxAttempts, "attempt", "attempts"))
 		}
 		fmt.Fprintln(e.stdout)
 	}
@@ -97,41 +96,9 @@ func runAlerts(ctx context.Context, e *env, args []string) int {
 			it, last = "them", "last: "
 		}
 		fmt.Fprintf(e.stdout, "%s undeliverable: Slack refused %s for good (%s%s); kept, and tried again when pinwatchd starts or reloads\n",
-			count(undeliverable.Count, "notification", "notifications"), it, last, refusal(undeliverable.LastError))
+			textreport.Count(undeliverable.Count, "notification", "notifications"), it, last, refusal(undeliverable.LastError))
 	}
 	return exitOK
-}
-
-func writeAlertsText(w io.Writer, alerts []pinwatchd.Alert, all bool) {
-	if len(alerts) == 0 {
-		if all {
-			fmt.Fprintln(w, "no alerts recorded")
-		} else {
-			fmt.Fprintln(w, "no open alerts")
-		}
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tSEVERITY\tTARGET\tKIND\tADDRESSES\tOPENED\tMESSAGE")
-	for _, a := range alerts {
-		state := string(a.State)
-		if a.State == pinwatchd.AlertResolved {
-			state = "resolved " + shortTime(a.ResolvedAt)
-		}
-		addrs := strings.Join(a.Addresses, ",")
-		if len(a.Addresses) > 3 {
-			addrs = fmt.Sprintf("%s and %d more", strings.Join(a.Addresses[:3], ","), len(a.Addresses)-3)
-		}
-		if addrs == "" {
-			addrs = "-"
-		}
-		msg := a.Message
-		if a.State == pinwatchd.AlertResolved && a.ResolveReason != "" {
-			msg += " — resolved: " + a.ResolveReason
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, state, a.Severity.Label(), a.Target, a.Kind, addrs, shortTime(a.OpenedAt), msg)
-	}
-	tw.Flush()
 }
 
 // refusal is Slack's answer to a parked notification, as one short line:

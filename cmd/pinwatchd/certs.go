@@ -2,16 +2,14 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/textreport"
 )
 
-const certsUsage = "certs [--expiring-within D] [--json] [--config F] [--database F]"
+const certsUsage = "certs [--expiring-within D] [--all] [--json] [--config F] [--database F]"
 
 // certJSON is one entry of `certs --json` (SPEC §5).
 type certJSON struct {
@@ -26,12 +24,14 @@ type certJSON struct {
 	ChainNotAfter time.Time  `json:"chain_not_after"`
 	LastSeen      *time.Time `json:"last_seen"`
 	ErrorKind     *string    `json:"error_kind"`
+	Stale         *string    `json:"stale"` // null, "not_configured" or "left_dns"
 }
 
 func runCerts(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "certs", certsUsage)
 	q := addQueryFlags(fs)
 	within := fs.String("expiring-within", "", "only certificates whose chain expires within this `duration` (30d)")
+	all := fs.Bool("all", false, "also show targets no longer configured and addresses that left DNS, marked as such")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -45,29 +45,47 @@ func runCerts(ctx context.Context, e *env, args []string) int {
 			return fail(e.stderr, "--expiring-within %q is not a positive duration such as 30d or 72h", *within)
 		}
 	}
-	db, err := openQueryDB(ctx, e, q)
+	// The config names the database unless --database does; then the
+	// database is opened first, so that a missing one is the only error.
+	var cfg *config.Config
+	if *q.database == "" {
+		if cfg, err = targetsConfig(e, q); err != nil {
+			return fail(e.stderr, "%v", err)
+		}
+	}
+	db, err := openDatabase(ctx, e, q, cfg)
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}
 	defer db.Close()
+	if *q.database != "" {
+		if cfg, err = targetsConfig(e, q); err != nil {
+			return fail(e.stderr, "%v", err)
+		}
+	}
 	now := e.now().UTC()
-	all, err := db.Certs(ctx, now)
+	statuses, err := db.Certs(ctx, now, configured(cfg))
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}
-	certs := all[:0:0]
-	for _, c := range all {
-		if limit == 0 || earliest(c).Before(now.Add(limit)) {
-			certs = append(certs, c)
+	var rows []pinwatchd.CertStatus
+	hidden := 0
+	for _, c := range statuses {
+		switch {
+		case c.Stale != "" && !*all:
+			hidden++
+		case limit == 0 || earliest(c).Before(now.Add(limit)):
+			rows = append(rows, c)
 		}
 	}
 	if *q.json {
-		out := make([]certJSON, 0, len(certs))
-		for _, c := range certs {
+		out := make([]certJSON, 0, len(rows))
+		for _, c := range rows {
 			out = append(out, certJSON{
 				Target: c.Target, Address: c.Address, LeafSubject: c.LeafSubject, Issuer: c.Issuer,
 				LeafPin: c.LeafPin, LeafSHA256: c.LeafSHA256, NotAfter: c.NotAfter.UTC(), DaysLeft: c.DaysLeft,
 				ChainNotAfter: c.ChainNotAfter.UTC(), LastSeen: pinwatchd.NullTime(c.LastSeen), ErrorKind: pinwatchd.NullString(string(c.ErrorKind)),
+				Stale: pinwatchd.NullString(string(c.Stale)),
 			})
 		}
 		if err := writeJSON(e.stdout, map[string]any{"certs": out}); err != nil {
@@ -75,7 +93,7 @@ func runCerts(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
-	writeCertsText(e.stdout, certs, now, limit)
+	textreport.Certs(e.stdout, rows, hidden, limit)
 	return exitOK
 }
 
@@ -85,26 +103,4 @@ func earliest(c pinwatchd.CertStatus) time.Time {
 		return c.ChainNotAfter
 	}
 	return c.NotAfter
-}
-
-func writeCertsText(w io.Writer, certs []pinwatchd.CertStatus, now time.Time, limit time.Duration) {
-	if len(certs) == 0 {
-		if limit > 0 {
-			fmt.Fprintf(w, "no certificate expires within %s\n", limit)
-		} else {
-			fmt.Fprintln(w, "no certificates recorded yet")
-		}
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tADDRESS\tLEAF\tISSUER\tNOT AFTER\tDAYS\tCHAIN NOT AFTER\tLEAF PIN\tSTATUS")
-	for _, c := range certs {
-		status := "ok"
-		if c.ErrorKind != "" {
-			status = fmt.Sprintf("%s (last seen %s)", c.ErrorKind, shortTime(c.LastSeen))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Target, c.Address, shortDN(c.LeafSubject), shortDN(c.Issuer),
-			c.NotAfter.UTC().Format("2006-01-02"), c.DaysLeft, c.ChainNotAfter.UTC().Format("2006-01-02"), c.LeafPin, status)
-	}
-	tw.Flush()
 }

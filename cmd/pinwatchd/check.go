@@ -7,11 +7,11 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"slices"
 	"strings"
 
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/textreport"
 	"github.com/pinwatchd/pinwatchd/monitor"
 	"github.com/pinwatchd/pinwatchd/storage"
 )
@@ -72,30 +72,76 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	if ctx.Err() != nil {
 		return fail(e.stderr, "check interrupted")
 	}
+	var changes []pinwatchd.Event // with --record, the chain changes it recorded
 	if db != nil {
 		var obs []pinwatchd.Observation
 		for _, r := range reports {
 			obs = append(obs, r.Addresses...)
 		}
-		if _, err := db.Record(ctx, obs); err != nil {
+		events, err := db.Record(ctx, obs)
+		if err != nil {
 			return fail(e.stderr, "%v", err)
 		}
+		changes = chainChanges(events)
 	}
 	var all []pinwatchd.Finding
 	for _, r := range reports {
 		all = append(all, r.Findings...)
 	}
 	if *jsonOut {
-		if err := writeJSON(e.stdout, reportsJSON{Targets: normalizeReports(reports)}); err != nil {
+		if err := writeJSON(e.stdout, checkJSON(reports, *record, changes)); err != nil {
 			return fail(e.stderr, "write output: %v", err)
 		}
 	} else {
 		// One write for the whole report rather than a few per target.
 		out := bufio.NewWriter(e.stdout)
-		writeCheckText(out, reports)
+		textreport.Check(out, reports, *record, changes)
 		_ = out.Flush() // as before, a failed write of the text report does not change the exit status
 	}
 	return pinwatchd.Worst(all).ExitCode()
+}
+
+// chainChanges keeps the chain_changed events of events, in order.
+func chainChanges(events []pinwatchd.Event) []pinwatchd.Event {
+	var out []pinwatchd.Event
+	for _, ev := range events {
+		if ev.Event == pinwatchd.EventChainChanged {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// checkTargetJSON is one target of `check --json`: its report and, with
+// --record, the chain_changed events recording it found, in the shape of
+// `history --json` (absent without --record: nothing was recorded).
+type checkTargetJSON struct {
+	pinwatchd.Report
+	Events *[]eventJSON `json:"events,omitempty"`
+}
+
+// checkDocJSON is the document `check --json` prints (SPEC §5).
+type checkDocJSON struct {
+	Targets []checkTargetJSON `json:"targets"`
+}
+
+// checkJSON returns the reports, with the chain changes recorded when
+// recorded is set, as `check --json` prints them.
+func checkJSON(reports []pinwatchd.Report, recorded bool, changes []pinwatchd.Event) checkDocJSON {
+	byTarget := map[string][]pinwatchd.Event{}
+	for _, ev := range changes {
+		byTarget[ev.Target] = append(byTarget[ev.Target], ev)
+	}
+	targets := make([]checkTargetJSON, 0, len(reports))
+	for _, r := range normalizeReports(reports) {
+		t := checkTargetJSON{Report: r}
+		if recorded {
+			events := eventsJSON(byTarget[r.Name])
+			t.Events = &events
+		}
+		targets = append(targets, t)
+	}
+	return checkDocJSON{Targets: targets}
 }
 
 // selectTargets keeps the targets named in only (all when only is empty);
@@ -119,42 +165,6 @@ func selectTargets(all []pinwatchd.Target, only []string) ([]pinwatchd.Target, e
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-// writeCheckText prints the fleet report: one block per target, worst
-// first, then a summary line.
-func writeCheckText(w io.Writer, reports []pinwatchd.Report) {
-	order := make([]*pinwatchd.Report, len(reports))
-	for i := range reports {
-		order[i] = &reports[i]
-	}
-	slices.SortStableFunc(order, func(a, b *pinwatchd.Report) int {
-		return int(pinwatchd.Worst(b.Findings)) - int(pinwatchd.Worst(a.Findings))
-	})
-	var all []pinwatchd.Finding
-	bySeverity := map[pinwatchd.Severity]int{}
-	for _, r := range order {
-		worst := pinwatchd.Worst(r.Findings)
-		bySeverity[worst]++
-		all = append(all, r.Findings...)
-		label := worst.Label()
-		if worst == pinwatchd.SeverityInfo {
-			label = "ok"
-		}
-		ok := 0
-		for _, o := range r.Addresses {
-			if o.Error == nil {
-				ok++
-			}
-		}
-		fmt.Fprintf(w, "%-8s  %s (%s:%d)  %s answered of %d\n", label, r.Name, r.Host, r.Port, count(ok, "address", "addresses"), len(r.Addresses))
-		writeFindings(w, "    ", r.Findings)
-		fmt.Fprintln(w)
-	}
-	fmt.Fprintf(w, "%s: %d critical, %d warning, %d ok; findings: %s\n",
-		count(len(reports), "target", "targets"),
-		bySeverity[pinwatchd.SeverityCritical], bySeverity[pinwatchd.SeverityWarning], bySeverity[pinwatchd.SeverityInfo],
-		summaryLine(all))
 }
 
 // isTerminal reports whether w is a character device (an interactive

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/daemon"
+	"github.com/pinwatchd/pinwatchd/internal/textreport"
 )
 
 // runConfig dispatches the verbs of `pinwatchd config`; only `check` exists.
@@ -23,8 +25,10 @@ func runConfig(ctx context.Context, e *env, args []string) int {
 	return fail(e.stderr, "unknown config verb %q; usage: pinwatchd config check [--config F]", args[0])
 }
 
-// runConfigCheck loads the config and prints a one-line summary (exit 0), or
-// every problem, one per line, to stderr (exit 3).
+// runConfigCheck loads the config as `run` does, with every check it makes
+// before starting (secret files, the notifier, the listen address, the
+// database), and prints a one-line summary (exit 0), or every problem, one
+// per line, to stderr (exit 3).
 func runConfigCheck(_ context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "config check", "config check [--config F]")
 	flagConfig := addConfigFlag(fs)
@@ -36,7 +40,7 @@ func runConfigCheck(_ context.Context, e *env, args []string) int {
 		return fail(e.stderr, "config check takes no arguments, got %q; name the file with --config", pos[0])
 	}
 	path := configPath(e, *flagConfig)
-	c, err := config.Load(path, config.Options{})
+	c, err := daemon.LoadConfig(path, e.getenv)
 	if err != nil {
 		var ce *config.Error
 		if errors.As(err, &ce) {
@@ -47,6 +51,6 @@ func runConfigCheck(_ context.Context, e *env, args []string) int {
 		return exitError
 	}
 	fmt.Fprintf(e.stdout, "ok: %s: %s, %s, notifier: %s\n", path,
-		count(len(c.TargetConfigs), "target", "targets"), count(len(c.PinSets), "pin-set", "pin-sets"), c.Notifier())
+		textreport.Count(len(c.TargetConfigs), "target", "targets"), textreport.Count(len(c.PinSets), "pin-set", "pin-sets"), c.Notifier())
 	return exitOK
 }

@@ -115,7 +115,7 @@ func TestDaemonDeadChannelHidesNoOther(t *testing.T) {
 	cfg.Timeout = config.Duration{Duration: 2 * time.Second}
 	cfg.Alerts.DigestWindow = config.Duration{Duration: 2 * time.Second}
 	cfg.Slack = config.SlackConfig{TokenFile: tokenFile, Channel: "#tls-alerts", APIURL: slack.APIURL()}
-	cfg.Metrics.Listen = listen
+	cfg.HTTP.Listen = listen
 	cfg.TargetConfigs = []config.TargetConfig{f.target(t, "healthy", srv, withPins(f.pki.Leaf.Pin()))}
 	var b bytes.Buffer
 	if err := config.Encode(&b, cfg); err != nil {

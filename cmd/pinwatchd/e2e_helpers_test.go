@@ -311,12 +311,14 @@ type e2eConfig struct {
 	timeout     string // default "2s"
 	threshold   int    // failure_threshold; default 1
 	webhookFile string // empty: log only
-	metrics     string // [metrics] listen; empty: off
+	metrics     string // [http] listen; empty: off
 	resolver    string // resolver (IP:PORT); empty: the system resolver
 	// digestWindow is [alerts] digest_window; default 1s, so tests that
 	// wait on Slack do not wait the default 10s for every message.
 	digestWindow time.Duration
-	targets      []config.TargetConfig
+	// renotify is [alerts] renotify_after; nil keeps the default (24h).
+	renotify *time.Duration
+	targets  []config.TargetConfig
 }
 
 // write writes the configuration to path.
@@ -337,12 +339,15 @@ func (c e2eConfig) write(t *testing.T, path string) {
 	if c.threshold != 0 {
 		cfg.Alerts.FailureThreshold = c.threshold
 	}
+	if c.renotify != nil {
+		cfg.Alerts.RenotifyAfter = config.Duration{Duration: *c.renotify}
+	}
 	cfg.Alerts.DigestWindow = config.Duration{Duration: time.Second}
 	if c.digestWindow != 0 {
 		cfg.Alerts.DigestWindow = config.Duration{Duration: c.digestWindow}
 	}
 	cfg.Slack.WebhookURLFile = c.webhookFile
-	cfg.Metrics.Listen = c.metrics
+	cfg.HTTP.Listen = c.metrics
 	if c.resolver != "" {
 		if err := cfg.Resolver.UnmarshalText([]byte(c.resolver)); err != nil {
 			t.Fatal(err)

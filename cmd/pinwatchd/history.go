@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/textreport"
 )
 
 const historyUsage = "history [TARGET] [--since D|DATE] [--json] [--config F] [--database F]"
@@ -28,6 +27,22 @@ type eventJSON struct {
 	ErrorMessage  *string    `json:"error_message"`
 	OldTLSA       []string   `json:"old_tlsa"` // tlsa_changed only, else null
 	NewTLSA       []string   `json:"new_tlsa"`
+}
+
+// eventsJSON returns events in the shape of `history --json`, [] for none.
+func eventsJSON(events []pinwatchd.Event) []eventJSON {
+	out := make([]eventJSON, 0, len(events))
+	for _, ev := range events {
+		out = append(out, eventJSON{
+			Time: ev.Time.UTC(), Target: ev.Target, Address: ev.Address, Event: string(ev.Event),
+			Class: pinwatchd.NullString(string(ev.Class)), OldLeafPin: pinwatchd.NullString(ev.OldLeafPin), NewLeafPin: pinwatchd.NullString(ev.NewLeafPin),
+			OldLeafSHA256: pinwatchd.NullString(ev.OldLeafSHA256), NewLeafSHA256: pinwatchd.NullString(ev.NewLeafSHA256),
+			Issuer: pinwatchd.NullString(ev.Issuer), NotAfter: pinwatchd.NullTime(ev.NotAfter), ErrorKind: pinwatchd.NullString(string(ev.ErrorKind)),
+			ErrorMessage: pinwatchd.NullString(ev.ErrorMessage),
+			OldTLSA:      tlsaJSON(ev, ev.OldTLSA), NewTLSA: tlsaJSON(ev, ev.NewTLSA),
+		})
+	}
+	return out
 }
 
 func runHistory(ctx context.Context, e *env, args []string) int {
@@ -59,64 +74,11 @@ func runHistory(ctx context.Context, e *env, args []string) int {
 		return fail(e.stderr, "%v", err)
 	}
 	if *q.json {
-		out := make([]eventJSON, 0, len(events))
-		for _, ev := range events {
-			out = append(out, eventJSON{
-				Time: ev.Time.UTC(), Target: ev.Target, Address: ev.Address, Event: string(ev.Event),
-				Class: pinwatchd.NullString(string(ev.Class)), OldLeafPin: pinwatchd.NullString(ev.OldLeafPin), NewLeafPin: pinwatchd.NullString(ev.NewLeafPin),
-				OldLeafSHA256: pinwatchd.NullString(ev.OldLeafSHA256), NewLeafSHA256: pinwatchd.NullString(ev.NewLeafSHA256),
-				Issuer: pinwatchd.NullString(ev.Issuer), NotAfter: pinwatchd.NullTime(ev.NotAfter), ErrorKind: pinwatchd.NullString(string(ev.ErrorKind)),
-				ErrorMessage: pinwatchd.NullString(ev.ErrorMessage),
-				OldTLSA:      tlsaJSON(ev, ev.OldTLSA), NewTLSA: tlsaJSON(ev, ev.NewTLSA),
-			})
-		}
-		if err := writeJSON(e.stdout, map[string]any{"events": out}); err != nil {
+		if err := writeJSON(e.stdout, map[string]any{"events": eventsJSON(events)}); err != nil {
 			return fail(e.stderr, "write output: %v", err)
 		}
 		return exitOK
 	}
-	writeHistoryText(e.stdout, events, target)
+	textreport.History(e.stdout, events, target)
 	return exitOK
-}
-
-// writeHistoryText prints the timeline, one event per block line.
-func writeHistoryText(w io.Writer, events []pinwatchd.Event, target string) {
-	if len(events) == 0 {
-		if target != "" {
-			fmt.Fprintf(w, "no history for target %q\n", target)
-		} else {
-			fmt.Fprintln(w, "no history yet")
-		}
-		return
-	}
-	for _, ev := range events {
-		fmt.Fprintf(w, "%s  %s  %s  %s", shortTime(ev.Time), ev.Target, ev.Address, ev.Event)
-		switch ev.Event {
-		case pinwatchd.EventFirstSeen:
-			fmt.Fprintf(w, "\n    leaf key %s, issuer %s, expires %s\n", ev.NewLeafPin, shortDN(ev.Issuer), ev.NotAfter.Format("2006-01-02"))
-		case pinwatchd.EventChainChanged:
-			fmt.Fprintf(w, " (%s)\n", ev.Class)
-			if ev.OldLeafPin == ev.NewLeafPin {
-				fmt.Fprintf(w, "    same leaf key %s, new certificate %s\n", ev.NewLeafPin, shortHash(ev.NewLeafSHA256))
-			} else {
-				fmt.Fprintf(w, "    leaf key %s -> %s\n", ev.OldLeafPin, ev.NewLeafPin)
-			}
-			fmt.Fprintf(w, "    issuer %s, expires %s\n", shortDN(ev.Issuer), ev.NotAfter.Format("2006-01-02"))
-		case pinwatchd.EventProbeFailed:
-			fmt.Fprintf(w, " (%s)\n    %s\n", ev.ErrorKind, ev.ErrorMessage)
-		case pinwatchd.EventTLSAChanged:
-			fmt.Fprintln(w)
-			writeTLSAChange(w, ev)
-		default:
-			fmt.Fprintln(w)
-		}
-	}
-}
-
-// shortHash abbreviates a hex digest for reading.
-func shortHash(h string) string {
-	if len(h) > 16 {
-		return "sha256:" + h[:16] + "…"
-	}
-	return h
 }

@@ -48,6 +48,7 @@ var commands = []command{
 	{"history", "history [TARGET] [flags]", "when keys, certificates and issuers changed, per address", runHistory},
 	{"pin", "pin [flags] FILE…", "print the pins of certificates, keys and CSRs", runPin},
 	{"probe", "probe HOST[:PORT] [flags]", "probe one endpoint now, no config needed", runProbe},
+	{"report", "report --html FILE [flags]", "the dashboard's pages as one self-contained HTML file", runReport},
 	{"run", "run [flags]", "run the daemon: probe on schedule, alert, record history", runRun},
 	{"version", "version", "print version, commit and Go version", runVersion},
 }

@@ -2,10 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
-	"strings"
-	"time"
 
 	"github.com/pinwatchd/pinwatchd"
 )
@@ -17,7 +14,8 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// reportsJSON is the document `probe --json` and `check --json` print.
+// reportsJSON is the document `probe --json` prints; `check --json` adds
+// to each target (checkDocJSON).
 type reportsJSON struct {
 	Targets []pinwatchd.Report `json:"targets"`
 }
@@ -47,175 +45,4 @@ func normalizeReports(rs []pinwatchd.Report) []pinwatchd.Report {
 		}
 	}
 	return rs
-}
-
-// countSeverities returns how many findings have each severity.
-func countSeverities(fs []pinwatchd.Finding) (crit, warn, info int) {
-	for _, f := range fs {
-		switch f.Severity {
-		case pinwatchd.SeverityCritical:
-			crit++
-		case pinwatchd.SeverityWarning:
-			warn++
-		default:
-			info++
-		}
-	}
-	return crit, warn, info
-}
-
-// count returns "1 thing" or "n things".
-func count(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
-// summaryLine says how many findings of each severity there are.
-func summaryLine(fs []pinwatchd.Finding) string {
-	crit, warn, info := countSeverities(fs)
-	return fmt.Sprintf("%d critical, %s, %d info", crit, count(warn, "warning", "warnings"), info)
-}
-
-// writeFindings prints findings as an aligned list, worst first.
-func writeFindings(w io.Writer, indent string, fs []pinwatchd.Finding) {
-	if len(fs) == 0 {
-		fmt.Fprintf(w, "%sno findings\n", indent)
-		return
-	}
-	kindWidth := 0
-	for _, f := range fs {
-		kindWidth = max(kindWidth, len(f.Kind))
-	}
-	for _, f := range fs {
-		fmt.Fprintf(w, "%s%-8s  %-*s  %s\n", indent, f.Severity.Label(), kindWidth, f.Kind, f.Message)
-	}
-}
-
-// chainRole names the position of a certificate in a chain.
-func chainRole(i, n int, verified bool) string {
-	switch {
-	case i == 0:
-		return "leaf"
-	case verified && i == n-1:
-		return "root"
-	default:
-		return fmt.Sprintf("intermediate %d", i)
-	}
-}
-
-// formatNotAfter renders a NotAfter with the days left (or since expiry).
-func formatNotAfter(t time.Time, now time.Time) string {
-	days := pinwatchd.Cert{NotAfter: t}.DaysLeft(now)
-	d := t.UTC().Format("2006-01-02")
-	switch {
-	case days < 0:
-		return fmt.Sprintf("%s (EXPIRED %s ago)", d, count(-days, "day", "days"))
-	default:
-		return fmt.Sprintf("%s (%s left)", d, count(days, "day", "days"))
-	}
-}
-
-// writeObservation prints one address: its chain, headers and errors.
-func writeObservation(w io.Writer, o *pinwatchd.Observation, now time.Time) {
-	fmt.Fprintf(w, "  %s", o.Address)
-	if o.SNI != "" {
-		fmt.Fprintf(w, "  sni %s", o.SNI)
-	}
-	if o.TLSVersion != "" {
-		fmt.Fprintf(w, "  %s", o.TLSVersion)
-	}
-	fmt.Fprintln(w)
-	if o.STARTTLS != "" {
-		fmt.Fprintf(w, "    starttls  %s\n", o.STARTTLS)
-	}
-	defer writeTLSA(w, o.TLSA) // last, whether or not a chain was served
-	if o.Error != nil {
-		fmt.Fprintf(w, "    error: %s: %s\n", o.Error.Kind, o.Error.Message)
-	}
-	if len(o.ServedChain) == 0 {
-		return
-	}
-	chain, verified := o.ServedChain, false
-	status := "not verified: " + o.Verification.UntrustedReason
-	if o.Verification.Trusted && len(o.VerifiedChain) > 0 {
-		chain, verified = o.VerifiedChain, true
-		status = "verified"
-	}
-	if !o.Verification.HostnameValid {
-		status += "; name mismatch: " + o.Verification.HostnameError
-	}
-	fmt.Fprintf(w, "    chain (%d served, %s)\n", len(o.ServedChain), status)
-	for i, c := range chain {
-		role := chainRole(i, len(chain), verified)
-		if verified && i >= len(o.ServedChain) {
-			role += ", not served"
-		}
-		fmt.Fprintf(w, "      %d %-22s %s\n", i, role, c.Subject)
-		fmt.Fprintf(w, "        issuer    %s\n", c.Issuer)
-		fmt.Fprintf(w, "        key       %s  pin sha256/%s\n", c.KeyType, c.Pin)
-		fmt.Fprintf(w, "        expires   %s\n", formatNotAfter(c.NotAfter, now))
-	}
-	if o.HTTP != nil {
-		if o.HTTP.Error != "" {
-			fmt.Fprintf(w, "    http      %s: %s\n", o.HTTP.Method, o.HTTP.Error)
-		} else {
-			fmt.Fprintf(w, "    http      %s %d\n", o.HTTP.Method, o.HTTP.Status)
-		}
-		writePinHeader(w, "Public-Key-Pins", o.PublicKeyPins, chain, verified)
-		writePinHeader(w, "Public-Key-Pins-Report-Only", o.PublicKeyPinsReportOnly, chain, verified)
-		if h := o.StrictTransportSecurity; h != nil {
-			state := "valid"
-			if !h.Valid {
-				state = "MALFORMED: " + strings.Join(h.Errors, "; ")
-			}
-			fmt.Fprintf(w, "    Strict-Transport-Security: %s (%s)\n", h.Raw, state)
-		} else {
-			fmt.Fprintln(w, "    Strict-Transport-Security: not sent")
-		}
-	}
-}
-
-// writePinHeader prints a parsed HPKP header with each pin marked as
-// matching a chain key or a backup.
-func writePinHeader(w io.Writer, name string, h *pinwatchd.PinHeader, chain []pinwatchd.Cert, verified bool) {
-	if h == nil {
-		fmt.Fprintf(w, "    %s: not sent\n", name)
-		return
-	}
-	if !h.Valid {
-		fmt.Fprintf(w, "    %s: MALFORMED (%s)\n", name, strings.Join(h.Errors, "; "))
-		return
-	}
-	extra := ""
-	if h.IncludeSubDomains {
-		extra += ", includeSubDomains"
-	}
-	if h.ReportURI != "" {
-		extra += ", report-uri " + h.ReportURI
-	}
-	fmt.Fprintf(w, "    %s: max-age %d%s, %s\n", name, h.MaxAge, extra, count(len(h.Pins), "pin", "pins"))
-	for _, p := range h.Pins {
-		role := "backup (no key of the chain)"
-		for i, c := range chain {
-			if c.Pin == p {
-				role = "matches " + chainRole(i, len(chain), verified)
-				break
-			}
-		}
-		fmt.Fprintf(w, "      sha256/%s  %s\n", p, role)
-	}
-	for _, n := range h.Notes {
-		fmt.Fprintf(w, "      note: %s\n", n)
-	}
-}
-
-// resultWord is the one-word verdict of a set of findings: "ok" when none is
-// above info, else the worst severity.
-func resultWord(fs []pinwatchd.Finding) string {
-	if w := pinwatchd.Worst(fs); w > pinwatchd.SeverityInfo {
-		return w.String()
-	}
-	return "ok"
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/terminal"
 )
 
 const pinUsage = "pin [--format base64|hpkp|okhttp|android|trustkit|tlsa] [-v] [--json] FILE…"
@@ -84,7 +85,7 @@ func runPin(_ context.Context, e *env, args []string) int {
 	for _, k := range keys {
 		out.WriteString(render(k))
 		if *verbose {
-			out.WriteString("  " + k.Label)
+			out.WriteString("  " + terminal.Escape(k.Label))
 		}
 		out.WriteByte('\n')
 	}

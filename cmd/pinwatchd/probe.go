@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/textreport"
 	"github.com/pinwatchd/pinwatchd/monitor"
 )
 
@@ -70,7 +70,7 @@ func runProbe(ctx context.Context, e *env, args []string) int {
 			return fail(e.stderr, "write output: %v", err)
 		}
 	} else {
-		writeProbeText(e.stdout, &r, e.now())
+		textreport.Probe(e.stdout, &r, e.now())
 	}
 	return pinwatchd.Worst(r.Findings).ExitCode()
 }
@@ -173,18 +173,4 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// writeProbeText prints the detailed human report of one target.
-func writeProbeText(w io.Writer, r *pinwatchd.Report, now time.Time) {
-	fmt.Fprintf(w, "%s  probed %s\n", net.JoinHostPort(r.Host, strconv.Itoa(r.Port)), r.ProbedAt.Format("2006-01-02 15:04:05 MST"))
-	for i := range r.Addresses {
-		fmt.Fprintln(w)
-		writeObservation(w, &r.Addresses[i], now)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "findings")
-	writeFindings(w, "  ", r.Findings)
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "result: %s (%s)\n", resultWord(r.Findings), summaryLine(r.Findings))
 }

@@ -31,12 +31,54 @@ func addQueryFlags(fs *flag.FlagSet) queryFlags {
 // openQueryDB opens the database for reading: --database if given, else the
 // one the config names.
 func openQueryDB(ctx context.Context, e *env, q queryFlags) (*storage.DB, error) {
-	path := *q.database
-	if path == "" {
-		cfg, err := config.Load(configPath(e, *q.config), config.Options{SkipSecretFiles: true})
-		if err != nil {
+	var cfg *config.Config
+	if *q.database == "" {
+		var err error
+		if cfg, err = loadConfig(e, q); err != nil {
 			return nil, err
 		}
+	}
+	return openDatabase(ctx, e, q, cfg)
+}
+
+func loadConfig(e *env, q queryFlags) (*config.Config, error) {
+	return config.Load(configPath(e, *q.config), config.Options{SkipSecretFiles: true})
+}
+
+// targetsConfig loads the config of a query that shows only the configured
+// targets (certs). Without --database the config is needed anyway, to find
+// the database. With --database, a default config file that cannot be read
+// is not an error: targetsConfig says on stderr that every target counts
+// as configured and returns nil. A config named with --config or
+// $PINWATCHD_CONFIG must be readable: the user asked for it.
+func targetsConfig(e *env, q queryFlags) (*config.Config, error) {
+	cfg, err := loadConfig(e, q)
+	if err == nil || *q.database == "" || *q.config != "" || e.getenv("PINWATCHD_CONFIG") != "" {
+		return cfg, err
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	fmt.Fprintf(e.stderr, "pinwatchd: no configured targets to compare with (%s); every target in %s counts as configured\n",
+		msg, *q.database)
+	return nil, nil
+}
+
+// configured reports whether a target is in cfg; nil, meaning every
+// target, when cfg is nil.
+func configured(cfg *config.Config) func(string) bool {
+	if cfg == nil {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, t := range cfg.Targets() {
+		names[t.Name] = true
+	}
+	return func(name string) bool { return names[name] }
+}
+
+// openDatabase opens --database, else the database cfg names, for reading.
+func openDatabase(ctx context.Context, e *env, q queryFlags, cfg *config.Config) (*storage.DB, error) {
+	path := *q.database
+	if path == "" {
 		path = cfg.DatabasePath(e.getenv)
 	}
 	db, err := storage.OpenReadOnly(ctx, path)
@@ -63,25 +105,4 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("--since %q is neither a duration (7d, 36h) nor a date (2026-11-01)", s)
 	}
 	return now.Add(-d).UTC(), nil
-}
-
-// shortTime renders a time for tables.
-func shortTime(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format("2006-01-02 15:04:05")
-}
-
-// shortDN returns the CN of a distinguished name, else the whole name.
-func shortDN(dn string) string {
-	for _, part := range strings.Split(dn, ",") {
-		if v, ok := strings.CutPrefix(part, "CN="); ok {
-			return v
-		}
-	}
-	if dn == "" {
-		return "-"
-	}
-	return dn
 }

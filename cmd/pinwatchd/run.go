@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/daemon"
 	"github.com/pinwatchd/pinwatchd/internal/logkey"
 )
@@ -49,7 +48,7 @@ func runRun(ctx context.Context, e *env, args []string) int {
 		return fail(e.stderr, "%v", err)
 	}
 	path := configPath(e, *configFlag)
-	cfg, err := config.Load(path, config.DaemonOptions(e.getenv))
+	cfg, err := daemon.LoadConfig(path, e.getenv)
 	if err != nil {
 		log.Error("invalid configuration", logkey.Config, path, logkey.Err, err)
 		fmt.Fprintln(e.stderr, err)

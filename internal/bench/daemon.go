@@ -187,7 +187,7 @@ func recordedTargets(ctx context.Context, path string) (int, error) {
 		return 0, err
 	}
 	defer db.Close()
-	certs, err := db.Certs(ctx, time.Now())
+	certs, err := db.Certs(ctx, time.Now(), nil)
 	return len(certs), err
 }
 

@@ -108,7 +108,7 @@ type ConfigOptions struct {
 	Database    string // SQLite file
 	Schedule    string // cron spec; "" leaves the default
 	Concurrency int    // probes in flight; 0 leaves the default
-	// MetricsListen is the [metrics] listen address; "" leaves metrics off.
+	// MetricsListen is the [http] listen address; "" leaves metrics off.
 	MetricsListen string
 }
 
@@ -128,7 +128,7 @@ func (f *Fleet) Config(o ConfigOptions) (*config.Config, error) {
 		c.Concurrency = o.Concurrency
 	}
 	c.Timeout = config.Duration{Duration: 10 * time.Second}
-	c.Metrics.Listen = o.MetricsListen
+	c.HTTP.Listen = o.MetricsListen
 	c.TargetConfigs = make([]config.TargetConfig, len(f.Targets))
 	for i, t := range f.Targets {
 		addr, err := config.ParseHostPort(t.Addr)

@@ -213,7 +213,7 @@ func measureStartup(ctx context.Context, w io.Writer, dir, pinwatchdBin string, 
 func startupRuns(ctx context.Context, w io.Writer, ddir, pinwatchdBin string, fleet *Fleet, metrics bool, o Options) error {
 	what := "metrics off (the default)"
 	if metrics {
-		what = "metrics on ([metrics] listen set)"
+		what = "metrics on ([http] listen set)"
 	}
 	fmt.Fprintf(w, "\n== pinwatchd run: %d targets on %d loopback servers, %s ==\n", o.DaemonTargets, o.DaemonServers, what)
 	fmt.Fprintf(w, "%-4s %12s %14s %10s %10s %14s\n", "run", "READY ms", "1st round s", "VmRSS", "VmHWM", "CPU/probe µs")

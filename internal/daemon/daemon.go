@@ -38,23 +38,29 @@ type Options struct {
 
 // Daemon is one running pinwatchd: the scheduler, the runner, the outbox
 // sender, the HTTP listener and the database, rebuilt in part on Reload.
+//
+// A reload and the shutdown never wait on each other (SPEC §7): a reload
+// holds life, which shutdown does not take; shutdown sets stopping, after
+// which start installs nothing, and stops whatever is installed.
 type Daemon struct {
 	opts    Options
 	log     *slog.Logger
 	db      *storage.DB
-	metrics *metrics.Metrics // nil unless [metrics] listen is set
 	sd      *sdnotify.Client // nil outside systemd
 	started chan struct{}    // closed once Run has started everything
 
-	life    sync.Mutex // serialises start-up, Reload and shutdown
-	running bool
-	runCtx  context.Context // the components' context, set by Run
+	life   sync.Mutex      // serialises start-up and reloads
+	runCtx context.Context // the components' context, set by Run
 
-	mu      sync.Mutex // guards the fields below, swapped on reload
-	cfg     *config.Config
-	sched   *monitor.Scheduler
-	targets map[string]pinwatchd.Target
-	sender  *outboxSender
+	mu       sync.Mutex // guards the fields below, swapped on reload
+	running  bool       // Run has started everything and not begun to stop
+	stopping bool       // shutdown has begun: start installs nothing more
+	cfg      *config.Config
+	sched    *monitor.Scheduler
+	targets  map[string]pinwatchd.Target
+	sender   *outboxSender
+	http     *httpServer      // nil while [http] listen is off
+	metrics  *metrics.Metrics // nil until the HTTP listener is first on
 }
 
 // New opens the database of cfg; Close releases it. Nothing runs until Run.
@@ -72,8 +78,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Daemon, error) {
 	d := &Daemon{opts: o, log: o.Log, db: db, cfg: cfg, sd: sdnotify.New(o.Getenv), started: make(chan struct{})}
 	// Metrics are recorded only when they are served: the series of a large
 	// fleet cost memory (SPEC §11), and nothing reads them otherwise. A nil
-	// *metrics.Metrics records nothing.
-	if cfg.Metrics.Listen != "" {
+	// *metrics.Metrics records nothing; a reload that turns the listener
+	// on creates them (enableMetrics).
+	if cfg.HTTPListen() != "" {
 		d.metrics = metrics.New(o.Version, o.Commit)
 	}
 	return d, nil
@@ -97,23 +104,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.life.Lock()
 	d.runCtx = runCtx
 	cfg := d.config()
-	if err := d.start(runCtx, cfg, true, nil); err != nil {
+	if err := d.startAll(runCtx, cfg); err != nil {
 		d.life.Unlock()
 		return err
 	}
+	d.mu.Lock()
 	d.running = true
+	d.mu.Unlock()
 	d.life.Unlock()
 	close(d.started)
 
-	d.metrics.ConfigReloaded(true)
-	if cfg.Metrics.Listen != "" {
-		go func() {
-			h := d.metrics.Handler(func() bool { return d.healthy(runCtx) })
-			if err := serveHTTP(runCtx, cfg.Metrics.Listen, h, d.log); err != nil {
-				d.log.Error("metrics server", logkey.Listen, cfg.Metrics.Listen, logkey.Err, err)
-			}
-		}()
-	}
+	d.meter().ConfigReloaded(true)
 	go d.pruneLoop(runCtx)
 	go d.refreshGauges(runCtx, 5*time.Second)
 	if iv, ok := sdnotify.WatchdogInterval(d.opts.Getenv); ok {
@@ -132,16 +133,48 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
-// shutdown stops scheduling and probing, then flushes the outbox, within
-// the deadlines of shutdownDeadlines.
+// startAll starts the components of cfg and the HTTP listener, probing
+// every target at once. If the listener cannot start, neither does the
+// rest.
+func (d *Daemon) startAll(ctx context.Context, cfg *config.Config) error {
+	var srv *httpServer
+	if addr := cfg.HTTPListen(); addr != "" {
+		var err error
+		if srv, err = d.openHTTP(ctx, addr); err != nil {
+			return err
+		}
+	}
+	if err := d.start(ctx, cfg, true, nil); err != nil {
+		if srv != nil {
+			srv.Shutdown(ctx)
+		}
+		return err
+	}
+	d.mu.Lock()
+	d.http = srv
+	d.mu.Unlock()
+	return nil
+}
+
+// shutdown stops scheduling and probing and the HTTP listener, then
+// flushes the outbox, within the deadlines of shutdownDeadlines. It never
+// waits for a reload in progress: it stops whatever that reload has
+// installed, and the reload installs nothing once stopping is set.
 func (d *Daemon) shutdown(ctx context.Context) {
-	d.life.Lock()
-	d.running = false
-	d.life.Unlock()
+	d.mu.Lock()
+	d.running, d.stopping = false, true
+	timeout := d.cfg.Timeout.Duration
+	d.mu.Unlock()
 	_ = d.sd.Stopping()
-	stopBy, flushBy := shutdownDeadlines(time.Now(), d.config().Timeout.Duration)
+	stopBy, flushBy := shutdownDeadlines(time.Now(), timeout)
 	stopCtx, cancel := context.WithDeadline(ctx, stopBy)
+	httpDone := make(chan struct{})
+	go func() {
+		defer close(httpDone)
+		d.stopHTTP(stopCtx)
+	}()
 	d.stop(stopCtx)
+	<-httpDone
 	cancel()
 	flushCtx, cancel := context.WithDeadline(ctx, flushBy)
 	d.flush(flushCtx)
@@ -173,10 +206,15 @@ func policy(cfg *config.Config) pinwatchd.AlertPolicy {
 	}
 }
 
+// errStopping is start's answer once shutdown has begun.
+var errStopping = errors.New("the daemon is stopping")
+
 // start builds the runner, scheduler and sender of cfg and starts them;
 // with probeAll every target is probed at once, else only those in probe.
+// Once shutdown has begun it starts nothing and returns errStopping.
 func (d *Daemon) start(ctx context.Context, cfg *config.Config, probeAll bool, probe []string) error {
-	sender, err := newOutboxSender(cfg, d.db, d.log, d.metrics, d.opts.Notifier)
+	m := d.meter()
+	sender, err := newOutboxSender(cfg, d.db, d.log, m, d.opts.Notifier)
 	if err != nil {
 		return err
 	}
@@ -186,8 +224,8 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, probeAll bool, p
 		Prober: prober, Store: d.db, Log: d.log, Policy: policy(cfg), Thresholds: cfg.Thresholds(), Now: d.opts.Now,
 		Hooks: monitor.Hooks{Enqueued: func(int) { sender.Wake() }},
 	}
-	if d.metrics != nil {
-		runner.Hooks.Probed = d.metrics.Probed
+	if m != nil {
+		runner.Hooks.Probed = m.Probed
 	}
 	sched := monitor.NewScheduler(d.log, cfg.Concurrency, func(ctx context.Context, t *pinwatchd.Target) {
 		if err := runner.Run(ctx, t); err != nil && !errors.Is(err, context.Canceled) {
@@ -195,15 +233,22 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, probeAll bool, p
 		}
 	})
 	targets := cfg.Targets()
-	if err := sched.Start(ctx, cfg.Schedule.String(), targets); err != nil {
-		return err
-	}
-	sender.Start(ctx)
 	byName := make(map[string]pinwatchd.Target, len(targets))
 	for _, t := range targets {
 		byName[t.Name] = t
 	}
+	// Checked and installed under one lock: shutdown either sees these
+	// components and stops them, or start sees stopping.
 	d.mu.Lock()
+	if d.stopping {
+		d.mu.Unlock()
+		return errStopping
+	}
+	if err := sched.Start(ctx, cfg.Schedule.String(), targets); err != nil {
+		d.mu.Unlock()
+		return err
+	}
+	sender.Start(ctx)
 	d.cfg, d.sched, d.sender, d.targets = cfg, sched, sender, byName
 	d.mu.Unlock()
 	if probeAll {

@@ -3,7 +3,10 @@
 // package notify, the HTTP listener for metrics and /healthz, retention,
 // configuration reload, systemd notifications and the graceful shutdown.
 //
-// New opens the database, Run starts everything and shuts it down when its
-// context is done, Reload applies a changed configuration file, and
-// RunWithSignals drives them from SIGHUP, SIGTERM and SIGINT.
+// LoadConfig reads a configuration file with every check the daemon makes
+// before starting (`config check` uses it too), New opens the database, Run
+// starts everything and shuts it down when its context is done, Reload
+// applies a changed configuration file (the HTTP listener's address
+// included), and RunWithSignals drives them from SIGHUP, SIGTERM and
+// SIGINT without a reload and a shutdown ever waiting on each other.
 package daemon

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -11,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/pinwatchd/pinwatchd"
 )
 
 func TestServeHTTP(t *testing.T) {
@@ -21,11 +18,7 @@ func TestServeHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- serveOn(ctx, ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") }), slog.New(slog.DiscardHandler))
-	}()
+	srv := serveOn(ln, addr, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") }), slog.New(slog.DiscardHandler))
 
 	resp, err := http.Get("http://" + addr + "/healthz")
 	if err != nil {
@@ -38,18 +31,19 @@ func TestServeHTTP(t *testing.T) {
 	}
 
 	// The address is taken now, so a second server cannot listen on it.
-	err = serveHTTP(t.Context(), addr, http.NotFoundHandler(), slog.New(slog.DiscardHandler))
+	other, err := listenHTTP(t.Context(), addr, http.NotFoundHandler(), slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), addr) || !errors.Is(err, syscall.EADDRINUSE) {
-		t.Errorf("serveHTTP on a busy %s: %v, want an address-in-use error naming it", addr, err)
+		t.Errorf("listenHTTP on a busy %s: %v, want an address-in-use error naming it", addr, err)
+	}
+	if other != nil {
+		other.Shutdown(t.Context())
 	}
 
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("serveOn after cancel: %v, want nil", err)
-	}
+	srv.Shutdown(t.Context())
 	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
 		t.Errorf("server on %s still answers after shutdown", addr)
 	}
+	srv.Shutdown(t.Context()) // a second call returns at once
 }
 
 func TestShutdownDeadlines(t *testing.T) {
@@ -80,13 +74,13 @@ func TestRunMetricsListener(t *testing.T) {
 	dir := t.TempDir()
 	e := newEndpoint(t)
 	cfg := newConfig(t, dir, e.target(t, "legacy", e.pki.Leaf.Pin()))
-	cfg.Metrics.Listen = freeAddr(t)
+	cfg.HTTP.Listen = freeAddr(t)
 	var logs logBuffer
 	start(t, cfg, Options{Log: logs.logger(), Version: "v9.9.9"})
 
 	var body string
 	waitFor(t, "/metrics to show a probe of legacy", func() bool {
-		code, b := get(t, "http://"+cfg.Metrics.Listen+"/metrics")
+		code, b := get(t, "http://"+cfg.HTTP.Listen+"/metrics")
 		body = b
 		return code == http.StatusOK && strings.Contains(b, `pinwatchd_probes_total{result="ok",target="legacy"}`)
 	})
@@ -100,7 +94,7 @@ func TestRunMetricsListener(t *testing.T) {
 			t.Errorf("/metrics lacks %q:\n%s", line, body)
 		}
 	}
-	if code, b := get(t, "http://"+cfg.Metrics.Listen+"/healthz"); code != http.StatusOK || b != "ok\n" {
+	if code, b := get(t, "http://"+cfg.HTTP.Listen+"/healthz"); code != http.StatusOK || b != "ok\n" {
 		t.Errorf("/healthz = %d %q, want 200 ok", code, b)
 	}
 }
@@ -135,10 +129,10 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// TestRunMetricsListenBusy pins down what happens when [metrics] listen is
-// taken: the listener's failure is logged, naming the address, and the
-// rest of the daemon runs on.
-func TestRunMetricsListenBusy(t *testing.T) {
+// TestRunHTTPListenBusy: when the [http] listen address is taken, Run
+// fails at start-up with an error naming the address (SPEC §7: READY only
+// once everything runs), instead of running without /metrics and /healthz.
+func TestRunHTTPListenBusy(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -147,18 +141,23 @@ func TestRunMetricsListenBusy(t *testing.T) {
 	dir := t.TempDir()
 	e := newEndpoint(t)
 	cfg := newConfig(t, dir, e.target(t, "legacy", e.pki.Leaf.Pin()))
-	cfg.Metrics.Listen = busy.Addr().String()
+	cfg.HTTP.Listen = busy.Addr().String()
 	var logs logBuffer
-	r := start(t, cfg, Options{Log: logs.logger()})
-
-	waitFor(t, "the metrics listener's error in the log", func() bool {
-		for _, rec := range logs.find(t, map[string]string{"msg": "metrics server", "level": "ERROR", "listen": cfg.Metrics.Listen}) {
-			if msg, _ := rec["err"].(string); strings.Contains(msg, cfg.Metrics.Listen) && strings.Contains(msg, syscall.EADDRINUSE.Error()) {
-				return true
-			}
+	d, err := New(t.Context(), cfg, Options{Log: logs.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	done := make(chan error, 1)
+	go func() { done <- d.Run(t.Context()) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), cfg.HTTP.Listen) || !errors.Is(err, syscall.EADDRINUSE) {
+			t.Errorf("Run = %v, want an address-in-use error naming %s", err, cfg.HTTP.Listen)
 		}
-		return false
-	})
-	waitForOpenAlert(t, cfg.Database, "legacy", pinwatchd.KindMissingBackupPin)
-	r.stop(t)
+	case <-d.Ready():
+		t.Fatal("the daemon started although its listen address is taken")
+	case <-time.After(waitLimit):
+		t.Fatalf("Run did not return within %s", waitLimit)
+	}
 }

@@ -37,19 +37,20 @@ func (d *Daemon) pruneLoop(ctx context.Context) {
 // pending and undeliverable notifications) every interval until ctx is
 // done.
 func (d *Daemon) refreshGauges(ctx context.Context, interval time.Duration) {
-	if d.metrics == nil {
-		return
-	}
 	for {
-		if as, err := d.db.Alerts(ctx, false); err == nil {
-			counts := map[[2]string]int{}
-			for _, a := range as {
-				counts[[2]string{string(a.Kind), a.Severity.String()}]++
+		// The metrics are created when the listener is first on, perhaps
+		// by a reload.
+		if m := d.meter(); m != nil {
+			if as, err := d.db.Alerts(ctx, false); err == nil {
+				counts := map[[2]string]int{}
+				for _, a := range as {
+					counts[[2]string{string(a.Kind), a.Severity.String()}]++
+				}
+				m.SetAlertsOpen(counts)
 			}
-			d.metrics.SetAlertsOpen(counts)
-		}
-		if n, _, err := d.db.PendingCount(ctx); err == nil {
-			d.metrics.SetNotificationsPending(n)
+			if n, _, err := d.db.PendingCount(ctx); err == nil {
+				m.SetNotificationsPending(n)
+			}
 		}
 		if u, err := d.db.Undeliverable(ctx); err == nil {
 			d.metrics.SetNotificationsUndeliverable(u.Count)

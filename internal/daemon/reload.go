@@ -2,25 +2,28 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
-	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/logkey"
 	"github.com/pinwatchd/pinwatchd/monitor"
 )
 
 // Reload re-reads the configuration file and applies it: targets added,
 // removed and changed take effect (the changed ones are probed at once),
-// and the alerts of removed targets resolve. An invalid file, or a daemon
-// that is not running, is an error and leaves the running configuration in
-// place. systemd is told RELOADING and then READY, whatever the outcome.
+// the alerts of removed targets resolve, and a changed [http] listen
+// address moves the HTTP listener. An invalid file, an address that
+// cannot be listened on, or a daemon that is not running, is an error and
+// leaves the running configuration in place. systemd is told RELOADING
+// and then READY, whatever the outcome. Cancelling ctx abandons the reload
+// as soon as it can (a shutdown never waits for it, see Daemon).
 func (d *Daemon) Reload(ctx context.Context) error {
 	d.life.Lock()
 	defer d.life.Unlock()
-	if !d.running {
+	if !d.isRunning() {
 		return errNotRunning
 	}
 	if d.opts.ConfigPath == "" {
@@ -28,14 +31,29 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 	d.log.Info("reloading configuration", logkey.Config, d.opts.ConfigPath)
 	_ = d.sd.Reloading()
-	defer func() { _ = d.sd.Ready() }()
+	defer func() {
+		if d.isRunning() { // not after STOPPING=1
+			_ = d.sd.Ready()
+		}
+	}()
 	return d.reload(ctx)
 }
 
+// isRunning reports whether Run has started everything and shutdown has
+// not begun.
+func (d *Daemon) isRunning() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.running && !d.stopping
+}
+
 func (d *Daemon) reload(ctx context.Context) error {
-	cfg, err := config.Load(d.opts.ConfigPath, config.DaemonOptions(d.opts.Getenv))
+	cfg, err := LoadConfig(d.opts.ConfigPath, d.opts.Getenv)
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
-		d.metrics.ConfigReloaded(false)
+		d.meter().ConfigReloaded(false)
 		return err
 	}
 	d.mu.Lock()
@@ -43,6 +61,13 @@ func (d *Daemon) reload(ctx context.Context) error {
 	d.mu.Unlock()
 	if cfg.DatabasePath(d.opts.Getenv) != old.DatabasePath(d.opts.Getenv) {
 		d.log.Warn("database path changed; it takes effect at the next restart", logkey.Database, old.DatabasePath(d.opts.Getenv))
+	}
+	// The new listener first: an address that cannot be listened on
+	// fails the reload before anything else has changed.
+	swap, err := d.prepareHTTP(ctx, cfg.HTTPListen())
+	if err != nil {
+		d.meter().ConfigReloaded(false)
+		return err
 	}
 	stopCtx, cancel := context.WithTimeout(ctx, old.Timeout.Duration+time.Second)
 	d.stop(stopCtx)
@@ -56,36 +81,42 @@ func (d *Daemon) reload(ctx context.Context) error {
 			probe = append(probe, t.Name)
 		}
 	}
-	for name := range oldTargets {
+	for name, t := range oldTargets {
 		if !seen[name] {
-			if err := d.resolveRemoved(ctx, name, policy(cfg)); err != nil {
+			if err := d.resolveRemoved(ctx, t, policy(cfg)); err != nil {
 				d.log.Error("resolve alerts of a removed target", logkey.Target, name, logkey.Err, err)
 			}
-			d.metrics.ForgetTarget(name)
+			d.meter().ForgetTarget(name)
 		}
 	}
 	if err := d.start(d.runCtx, cfg, false, probe); err != nil {
+		swap.rollback(context.WithoutCancel(ctx))
+		if errors.Is(err, errStopping) {
+			return err
+		}
 		// The new file validated, so this is unexpected: keep watching
 		// with the old configuration.
-		d.metrics.ConfigReloaded(false)
+		d.meter().ConfigReloaded(false)
 		if rerr := d.start(d.runCtx, old, false, nil); rerr != nil {
 			return fmt.Errorf("restart with the previous configuration: %w", rerr)
 		}
 		return err
 	}
-	d.metrics.ConfigReloaded(true)
+	swap.commit(context.WithoutCancel(ctx))
+	d.meter().ConfigReloaded(true)
 	d.log.Info("configuration reloaded", logkey.Config, d.opts.ConfigPath, "targets", len(newTargets), "changed", len(probe))
 	return nil
 }
 
 // resolveRemoved resolves the open alerts of a target that is no longer
-// configured, and of its exchanges if it was an mx target.
-func (d *Daemon) resolveRemoved(ctx context.Context, target string, pol pinwatchd.AlertPolicy) error {
-	open, err := d.db.OpenAlerts(ctx, target)
+// configured, and of its exchanges if it was an mx target, notifying the
+// target's channel.
+func (d *Daemon) resolveRemoved(ctx context.Context, target pinwatchd.Target, pol pinwatchd.AlertPolicy) error {
+	open, err := d.db.OpenAlerts(ctx, target.Name)
 	if err != nil {
 		return err
 	}
-	subs, err := d.db.OpenAlertsUnder(ctx, target+"/")
+	subs, err := d.db.OpenAlertsUnder(ctx, target.Name+"/")
 	if err != nil {
 		return err
 	}
@@ -98,7 +129,7 @@ func (d *Daemon) resolveRemoved(ctx context.Context, target string, pol pinwatch
 	notes := make([]pinwatchd.Notification, 0, len(changes))
 	for _, c := range changes {
 		a := c.Alert
-		notes = append(notes, pinwatchd.Notification{Type: c.Type, Alert: &a, CreatedAt: now.UTC()})
+		notes = append(notes, pinwatchd.Notification{Channel: target.SlackChannel, Type: c.Type, Alert: &a, CreatedAt: now.UTC()})
 	}
 	return d.db.SaveAlerts(ctx, next, notes)
 }

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 
@@ -33,6 +32,20 @@ func newOutboxSender(cfg *config.Config, db *storage.DB, log *slog.Logger, m *me
 		sc.Slack = custom
 		return &outboxSender{s: notify.NewSender(sc)}, nil
 	}
+	slack, err := buildSlack(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if slack != nil {
+		sc.Slack = slack
+	}
+	return &outboxSender{s: notify.NewSender(sc)}, nil
+}
+
+// buildSlack returns the Slack notifier of cfg, reading its secret files,
+// or nil when cfg only logs. `config check` calls it too (LoadOptions).
+// Errors name the setting, never a secret.
+func buildSlack(cfg *config.Config, log *slog.Logger) (*notify.Slack, error) {
 	webhook, err := cfg.Slack.Webhook()
 	if err != nil {
 		return nil, err
@@ -41,14 +54,10 @@ func newOutboxSender(cfg *config.Config, db *storage.DB, log *slog.Logger, m *me
 	if err != nil {
 		return nil, err
 	}
-	if webhook != "" || token != "" {
-		slack, err := notify.NewSlack(notify.SlackConfig{WebhookURL: webhook, Token: token, Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL, Log: log})
-		if err != nil {
-			return nil, fmt.Errorf("slack: %w", err)
-		}
-		sc.Slack = slack
+	if webhook == "" && token == "" {
+		return nil, nil
 	}
-	return &outboxSender{s: notify.NewSender(sc)}, nil
+	return notify.NewSlack(notify.SlackConfig{WebhookURL: webhook, Token: token, Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL, Log: log})
 }
 
 // Start runs the sender until Stop.

@@ -27,7 +27,7 @@ const (
 
 // Metrics holds the daemon's Prometheus metrics on a registry of its own
 // (never the global default one). All methods are safe for concurrent use;
-// a nil *Metrics records nothing, for a daemon running without [metrics].
+// a nil *Metrics records nothing, for a daemon running without an [http] listener.
 type Metrics struct {
 	reg *prometheus.Registry
 

@@ -17,7 +17,8 @@ ALTER TABLE spans ADD COLUMN tlsa_whole BLOB; -- NULL unless the stored RRset is
 
 CREATE INDEX spans_tlsa ON spans (tlsa_id) WHERE tlsa_id IS NOT NULL;
 
--- The events table is rebuilt to widen its CHECK; nothing references it.
+-- The events table is rebuilt to widen its CHECK, keeping every column and
+-- index of 0001 and 0005; nothing references it.
 ALTER TABLE events RENAME TO events_old;
 
 CREATE TABLE events (
@@ -35,17 +36,19 @@ CREATE TABLE events (
     not_after       INTEGER, -- NULL when the event has no leaf
     error_kind      TEXT    NOT NULL,
     error_message   TEXT    NOT NULL,
+    notified        INTEGER NOT NULL DEFAULT 1 CHECK (notified IN (0, 1)),
     old_tlsa        TEXT    NOT NULL DEFAULT '', -- tlsa_changed only: the records before, one per line
     new_tlsa        TEXT    NOT NULL DEFAULT ''  -- and after
 ) STRICT;
 
 INSERT INTO events (id, time, address_id, event, class, old_leaf_pin, new_leaf_pin, old_leaf_sha256,
-                    new_leaf_sha256, issuer, not_after, error_kind, error_message)
+                    new_leaf_sha256, issuer, not_after, error_kind, error_message, notified)
 SELECT id, time, address_id, event, class, old_leaf_pin, new_leaf_pin, old_leaf_sha256,
-       new_leaf_sha256, issuer, not_after, error_kind, error_message
+       new_leaf_sha256, issuer, not_after, error_kind, error_message, notified
 FROM events_old;
 
 DROP TABLE events_old;
 
 CREATE INDEX events_time ON events (time);
 CREATE INDEX events_address_time ON events (address_id, time);
+CREATE INDEX events_unnotified ON events (address_id) WHERE notified = 0;

@@ -1,0 +1,289 @@
+package storage
+
+import (
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/testpki"
+)
+
+// rotation records a first round of target at addr, then a key rotation an
+// hour later, and returns the chain_changed event Record derived.
+func rotation(t *testing.T, db *DB, p *testpki.PKI, target, addr string) pinwatchd.Event {
+	t.Helper()
+	a := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	b := pkiChain(p.Intermediate.Leaf(t, testpki.Options{}), p.Intermediate, p.Root)
+	record(t, db, okObs(target, addr, t0, a))
+	evs := record(t, db, okObs(target, addr, t0.Add(time.Hour), b))
+	if len(evs) != 1 || evs[0].Event != pinwatchd.EventChainChanged || evs[0].ID == 0 {
+		t.Fatalf("rotation recorded %+v, want one chain_changed with an ID", evs)
+	}
+	return evs[0]
+}
+
+// eventNote is the notification announcing e.
+func eventNote(e pinwatchd.Event) pinwatchd.Notification {
+	return pinwatchd.Notification{Channel: "#tls", Type: pinwatchd.ChangeChainChanged, Event: &e, CreatedAt: t0.Add(2 * time.Hour)}
+}
+
+// pendingIDs returns the IDs of target's events to announce.
+func pendingIDs(t *testing.T, db *DB, target string) []int64 {
+	t.Helper()
+	evs, err := db.PendingEvents(t.Context(), target)
+	if err != nil {
+		t.Fatalf("PendingEvents(%s): %v", target, err)
+	}
+	ids := []int64{}
+	for _, e := range evs {
+		ids = append(ids, e.ID)
+	}
+	return ids
+}
+
+// outboxEvents returns the event IDs of the notifications in the outbox.
+func outboxEvents(t *testing.T, db *DB) []int64 {
+	t.Helper()
+	ns, err := db.Pending(t.Context(), t0.Add(24*time.Hour), 100)
+	if err != nil {
+		t.Fatalf("Pending: %v", err)
+	}
+	ids := []int64{}
+	for _, n := range ns {
+		if n.Event == nil {
+			t.Fatalf("outbox holds a notification about no event: %+v", n)
+		}
+		ids = append(ids, n.Event.ID)
+	}
+	return ids
+}
+
+func TestPendingEvents(t *testing.T) {
+	db, _ := openTest(t)
+	p := testpki.New(t)
+	changed := rotation(t, db, p, "api", "127.0.0.1:443")
+	// Other event types are never waiting to be announced.
+	record(t, db, failObs("api", "127.0.0.1:443", t0.Add(2*time.Hour), pinwatchd.KindTimeout, "i/o timeout"))
+	record(t, db, okObs("www", "127.0.0.2:443", t0, pkiChain(p.Leaf, p.Intermediate, p.Root)))
+
+	got, err := db.PendingEvents(t.Context(), "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != changed {
+		t.Fatalf("PendingEvents(api) =\n%+v\nwant the rotation as Record returned it\n%+v", got, []pinwatchd.Event{changed})
+	}
+	for _, target := range []string{"www", "nosuch"} {
+		if ids := pendingIDs(t, db, target); len(ids) != 0 {
+			t.Errorf("PendingEvents(%s) = %v, want none", target, ids)
+		}
+	}
+}
+
+func TestAnnounceEvents(t *testing.T) {
+	db, _ := openTest(t)
+	p := testpki.New(t)
+	ev := rotation(t, db, p, "api", "127.0.0.1:443")
+	ctx := t.Context()
+
+	n, err := db.AnnounceEvents(ctx, []int64{ev.ID}, []pinwatchd.Notification{eventNote(ev)})
+	if err != nil || n != 1 {
+		t.Fatalf("AnnounceEvents = %d, %v; want 1 enqueued", n, err)
+	}
+	if got := outboxEvents(t, db); len(got) != 1 || got[0] != ev.ID {
+		t.Fatalf("outbox holds events %v, want [%d]", got, ev.ID)
+	}
+	if ids := pendingIDs(t, db, "api"); len(ids) != 0 {
+		t.Errorf("event still pending after its announcement: %v", ids)
+	}
+
+	// A second announcement of the same event, as a runner that read it
+	// before the first one committed would make, enqueues nothing.
+	n, err = db.AnnounceEvents(ctx, []int64{ev.ID}, []pinwatchd.Notification{eventNote(ev)})
+	if err != nil || n != 0 {
+		t.Fatalf("repeated AnnounceEvents = %d, %v; want 0 enqueued and no error", n, err)
+	}
+	if got := outboxEvents(t, db); len(got) != 1 {
+		t.Errorf("outbox holds %v after a repeated announcement, want the one notification", got)
+	}
+	// The history still shows the event.
+	hist, err := db.History(ctx, "api", time.Time{})
+	if err != nil || len(hist) != 2 || hist[1].ID != ev.ID {
+		t.Errorf("History = %+v, %v; want first_seen and the rotation", hist, err)
+	}
+	// An unknown (pruned) event is skipped.
+	if n, err := db.AnnounceEvents(ctx, []int64{ev.ID + 1000}, nil); err != nil || n != 0 {
+		t.Errorf("AnnounceEvents of an unknown event = %d, %v; want 0, nil", n, err)
+	}
+}
+
+func TestAnnounceEventsQuietly(t *testing.T) {
+	db, _ := openTest(t)
+	ev := rotation(t, db, testpki.New(t), "api", "127.0.0.1:443")
+	if n, err := db.AnnounceEvents(t.Context(), []int64{ev.ID}, nil); err != nil || n != 0 {
+		t.Fatalf("AnnounceEvents without notes = %d, %v", n, err)
+	}
+	if ids := pendingIDs(t, db, "api"); len(ids) != 0 {
+		t.Errorf("a quietly marked event is still pending: %v", ids)
+	}
+	if got := outboxEvents(t, db); len(got) != 0 {
+		t.Errorf("marking without notes enqueued %v", got)
+	}
+}
+
+func TestAnnounceEventsRefusesStrayNotes(t *testing.T) {
+	db, _ := openTest(t)
+	p := testpki.New(t)
+	ev := rotation(t, db, p, "api", "127.0.0.1:443")
+	other := rotation(t, db, p, "www", "127.0.0.2:443")
+	_, err := db.AnnounceEvents(t.Context(), []int64{ev.ID}, []pinwatchd.Notification{eventNote(ev), eventNote(other)})
+	if err == nil || !strings.Contains(err.Error(), "notification 1 is about none of the events") {
+		t.Fatalf("AnnounceEvents with a note about another event: %v, want an error naming it", err)
+	}
+	if ids := pendingIDs(t, db, "api"); len(ids) != 1 {
+		t.Errorf("a refused call marked the event: pending %v", ids)
+	}
+	if got := outboxEvents(t, db); len(got) != 0 {
+		t.Errorf("a refused call enqueued %v", got)
+	}
+}
+
+// Two processes announcing the same events at once (two handles on one
+// file, racing): each event reaches the outbox exactly once.
+func TestAnnounceEventsRace(t *testing.T) {
+	db, path := openTest(t)
+	p := testpki.New(t)
+	var evs []pinwatchd.Event
+	for i := range 5 {
+		evs = append(evs, rotation(t, db, p, fmt.Sprintf("t%d", i), fmt.Sprintf("127.0.0.%d:443", i+1)))
+	}
+	other, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		total int
+	)
+	for _, h := range []*DB{db, other, db, other} {
+		wg.Go(func() {
+			for _, e := range evs {
+				n, err := h.AnnounceEvents(t.Context(), []int64{e.ID}, []pinwatchd.Notification{eventNote(e)})
+				if err != nil {
+					t.Errorf("AnnounceEvents: %v", err)
+				}
+				mu.Lock()
+				total += n
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	got := outboxEvents(t, db)
+	if total != len(evs) || len(got) != len(evs) {
+		t.Fatalf("racing announcements enqueued %d (outbox %v), want each of the %d events once", total, got, len(evs))
+	}
+	seen := map[int64]bool{}
+	for _, id := range got {
+		if seen[id] {
+			t.Errorf("event %d enqueued twice", id)
+		}
+		seen[id] = true
+	}
+}
+
+// An upgraded database counts the events recorded before the notified mark
+// existed as announced; events recorded after the upgrade are announced.
+func TestUpgradeKeepsHistoryAnnounced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The schema as it was before the migration that added the mark
+	// (found by name: migrations are renumbered as they are merged).
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := 0
+	for _, m := range ms {
+		if strings.HasSuffix(m.name, "_events.sql") {
+			break
+		}
+		if _, err := raw.ExecContext(t.Context(), m.sql); err != nil {
+			t.Fatalf("apply %s: %v", m.name, err)
+		}
+		version = m.version
+	}
+	if version == 0 || version == len(ms) {
+		t.Fatalf("no migration before the events migration (%d of %d)", version, len(ms))
+	}
+	_, err = raw.ExecContext(t.Context(), fmt.Sprintf(`
+INSERT INTO addresses (id, target, address) VALUES (1, 'api', '127.0.0.1:443');
+INSERT INTO events (time, address_id, event, class, old_leaf_pin, new_leaf_pin, old_leaf_sha256,
+                    new_leaf_sha256, issuer, not_after, error_kind, error_message)
+VALUES (%d, 1, 'chain_changed', 'key_rotated', 'old', 'new', 'aa', 'bb', 'CN=ca', NULL, '', '');
+PRAGMA user_version = %d;`, t0.Unix(), version))
+	raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open (upgrade): %v", err)
+	}
+	defer db.Close()
+	if ids := pendingIDs(t, db, "api"); len(ids) != 0 {
+		t.Errorf("an upgrade made old events pending: %v", ids)
+	}
+	hist, err := db.History(t.Context(), "api", time.Time{})
+	if err != nil || len(hist) != 1 || hist[0].Class != pinwatchd.ChangeKeyRotated {
+		t.Fatalf("History after the upgrade = %+v, %v; want the old rotation", hist, err)
+	}
+	ev := rotation(t, db, testpki.New(t), "api", "127.0.0.1:443")
+	if ids := pendingIDs(t, db, "api"); len(ids) != 1 || ids[0] != ev.ID {
+		t.Errorf("pending after a rotation recorded after the upgrade = %v, want [%d]", ids, ev.ID)
+	}
+}
+
+// BenchmarkPendingEvents measures the lookup every daemon round makes, in
+// the steady state: 1,000 targets, each with a first_seen and an announced
+// key rotation, none waiting to be announced.
+func BenchmarkPendingEvents(b *testing.B) {
+	db, _ := openTest(b)
+	root := fakeCert("bench root", "bench root", t0.Add(10*365*24*time.Hour), 0)
+	inter := fakeCert("bench intermediate", "bench root", t0.Add(5*365*24*time.Hour), 0)
+	for round, key := range []byte{1, 2} {
+		var obs []pinwatchd.Observation
+		for i := range 1000 {
+			o := benchObs(fmt.Sprintf("target-%04d", i), t0.Add(time.Duration(round)*time.Hour),
+				benchChain("api", t0.Add(90*24*time.Hour), key, inter, root))
+			o.Address = fmt.Sprintf("10.0.%d.%d:443", i/256, i%256)
+			obs = append(obs, o)
+		}
+		for _, e := range record(b, db, obs...) {
+			if e.Event == pinwatchd.EventChainChanged {
+				if _, err := db.AnnounceEvents(b.Context(), []int64{e.ID}, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	cpu0 := cpuTime()
+	for b.Loop() {
+		evs, err := db.PendingEvents(b.Context(), "target-0500")
+		if err != nil || len(evs) != 0 {
+			b.Fatalf("PendingEvents = %v, %v; want none", evs, err)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
+}
