@@ -28,6 +28,9 @@ const wait = 20 * time.Second
 // and the CA) and returns the database for the queries that close it.
 // Daemon errors are logged to errs; everything else goes to out.
 func Run(ctx context.Context, out, errs io.Writer, dir, version string) (dbPath string, err error) {
+	// The tour's headings and the notifications the daemon's sender prints
+	// go to out from two goroutines.
+	out = &lockedWriter{w: out}
 	tb := &testpki.Standalone{Dir: dir}
 	defer tb.Close()
 	fmt.Fprintln(out, "pinwatchd demo: five loopback TLS endpoints and a DANE mail server, watched by the real daemon code.")

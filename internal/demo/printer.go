@@ -47,3 +47,15 @@ func line(n *pinwatchd.Notification) string {
 	}
 	return fmt.Sprintf("%-9s %-8s %-18s %-8s  %s", n.Type, a.Target, a.Kind, a.Severity.Label(), a.Message)
 }
+
+// lockedWriter serialises the writes of several goroutines to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
