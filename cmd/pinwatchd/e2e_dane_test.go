@@ -351,5 +351,10 @@ func TestDaemonMXChanges(t *testing.T) {
 	if st, _ := alertState(t, db, sub1, "tlsa_missing_backup"); st != "open" {
 		t.Errorf("the remaining exchange's alert is %q, want open", st)
 	}
+	// certs counts the exchanges as configured targets.
+	stdout, stderr, code = cliRun(t, "certs", "--config", cfg)
+	if code != exitOK || !strings.Contains(stdout, sub1) || !strings.Contains(stdout, srv1.Addr) {
+		t.Errorf("certs exited %d (%s):\n%s\nwant the exchange %s listed without --all", code, stderr, stdout, sub1)
+	}
 	d.stop(t)
 }

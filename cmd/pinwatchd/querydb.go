@@ -68,11 +68,17 @@ func configured(cfg *config.Config) func(string) bool {
 	if cfg == nil {
 		return nil
 	}
-	names := map[string]bool{}
+	names, mx := map[string]bool{}, map[string]bool{}
 	for _, t := range cfg.Targets() {
 		names[t.Name] = true
+		if t.MX != "" {
+			mx[t.Name] = true
+		}
 	}
-	return func(name string) bool { return names[name] }
+	return func(name string) bool {
+		parent, _, sub := strings.Cut(name, "/") // an exchange of an mx target
+		return names[name] || (sub && mx[parent])
+	}
 }
 
 // openDatabase opens --database, else the database cfg names, for reading.
