@@ -86,7 +86,7 @@ func (d *Daemon) reload(ctx context.Context) error {
 			if err := d.resolveRemoved(ctx, t, policy(cfg)); err != nil {
 				d.log.Error("resolve alerts of a removed target", logkey.Target, name, logkey.Err, err)
 			}
-			d.meter().ForgetTarget(name)
+			d.forgetSeries(t, seen)
 		}
 	}
 	if err := d.start(d.runCtx, cfg, false, probe); err != nil {
@@ -106,6 +106,22 @@ func (d *Daemon) reload(ctx context.Context) error {
 	d.meter().ConfigReloaded(true)
 	d.log.Info("configuration reloaded", logkey.Config, d.opts.ConfigPath, "targets", len(newTargets), "changed", len(probe))
 	return nil
+}
+
+// forgetSeries drops the metric series of a removed target and, for an mx
+// target, of its exchanges (NAME/EXCHANGE) that the new configuration does
+// not name as targets of their own.
+func (d *Daemon) forgetSeries(removed pinwatchd.Target, kept map[string]bool) {
+	m := d.meter()
+	m.ForgetTarget(removed.Name)
+	if removed.MX == "" {
+		return
+	}
+	for _, sub := range m.TargetsUnder(removed.Name + "/") {
+		if !kept[sub] {
+			m.ForgetTarget(sub)
+		}
+	}
 }
 
 // resolveRemoved resolves the open alerts of a target that is no longer

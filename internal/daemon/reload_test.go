@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"errors"
+	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/testpki"
 )
 
@@ -128,4 +131,58 @@ func TestReloadNotRunning(t *testing.T) {
 		}
 		r.stop(t)
 	})
+}
+
+// TestReloadForgetsExchangeSeries checks that removing an mx target drops
+// the metric series of its exchanges (NAME/EXCHANGE) along with its own,
+// and leaves the other targets' series alone.
+func TestReloadForgetsExchangeSeries(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	e := newEndpoint(t)
+	kept := e.target(t, "kept", e.pki.Leaf.Pin())
+	// Nothing answers DNS here: the mx round fails with dns_failed, which
+	// is all this test needs from it.
+	resolver, err := netip.ParseAddrPort(freeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := newConfig(t, dir, kept, config.TargetConfig{Name: "mail", MX: "mail.example"})
+	cfg.Resolver = config.Resolver{AddrPort: resolver}
+	cfg.HTTP.Listen = freeAddr(t)
+	writeConfig(t, path, cfg)
+	cfg = loadConfig(t, path)
+	var logs logBuffer
+	r := start(t, cfg, Options{ConfigPath: path, Log: logs.logger()})
+	metricsURL := "http://" + cfg.HTTP.Listen + "/metrics"
+	waitFor(t, "/metrics to show a probe of kept", func() bool {
+		code, b := get(t, metricsURL)
+		return code == http.StatusOK && strings.Contains(b, `target="kept"`)
+	})
+	// The series an exchange's rounds leave behind.
+	for _, name := range []string{"mail/mx1.mail.example", "mail/mx2.mail.example"} {
+		r.d.meter().Probed(&pinwatchd.Target{Name: name, DANE: true}, []pinwatchd.Observation{{
+			ServedChain: []pinwatchd.Cert{pinwatchd.CertFromX509(e.pki.Leaf.Cert)},
+			TLSA:        &pinwatchd.TLSAResult{Authenticated: true, Records: []pinwatchd.TLSARecord{{Usage: 3}}},
+		}}, nil)
+	}
+	if _, b := get(t, metricsURL); !strings.Contains(b, `pinwatchd_tlsa_match{target="mail/mx1.mail.example"} 1`) {
+		t.Fatalf("/metrics lacks the exchange's series before the reload:\n%s", b)
+	}
+
+	next := newConfig(t, dir, kept)
+	next.HTTP.Listen = cfg.HTTP.Listen
+	writeConfig(t, path, next)
+	if err := r.d.Reload(t.Context()); err != nil {
+		t.Fatalf("Reload = %v, want nil", err)
+	}
+	_, body := get(t, metricsURL)
+	for _, line := range strings.Split(body, "\n") {
+		if strings.Contains(line, `target="mail`) {
+			t.Errorf("/metrics after removing mx target mail still has %q", line)
+		}
+	}
+	if !strings.Contains(body, `pinwatchd_probes_total{result="ok",target="kept"}`) {
+		t.Errorf("/metrics after the reload lost the series of kept:\n%s", body)
+	}
 }

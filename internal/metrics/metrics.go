@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 
@@ -206,6 +207,24 @@ func (m *Metrics) ForgetTarget(target string) {
 	}
 	m.targets.forget(target)
 	m.tlsa.forget(target)
+}
+
+// TargetsUnder lists, sorted, the targets whose names start with prefix
+// and that have series: with prefix "NAME/", the exchanges of mx target
+// NAME (sub-targets are named NAME/EXCHANGE). Empty on a nil Metrics.
+func (m *Metrics) TargetsUnder(prefix string) []string {
+	if m == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	m.targets.names(prefix, seen)
+	m.tlsa.names(prefix, seen)
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Handler serves /metrics (the registry, in the exposition format the

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/pinwatchd/pinwatchd"
 )
 
 // exercise records one of everything, as a daemon round would.
@@ -240,5 +242,23 @@ func TestMetricsHandler(t *testing.T) {
 	}
 	if code, _, _ := get("/nothing"); code != http.StatusNotFound {
 		t.Errorf("GET /nothing: %d, want 404", code)
+	}
+}
+
+func TestMetricsTargetsUnder(t *testing.T) {
+	m := New("dev", "unknown")
+	exercise(m)
+	m.observeProbe("mail/mx1.example", "ok", time.Millisecond)
+	m.tlsa.observe(&pinwatchd.Target{Name: "mail/mx2.example", DANE: true},
+		[]pinwatchd.Observation{{ServedChain: []pinwatchd.Cert{{SHA256: "a"}}, TLSA: &pinwatchd.TLSAResult{Authenticated: true, Records: []pinwatchd.TLSARecord{{Usage: 3}}}}}, nil)
+	m.observeProbe("mailroom", "ok", time.Millisecond)
+	if got, want := strings.Join(m.TargetsUnder("mail/"), ","), "mail/mx1.example,mail/mx2.example"; got != want {
+		t.Errorf("TargetsUnder(mail/) = %q, want %q", got, want)
+	}
+	if got := m.TargetsUnder("nothing/"); len(got) != 0 {
+		t.Errorf("TargetsUnder(nothing/) = %q, want none", got)
+	}
+	if got := (*Metrics)(nil).TargetsUnder("mail/"); got != nil {
+		t.Errorf("TargetsUnder on nil Metrics = %q, want nil", got)
 	}
 }

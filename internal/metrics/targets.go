@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -130,6 +131,18 @@ func (c *targetMetrics) forget(target string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.targets, target)
+}
+
+// names adds to seen every target with a record whose name starts with
+// prefix.
+func (c *targetMetrics) names(prefix string, seen map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for n := range c.targets {
+		if strings.HasPrefix(n, prefix) {
+			seen[n] = true
+		}
+	}
 }
 
 // Describe implements prometheus.Collector.
