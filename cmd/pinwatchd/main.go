@@ -41,7 +41,7 @@ type command struct {
 // commands lists every subcommand, in the order `pinwatchd help` shows them.
 var commands = []command{
 	{"alerts", "alerts [flags]", "open alerts (with --all, resolved ones too)", runAlerts},
-	{"certs", "certs [flags]", "what every target serves now, per address", runCerts},
+	{"certs", "certs [flags]", "what every configured target serves now, per address (--all: the others too)", runCerts},
 	{"check", "check [flags]", "probe the configured targets once and print findings", runCheck},
 	{"config", "config check [--config F]", "validate the config file, listing every problem with its line", runConfig},
 	{"demo", "demo [--keep]", "offline tour: loopback endpoints, live alerts, a key rotation", runDemo},

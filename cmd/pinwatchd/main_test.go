@@ -63,3 +63,17 @@ func TestParseInterleaved(t *testing.T) {
 		t.Errorf("json=%v pins=%v pos=%v", *jsonOut, pins, pos)
 	}
 }
+
+func TestHelpCertsSummary(t *testing.T) {
+	stdout, stderr, code := runCmd(t, "", nil, "help")
+	out := stdout + stderr
+	var line string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "pinwatchd certs") {
+			line = l
+		}
+	}
+	if code != exitOK || !strings.Contains(line, "every configured target") || !strings.Contains(line, "--all") {
+		t.Errorf("help (exit %d) describes certs as %q, want it to say configured targets and --all for the others:\n%s", code, line, out)
+	}
+}
