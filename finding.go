@@ -98,12 +98,17 @@ type Finding struct {
 // chain was expected to match.
 type Details struct {
 	// Cert is the certificate at fault for cert_expiring and cert_expired,
-	// and the served leaf for pin_mismatch, chain_untrusted and
-	// hostname_mismatch.
+	// and the served leaf for pin_mismatch, chain_untrusted,
+	// hostname_mismatch, tlsa_mismatch and tlsa_missing_backup.
 	Cert *CertSummary `json:"cert,omitempty"`
 	// ExpectedPins are the distinct pins of the pin-set a pin_mismatch
 	// found no match for, in the set's order.
 	ExpectedPins []Pin `json:"expected_pins,omitempty"`
+	// TLSA is the RRset behind a TLSA finding (SPEC §12), for its name and
+	// records. For tlsa_mismatch and tlsa_missing_backup its records are
+	// matched against the chain served at the finding's address, and Cert
+	// is that chain's leaf.
+	TLSA *TLSAResult `json:"tlsa,omitempty"`
 }
 
 // CertSummary names one certificate in a message: what an operator needs to

@@ -201,8 +201,9 @@ func tlsaFindings(t *pinwatchd.Target, obs []pinwatchd.Observation) []pinwatchd.
 	if res == nil {
 		return nil
 	}
+	rrset := &pinwatchd.Details{TLSA: res}
 	f := func(k pinwatchd.Kind, sev pinwatchd.Severity, addr, msg string) pinwatchd.Finding {
-		return pinwatchd.Finding{Kind: k, Severity: sev, Address: addr, PinSet: pinwatchd.PinSetTLSA, Message: msg}
+		return pinwatchd.Finding{Kind: k, Severity: sev, Address: addr, PinSet: pinwatchd.PinSetTLSA, Message: msg, Details: rrset}
 	}
 	switch {
 	case res.Error != "":
@@ -246,12 +247,17 @@ func tlsaFindings(t *pinwatchd.Target, obs []pinwatchd.Observation) []pinwatchd.
 				}
 			}
 		}
+		var found pinwatchd.Finding
 		switch {
 		case matched == 0:
-			fs = append(fs, f(pinwatchd.KindTLSAMismatch, pinwatchd.SeverityCritical, o.Address, tlsaMismatchMessage(m, o, usable)))
+			found = f(pinwatchd.KindTLSAMismatch, pinwatchd.SeverityCritical, o.Address, tlsaMismatchMessage(m, o, usable))
 		case matched == usable:
-			fs = append(fs, f(pinwatchd.KindTLSAMissingBackup, pinwatchd.SeverityWarning, o.Address, tlsaBackupMessage(m, o)))
+			found = f(pinwatchd.KindTLSAMissingBackup, pinwatchd.SeverityWarning, o.Address, tlsaBackupMessage(m, o))
+		default:
+			continue
 		}
+		found.Details = &pinwatchd.Details{Cert: pinwatchd.Summarize(o.ServedChain[0], "leaf"), TLSA: m}
+		fs = append(fs, found)
 	}
 	return fs
 }

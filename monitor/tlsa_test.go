@@ -149,6 +149,23 @@ func TestTLSAFindings(t *testing.T) {
 				if f.PinSet != pinwatchd.PinSetTLSA || !strings.Contains(f.Message, "_25._tcp.localhost") {
 					t.Errorf("finding %+v: want the pin-set tlsa and a message naming the RRset", f)
 				}
+				if f.Details == nil || f.Details.TLSA == nil || f.Details.TLSA.Name != "_25._tcp.localhost" {
+					t.Errorf("finding %s: details %+v, want the RRset _25._tcp.localhost", f.Kind, f.Details)
+					continue
+				}
+				if f.Address == "" {
+					continue
+				}
+				// Per address: the served leaf next to the records matched
+				// against its chain.
+				if c := f.Details.Cert; c == nil || c.Pin != pki.Leaf.Pin() || c.Position != "leaf" {
+					t.Errorf("finding %s: details cert %+v, want the served leaf", f.Kind, c)
+				}
+				for _, r := range f.Details.TLSA.Records {
+					if want := r.String() == leafRec; (r.Matches == "leaf") != want {
+						t.Errorf("finding %s: record %s matches %q in the details", f.Kind, r, r.Matches)
+					}
+				}
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("findings %+v, want %+v", got, tt.want)

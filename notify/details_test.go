@@ -43,6 +43,47 @@ func detailedCertExpiring() pinwatchd.Alert {
 	return a
 }
 
+// A mail exchange's TLSA RRset and served leaf, as monitor's TLSA rules
+// fill them in: the current key's record (3 1 1 of mailLeaf's key) and a
+// DANE-TA record for another CA.
+var (
+	mailLeaf = &pinwatchd.CertSummary{Subject: "CN=mx1.example.com", Issuer: "CN=R11,O=Let's Encrypt,C=US",
+		NotAfter: time.Date(2027, 1, 10, 8, 0, 0, 0, time.UTC), Position: "leaf",
+		SHA256: "9a8b", Pin: mustPin("Vjs8r4z+80wjNcr1YKepWQboSIRi63WsWXhIMN+eWys=")}
+	mailLeafRecord = "3 1 1 563b3caf8cfef34c2335caf560a7a95906e8488462eb75ac59784830df9e5b2b"
+	otherCARecord  = pinwatchd.TLSARecord{Usage: 2, Selector: 1, MatchingType: 1, Usable: true,
+		Data: "8d02536c887482bc34ff54e41d2ba659bf85b341a0a20afadb5813dcfbcf286d"}
+)
+
+// tlsaMismatchAlert is a tlsa_mismatch of mx target mail's exchange: the
+// RRset holds only the next key's record and another CA's.
+func tlsaMismatchAlert() pinwatchd.Alert {
+	next := pinwatchd.TLSARecord{Usage: 3, Selector: 1, MatchingType: 1, Usable: true,
+		Data: "47e0c345a8fc1c1496bbf3b2266fb9242e79116499ba4d3324959c61b8545540"}
+	return pinwatchd.Alert{ID: 21, Target: "mail/mx1.example.com", Kind: pinwatchd.KindTLSAMismatch, Severity: pinwatchd.SeverityCritical,
+		Subject: pinwatchd.PinSetTLSA, Addresses: []string{"192.0.2.25:25"}, State: pinwatchd.AlertOpen,
+		Message: "no TLSA record of _25._tcp.mx1.example.com matches the chain served at 192.0.2.25:25: DANE clients refuse it " +
+			"(leaf key Vjs8r4z+80wjNcr1YKepWQboSIRi63WsWXhIMN+eWys=, DANE-EE data 3 1 1 563b3caf8cfef34c2335caf560a7a95906e8488462eb75ac59784830df9e5b2b; " +
+			"published: 2 1 1 8d02536c887482bc…, 3 1 1 47e0c345a8fc1c14…)",
+		Details: &pinwatchd.Details{Cert: mailLeaf, TLSA: &pinwatchd.TLSAResult{Name: "_25._tcp.mx1.example.com", Authenticated: true,
+			Records: []pinwatchd.TLSARecord{otherCARecord, next}}},
+		OpenedAt: fixedNow.Add(-10 * time.Minute)}
+}
+
+// tlsaMissingBackupAlert is a tlsa_missing_backup of the same exchange: the
+// RRset holds the current key's record only.
+func tlsaMissingBackupAlert() pinwatchd.Alert {
+	cur := pinwatchd.TLSARecord{Usage: 3, Selector: 1, MatchingType: 1, Usable: true, Matches: "leaf",
+		Data: strings.Fields(mailLeafRecord)[3]}
+	return pinwatchd.Alert{ID: 22, Target: "mail/mx1.example.com", Kind: pinwatchd.KindTLSAMissingBackup, Severity: pinwatchd.SeverityWarning,
+		Subject: pinwatchd.PinSetTLSA, Addresses: []string{"192.0.2.25:25"}, State: pinwatchd.AlertOpen,
+		Message: "every usable TLSA record of _25._tcp.mx1.example.com matches the chain served at 192.0.2.25:25 now " +
+			"(3 1 1 563b3caf8cfef34c… (leaf)): publish the next key's record before the rotation",
+		Details: &pinwatchd.Details{Cert: mailLeaf, TLSA: &pinwatchd.TLSAResult{Name: "_25._tcp.mx1.example.com", Authenticated: true,
+			Records: []pinwatchd.TLSARecord{cur}}},
+		OpenedAt: fixedNow.Add(-10 * time.Minute)}
+}
+
 // The Block Kit message and its plain-text fallback both carry the facts of
 // the details (SPEC §8).
 func TestRenderDetails(t *testing.T) {
@@ -58,6 +99,15 @@ func TestRenderDetails(t *testing.T) {
 		}},
 		{"cert_expiring", alertNote(pinwatchd.ChangeOpened, detailedCertExpiring()), []string{
 			"Certificate (leaf)", "CN=shop.example.com", "CN=R11,O=Let's Encrypt,C=US", "NotAfter 2026-12-05 12:00 UTC (11 days left)",
+		}},
+		{"tlsa_mismatch", alertNote(pinwatchd.ChangeOpened, tlsaMismatchAlert()), []string{
+			"Served leaf", "CN=mx1.example.com", "key pin", mailLeaf.Pin.String(), "DANE-EE record", mailLeafRecord,
+			"Published TLSA records at ", "_25._tcp.mx1.example.com",
+			"2 1 1 8d02536c887482bc34ff54e41d2ba659bf85b341a0a20afadb5813dcfbcf286d", " → no match",
+			"3 1 1 47e0c345a8fc1c1496bbf3b2266fb9242e79116499ba4d3324959c61b8545540",
+		}},
+		{"tlsa_missing_backup", alertNote(pinwatchd.ChangeOpened, tlsaMissingBackupAlert()), []string{
+			"Served leaf", mailLeaf.Pin.String(), mailLeafRecord, " → leaf",
 		}},
 		{"reminder", alertNote(pinwatchd.ChangeReminder, detailedCertExpiring()), []string{
 			"CN=R11,O=Let's Encrypt,C=US", "(11 days left)",
@@ -115,6 +165,56 @@ func TestRenderDetails(t *testing.T) {
 			if strings.ContainsAny(strings.NewReplacer("&amp;", "", "&lt;", "", "&gt;", "").Replace(s), "<>&") {
 				t.Errorf("unescaped markup in %q", s)
 			}
+		}
+	})
+}
+
+// Every TLSA kind names its target, its kind and the RRset it is about
+// (SPEC §8, §12), with or without details; without them (an alert read back
+// from storage) the subject falls back to the pin-set name "tlsa".
+func TestRenderTLSAKinds(t *testing.T) {
+	for _, k := range []pinwatchd.Kind{pinwatchd.KindTLSAMismatch, pinwatchd.KindTLSAMissingBackup, pinwatchd.KindTLSAUnsigned,
+		pinwatchd.KindTLSAMalformed, pinwatchd.KindTLSALookupFailed, pinwatchd.KindNoTLSA} {
+		for _, typ := range []pinwatchd.ChangeType{pinwatchd.ChangeOpened, pinwatchd.ChangeReminder, pinwatchd.ChangeEscalated, pinwatchd.ChangeResolved} {
+			a := tlsaMismatchAlert()
+			a.Kind, a.ResolveReason = k, "the RRset is fine again"
+			if k != pinwatchd.KindTLSAMismatch && k != pinwatchd.KindTLSAMissingBackup {
+				a.Addresses = nil
+				a.Details = &pinwatchd.Details{TLSA: &pinwatchd.TLSAResult{Name: "_25._tcp.mx1.example.com"}}
+			}
+			bare := a
+			bare.Details = nil
+			for name, a := range map[string]pinwatchd.Alert{"details": a, "no details": bare} {
+				n := alertNote(typ, a)
+				m := Render(&n, fixedNow)
+				checkLimits(t, m)
+				blocks := strings.Join(blockTexts(t, m), "\n")
+				for _, s := range []string{string(k), a.Target} {
+					if !strings.Contains(m.Text, s) || !strings.Contains(blocks, s) {
+						t.Errorf("%s %s (%s) does not name %q:\ntext %s\nblocks %s", typ, k, name, s, m.Text, blocks)
+					}
+				}
+				subject := "*TLSA*\n`_25._tcp.mx1.example.com`"
+				if a.Details == nil {
+					subject = "*TLSA*\n`tlsa`"
+				}
+				if !strings.Contains(blocks, subject) || strings.Contains(blocks, "*Subject*") {
+					t.Errorf("%s %s (%s): want the subject field %q:\n%s", typ, k, name, subject, blocks)
+				}
+				if d := RenderDigest([]pinwatchd.Notification{n, n}, fixedNow); !strings.Contains(d.Text, string(k)+" on "+a.Target) {
+					t.Errorf("digest entry of %s %s does not name kind and target:\n%s", typ, k, d.Text)
+				}
+			}
+		}
+	}
+	t.Run("unauthenticated RRset", func(t *testing.T) {
+		a := tlsaMismatchAlert()
+		a.Kind, a.Addresses = pinwatchd.KindTLSAUnsigned, nil
+		a.Details = &pinwatchd.Details{TLSA: &pinwatchd.TLSAResult{Name: "_25._tcp.mx1.example.com", Records: a.Details.TLSA.Records}}
+		m := Render(new(alertNote(pinwatchd.ChangeOpened, a)), fixedNow)
+		all := m.Text + strings.Join(blockTexts(t, m), "\n")
+		if !strings.Contains(all, "(not DNSSEC-authenticated)") || strings.Contains(all, "→") || strings.Contains(all, "Served leaf") {
+			t.Errorf("an unsigned RRset should list its records, unmatched, as not authenticated:\n%s", all)
 		}
 	})
 }

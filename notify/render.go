@@ -153,6 +153,12 @@ func subjectField(a *pinwatchd.Alert) (label, value string) {
 		pinwatchd.KindPinSetExpiring, pinwatchd.KindPinSetExpired, pinwatchd.KindHeaderMalformed:
 		return "Pin-set", "`" + esc(a.Subject) + "`"
 	}
+	if isTLSA(a.Kind) {
+		if name := tlsaName(a); name != "" {
+			return "TLSA", "`" + esc(name) + "`"
+		}
+		return "TLSA", "`" + esc(a.Subject) + "`"
+	}
 	if a.Kind.IsConnectivity() {
 		return "", "" // the subject is the address, listed anyway
 	}
