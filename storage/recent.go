@@ -14,10 +14,14 @@ import (
 // target then address, its latest observation and, when that one carries no
 // chain (its probe failed), also the latest observation that did, so one or
 // two observations per address, newest first. Time is each span's
-// last_seen. Certificates come without their DER. A target never recorded
-// yields none (no error). The whole answer is read in one snapshot, in a
-// fixed number of queries whatever the size of the fleet. Observations may
-// share their header values: treat them as read-only.
+// last_seen. TLSA is the recorded RRset (SPEC §12) as looked up, without
+// what matching it against a chain adds. Certificates come without their
+// DER, except in the chains of a span whose RRset has a record that only
+// the DER can match (any but selector 1, matching type 1: the key pin). A
+// target never recorded yields none (no error). The whole answer is read in
+// one snapshot, in a fixed number of queries whatever the size of the
+// fleet. Observations may share their header values, RRsets and chains:
+// treat them as read-only.
 func (db *DB) RecentObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error) {
 	obs, err := db.recentObservations(ctx, target)
 	if err != nil {
@@ -35,7 +39,7 @@ func (db *DB) RecentObservations(ctx context.Context, target string) ([]pinwatch
 const recentColumns = `
 SELECT a.target, a.address, s.last_seen, s.sni, s.tls_version, s.served_chain_id, s.verified_chain_id,
        s.pkp_id, s.pkp_ro_id, s.hsts_id, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
-       s.http_method, s.http_status, s.http_error, s.error_kind, s.error_message
+       s.http_method, s.http_status, s.http_error, s.error_kind, s.error_message, s.tlsa_id
 FROM addresses a
 JOIN spans s ON s.id IN ((SELECT max(id) FROM spans WHERE address_id = a.id),
                          (SELECT max(id) FROM spans WHERE address_id = a.id AND served_chain_id IS NOT NULL))`
@@ -52,6 +56,7 @@ type recentSpan struct {
 	httpMethod, httpError      sql.NullString
 	httpStatus                 sql.NullInt64
 	errorKind, errorMessage    string
+	tlsa                       sql.NullInt64 // tlsa_values id
 }
 
 func (db *DB) recentObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error) {
@@ -74,7 +79,7 @@ func (db *DB) recentObservations(ctx context.Context, target string) ([]pinwatch
 		var s recentSpan
 		if err := rows.Scan(&s.target, &s.address, &s.lastSeen, &s.sni, &s.tlsVersion, &s.servedID, &s.verifiedID,
 			&s.pkp, &s.pkpRO, &s.hsts, &s.trusted, &s.untrustedReason, &s.hostnameValid, &s.hostError,
-			&s.httpMethod, &s.httpStatus, &s.httpError, &s.errorKind, &s.errorMessage); err != nil {
+			&s.httpMethod, &s.httpStatus, &s.httpError, &s.errorKind, &s.errorMessage, &s.tlsa); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -93,6 +98,13 @@ func (db *DB) recentObservations(ctx context.Context, target string) ([]pinwatch
 	}
 	headers, err := loadHeaders(ctx, tx, spans)
 	if err != nil {
+		return nil, err
+	}
+	tlsa, err := loadRecentTLSA(ctx, tx, spans)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadMatchDER(ctx, tx, spans, tlsa, chains); err != nil {
 		return nil, err
 	}
 	out := make([]pinwatchd.Observation, 0, len(spans))
@@ -117,6 +129,9 @@ func (db *DB) recentObservations(ctx context.Context, target string) ([]pinwatch
 		}
 		if s.hsts.Valid {
 			o.StrictTransportSecurity = headers[s.hsts.Int64].hsts
+		}
+		if s.tlsa.Valid {
+			o.TLSA = tlsa[s.tlsa.Int64]
 		}
 		out = append(out, o)
 	}

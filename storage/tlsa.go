@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
@@ -184,4 +185,122 @@ func TLSALines(res *pinwatchd.TLSAResult) []string {
 		lines = append(lines, "… (cut: more records than are stored)")
 	}
 	return lines
+}
+
+// loadRecentTLSA decodes the TLSA RRsets the spans name, by id, each once,
+// in one query (none when no span has one).
+func loadRecentTLSA(ctx context.Context, tx *sql.Tx, spans []recentSpan) (map[int64]*pinwatchd.TLSAResult, error) {
+	seen := map[int64]bool{}
+	var ids []int64
+	for _, s := range spans {
+		if s.tlsa.Valid && !seen[s.tlsa.Int64] {
+			seen[s.tlsa.Int64] = true
+			ids = append(ids, s.tlsa.Int64)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, parsed FROM tlsa_values WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[int64]*pinwatchd.TLSAResult, len(ids))
+	for rows.Next() {
+		var (
+			id     int64
+			parsed string
+			res    pinwatchd.TLSAResult
+		)
+		if err := rows.Scan(&id, &parsed); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(parsed), &res); err != nil {
+			return nil, fmt.Errorf("TLSA records %d: %w", id, err)
+		}
+		out[id] = &res
+	}
+	return out, rows.Err()
+}
+
+// needsDER reports whether matching res against a chain needs the
+// certificates' DER: a record other than 3 1 1 or 2 1 1 style (selector 1,
+// matching type 1), which the key pin alone answers.
+func needsDER(res *pinwatchd.TLSAResult) bool {
+	if res == nil {
+		return false
+	}
+	for _, r := range res.Records {
+		if r.Selector != 1 || r.MatchingType != 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// loadMatchDER fills in the DER of the certificates of the chains of every
+// span whose RRset needs it to be matched (needsDER), in one query (none
+// when no span's does).
+func loadMatchDER(ctx context.Context, tx *sql.Tx, spans []recentSpan, tlsa map[int64]*pinwatchd.TLSAResult,
+	chains map[int64][]pinwatchd.Cert) error {
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, s := range spans {
+		if !s.tlsa.Valid || !needsDER(tlsa[s.tlsa.Int64]) {
+			continue
+		}
+		for _, id := range []sql.NullInt64{s.servedID, s.verifiedID} {
+			if id.Valid && !seen[id.Int64] {
+				seen[id.Int64] = true
+				ids = append(ids, id.Int64)
+			}
+		}
+	}
+	var shas []string
+	want := map[string]bool{}
+	for _, id := range ids {
+		for _, c := range chains[id] {
+			if !want[c.SHA256] {
+				want[c.SHA256] = true
+				shas = append(shas, c.SHA256)
+			}
+		}
+	}
+	if len(shas) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(shas)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT sha256, der FROM certs WHERE sha256 IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	der := make(map[string][]byte, len(shas))
+	for rows.Next() {
+		var (
+			sha string
+			b   []byte
+		)
+		if err := rows.Scan(&sha, &b); err != nil {
+			return err
+		}
+		der[sha] = b
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		for i := range chains[id] {
+			chains[id][i].DER = der[chains[id][i].SHA256]
+		}
+	}
+	return nil
 }
