@@ -44,6 +44,10 @@ var templates = template.Must(template.New("pages").Funcs(template.FuncMap{
 	"markClass":  markClass,
 	"deref":      deref,
 	"short":      shortDigest,
+	"tlsaUsage":  tlsaUsage,
+	"tlsaSel":    tlsaSelector,
+	"tlsaMatch":  tlsaMatching,
+	"abbrev":     abbrevData,
 	"alertTable": func(l links, alerts []AlertView, resolved bool) alertTable {
 		return alertTable{L: l, Alerts: alerts, Resolved: resolved}
 	},

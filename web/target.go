@@ -19,7 +19,12 @@ type TargetPage struct {
 	Host        string    `json:"host"`
 	Port        int       `json:"port"`
 	SNI         string    `json:"sni"`
-	Status      string    `json:"status"`
+	// STARTTLS is the plaintext protocol spoken before TLS (mail
+	// targets), null for TLS from the first byte; DANE says whether the
+	// TLSA records are looked up.
+	STARTTLS pinwatchd.Protocol `json:"starttls"`
+	DANE     bool               `json:"dane"`
+	Status   string             `json:"status"`
 	// PinSets are the configured pin-sets (named and inline) with their
 	// pins; each address shows them checked against its chain.
 	PinSets   []ConfiguredPinSet `json:"configured_pinsets"`
@@ -62,6 +67,9 @@ type AddressView struct {
 	PublicKeyPins           *pinwatchd.PinHeader  `json:"public_key_pins"`
 	PublicKeyPinsReportOnly *pinwatchd.PinHeader  `json:"public_key_pins_report_only"`
 	StrictTransportSecurity *pinwatchd.HSTSHeader `json:"strict_transport_security"`
+	// TLSA is the TLSA RRset of a DANE target, each record matched against
+	// Chain (usable, matches, note); null when none was looked up.
+	TLSA *pinwatchd.TLSAResult `json:"tlsa"`
 }
 
 // CertView is one certificate of a chain.
@@ -127,6 +135,7 @@ func buildTargetPage(f Fleet, t *pinwatchd.Target, addrs []addressState, open []
 		map[string][]addressState{t.Name: addrs}, mine, now)[0]
 	p := &TargetPage{
 		GeneratedAt: now, Name: t.Name, Host: t.Host, Port: t.Port, SNI: t.ServerName(), Status: row.Status,
+		STARTTLS: t.STARTTLS, DANE: t.DANE,
 		PinSets: configuredPinSets(t), Addresses: make([]AddressView, 0, len(addrs)),
 		Alerts: alertViews(mine), Since: pinwatchd.NullTime(since), History: eventViews(events),
 	}
@@ -173,7 +182,7 @@ func certView(c pinwatchd.Cert, pos string, served bool, now time.Time, th pinwa
 // served.
 func addressView(t *pinwatchd.Target, a *addressState, now time.Time, th pinwatchd.Thresholds) AddressView {
 	v := AddressView{Address: a.latest.Address, SNI: a.latest.SNI, LastProbe: a.latest.Time, Error: a.latest.Error,
-		Chain: []CertView{}, PinSets: []PinSetView{}}
+		Chain: []CertView{}, PinSets: []PinSetView{}, TLSA: addressTLSA(t, a)}
 	o := a.chain
 	if o == nil {
 		return v
