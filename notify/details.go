@@ -150,10 +150,10 @@ func isTLSA(k pinwatchd.Kind) bool {
 }
 
 // tlsaName is the owner name of the RRset an alert is about, from its
-// details, or "" when it carries none.
+// details, or its subject (the pin-set "tlsa") when it carries none.
 func tlsaName(a *pinwatchd.Alert) string {
-	if a.Details == nil || a.Details.TLSA == nil {
-		return ""
+	if a.Details == nil || a.Details.TLSA == nil || a.Details.TLSA.Name == "" {
+		return a.Subject
 	}
 	return a.Details.TLSA.Name
 }

@@ -154,10 +154,7 @@ func subjectField(a *pinwatchd.Alert) (label, value string) {
 		return "Pin-set", "`" + esc(a.Subject) + "`"
 	}
 	if isTLSA(a.Kind) {
-		if name := tlsaName(a); name != "" {
-			return "TLSA", "`" + esc(name) + "`"
-		}
-		return "TLSA", "`" + esc(a.Subject) + "`"
+		return "TLSA", "`" + esc(tlsaName(a)) + "`"
 	}
 	if a.Kind.IsConnectivity() {
 		return "", "" // the subject is the address, listed anyway
