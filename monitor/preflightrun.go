@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -36,19 +37,25 @@ type PreflightReport struct {
 // PreflightRun is one run of the preflight: the candidate's files, the
 // configured targets, where to read the history and how to ask DNS.
 type PreflightRun struct {
-	Files      []string           // the candidate, leaf first
-	Targets    []pinwatchd.Target // every configured target
-	Names      []string           // --target; empty: the targets the leaf covers
-	Store      PreflightStore
-	Prober     *Prober // verifies the candidate and looks up TLSA (DNSServer, Timeout)
-	NoDNS      bool    // use the latest recorded TLSA RRset instead of a lookup
+	Files   []string           // the candidate, leaf first
+	Targets []pinwatchd.Target // every configured target
+	Names   []string           // --target; empty: the targets the leaf covers
+	Store   PreflightStore
+	// DNSServer answers the TLSA questions; the zero value means the
+	// first nameserver of /etc/resolv.conf. Timeout bounds a lookup.
+	DNSServer  netip.AddrPort
+	Timeout    time.Duration
+	NoDNS      bool // use the latest recorded TLSA RRset instead of a lookup
 	Thresholds pinwatchd.Thresholds
 	Now        time.Time
+
+	prober *Prober // verifies the candidate and looks up TLSA
 }
 
 // Run reads the candidate, chooses the targets and judges the candidate
 // against each. The error says what could not be read or looked up.
 func (r *PreflightRun) Run(ctx context.Context) (*PreflightReport, error) {
+	r.prober = &Prober{DNSServer: r.DNSServer, Timeout: r.Timeout, Now: func() time.Time { return r.Now }}
 	keys, err := ReadCandidate(r.Files)
 	if err != nil {
 		return nil, err
@@ -230,7 +237,7 @@ func (r *PreflightRun) verify(ctx context.Context, t *pinwatchd.Target, in *Pref
 		}
 		peer, served = append(peer, xc), append(served, *k.Cert)
 	}
-	v, verified, err := r.Prober.verify(ctx, t, peer, served, r.Now)
+	v, verified, err := r.prober.verify(ctx, t, peer, served, r.Now)
 	if err != nil {
 		return nil, fmt.Errorf("verify the candidate for %s: %w", t.Name, err)
 	}
@@ -260,7 +267,7 @@ func (r *PreflightRun) tlsa(ctx context.Context, t *pinwatchd.Target, obs []pinw
 			return nil, fmt.Errorf("no TLSA records of %s recorded yet (--no-dns): run 'pinwatchd check --record' or drop --no-dns", t.Name)
 		}
 	} else {
-		res = r.Prober.LookupTLSA(ctx, t)
+		res = r.prober.LookupTLSA(ctx, t)
 	}
 	if res.Error != "" {
 		return nil, errors.New("the TLSA lookup of " + res.Name + " failed (" + res.Error + "), so what DANE clients would do is unknown; --no-dns uses the latest recorded records")
