@@ -221,7 +221,7 @@ func headerVerdict(h pinwatchd.SeenPinHeader, chain []PreflightKey, now time.Tim
 	if age <= 0 || !until.After(now) {
 		return PreflightVerdict{}, false
 	}
-	seen := fmt.Sprintf("the Public-Key-Pins header last seen %s (max-age %s)", h.LastSeen.UTC().Format(time.RFC3339), age)
+	seen := fmt.Sprintf("the Public-Key-Pins header last seen %s (max-age %s)", h.LastSeen.UTC().Format(time.RFC3339), ageText(age))
 	if k, ok := matchKey(chain, h.Header.Pins); ok {
 		return okVerdict(pinwatchd.PinSetHeader, k, seen+" pins "+keyText(k)), true
 	}
@@ -304,4 +304,12 @@ func certWarnings(in PreflightInput, now time.Time) []PreflightWarning {
 		}
 	}
 	return out
+}
+
+// ageText is a max-age for a message: whole days as "10d", else seconds.
+func ageText(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
 }

@@ -85,6 +85,9 @@ func (r *PreflightRun) Run(ctx context.Context) (*PreflightReport, error) {
 // ReadCandidate reads the keys of the candidate's files, in order, the
 // first being the leaf. Every file must hold a key.
 func ReadCandidate(files []string) ([]PreflightKey, error) {
+	if len(files) == 0 {
+		return nil, errors.New("no candidate: name the FILEs of the certificate chain, certificate, key or CSR to check")
+	}
 	var keys []PreflightKey
 	for _, f := range files {
 		data, err := os.ReadFile(f)
