@@ -18,6 +18,9 @@ type PublicKey struct {
 	Label string
 	// CA is set for the key of a CA certificate (basicConstraints cA).
 	CA bool
+	// Cert is the certificate the key came from; nil for a public key,
+	// private key or CSR.
+	Cert *x509.Certificate
 }
 
 var pemStart = []byte("-----BEGIN ")
@@ -127,7 +130,7 @@ func pinsOfCerts(certs []*x509.Certificate, err error) ([]PublicKey, error) {
 	}
 	keys := make([]PublicKey, 0, len(certs))
 	for _, c := range certs {
-		keys = append(keys, PublicKey{Pin: PinOf(c.RawSubjectPublicKeyInfo), Label: subjectLabel(c.Subject.String(), c.PublicKey, "certificate"), CA: c.IsCA})
+		keys = append(keys, PublicKey{Pin: PinOf(c.RawSubjectPublicKeyInfo), Label: subjectLabel(c.Subject.String(), c.PublicKey, "certificate"), CA: c.IsCA, Cert: c})
 	}
 	return keys, nil
 }

@@ -223,3 +223,29 @@ func TestParsePublicKeysErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestParsePublicKeysCert checks that a certificate's key carries the
+// certificate (the preflight needs its names and dates) and no other does.
+func TestParsePublicKeysCert(t *testing.T) {
+	f := newKeyfileFixture(t)
+	p := testpki.New(t)
+	in := slices.Concat(p.Leaf.PEM(), p.Intermediate.PEM(), pemOf("EC PRIVATE KEY", derOK(t)(x509.MarshalECPrivateKey(f.ec))),
+		pemOf("CERTIFICATE REQUEST", csrDER(t, f.ec, "csr.example.com")))
+	got, err := pinwatchd.ParsePublicKeys(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 {
+		t.Fatalf("got %d keys, want 4", len(got))
+	}
+	if got[0].Cert == nil || !bytes.Equal(got[0].Cert.Raw, p.Leaf.Cert.Raw) || got[1].Cert == nil || !bytes.Equal(got[1].Cert.Raw, p.Intermediate.Cert.Raw) {
+		t.Errorf("the certificates' keys do not carry their certificates: %+v", got[:2])
+	}
+	if got[2].Cert != nil || got[3].Cert != nil {
+		t.Errorf("a private key or CSR carries a certificate: %+v", got[2:])
+	}
+	der, err := pinwatchd.ParsePublicKeys(p.Leaf.Cert.Raw)
+	if err != nil || len(der) != 1 || der[0].Cert == nil || der[0].Cert.Subject.String() != p.Leaf.Cert.Subject.String() {
+		t.Errorf("DER certificate = %+v, %v; want its certificate", der, err)
+	}
+}

@@ -92,6 +92,14 @@ type PinHeader struct {
 	Cut bool `json:"cut,omitempty"`
 }
 
+// SeenPinHeader is one distinct Public-Key-Pins value recorded for a target
+// and the last time any of its addresses sent it: a client that saw it
+// then enforces its pins until LastSeen + max-age (RFC 7469 §2.3.3).
+type SeenPinHeader struct {
+	Header   PinHeader
+	LastSeen time.Time // UTC
+}
+
 // HSTSHeader is a parsed Strict-Transport-Security header (RFC 6797).
 type HSTSHeader struct {
 	Raw               string   `json:"raw"`

@@ -47,6 +47,7 @@ var commands = []command{
 	{"demo", "demo [--keep]", "offline tour: loopback endpoints, live alerts, a key rotation", runDemo},
 	{"history", "history [TARGET] [flags]", "when keys, certificates and issuers changed, per address", runHistory},
 	{"pin", "pin [flags] FILE…", "print the pins of certificates, keys and CSRs", runPin},
+	{"preflight", "preflight [flags] FILE…", "before a rotation: would this certificate, chain, key or CSR break pinned clients?", runPreflight},
 	{"probe", "probe HOST[:PORT] [flags]", "probe one endpoint now, no config needed", runProbe},
 	{"report", "report --html FILE [flags]", "the dashboard's pages as one self-contained HTML file", runReport},
 	{"run", "run [flags]", "run the daemon: probe on schedule, alert, record history", runRun},
