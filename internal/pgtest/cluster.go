@@ -109,6 +109,22 @@ func Database(t testing.TB) string {
 	return c.SocketURL(SuperUser, sharedDatabase) + "&search_path=" + name
 }
 
+// Exec runs sql, as the superuser, in the database (and schema) of a URL
+// that Database returned, and returns what psql printed; it fails the test
+// on error. Tests use it to do what pinwatchd never would, such as writing
+// a schema version from the future.
+func Exec(t testing.TB, dbURL, sql string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if schema := u.Query().Get("search_path"); schema != "" {
+		sql = "SET search_path TO " + schema + "; " + sql
+	}
+	return Shared(t).MustPSQL(t, strings.TrimPrefix(u.Path, "/"), sql)
+}
+
 // sharedDatabase holds the schemas Database hands out.
 const sharedDatabase = "tests"
 

@@ -20,11 +20,15 @@ func TestDatabase(t *testing.T) {
 	t.Run("use", func(t *testing.T) {
 		u := Database(t)
 		schema = u[strings.Index(u, "search_path=")+len("search_path="):]
-		if got := c.MustPSQL(t, sharedDatabase, "SELECT count(*) FROM pg_tables WHERE schemaname = '"+schema+"'"); got != "0" {
+		if got := Exec(t, u, "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"); got != "0" {
 			t.Errorf("a new database has %s tables, want 0", got)
 		}
 		if !strings.Contains(u, "host="+strings.ReplaceAll(c.Dir, "/", "%2F")) {
 			t.Errorf("URL %s does not name the socket directory %s", u, c.Dir)
+		}
+		Exec(t, u, "CREATE TABLE x (n integer); INSERT INTO x VALUES (7)")
+		if got := c.MustPSQL(t, sharedDatabase, "SELECT n FROM "+schema+".x"); got != "7" {
+			t.Errorf("Exec wrote %q in the schema of its URL, want 7", got)
 		}
 		if other := Database(t); other == u {
 			t.Errorf("two databases of one test share the URL %s", u)

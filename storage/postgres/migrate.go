@@ -155,3 +155,23 @@ func schemaVersion(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 	}
 	return v, err
 }
+
+// Check connects to the database at url, as Open would, and checks that
+// its schema is one this binary can use (not newer; an older one Open
+// migrates), without changing anything: what `config check` asks of a
+// database before `run` opens it. Errors are Open's.
+func Check(ctx context.Context, url string, o Options) error {
+	db, err := connect(ctx, url, o, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	version, err := schemaVersion(ctx, db.pool)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", db.path, err)
+	}
+	if latest := latestVersion(); version > latest {
+		return &storage.SchemaError{Path: db.path, Version: version, Known: latest}
+	}
+	return nil
+}
