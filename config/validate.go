@@ -96,6 +96,7 @@ func (c *Config) problems(o Options) []Problem {
 	v.listen()
 	v.pinSets()
 	v.targets()
+	v.databaseSyntax()
 	v.database()
 	v.notifier()
 	return v.probs
