@@ -82,9 +82,9 @@ func Shared(t testing.TB) *Cluster {
 	var missing *MissingError
 	switch {
 	case errors.As(startErr, &missing) && os.Getenv("CI") == "true":
-		t.Fatalf("%v; CI must install it: apt-get install postgresql", startErr)
+		t.Fatalf("%v; CI must install PostgreSQL: apt-get install postgresql", startErr)
 	case errors.As(startErr, &missing):
-		t.Skipf("%v; install it to run this test: apt-get install postgresql", startErr)
+		t.Skipf("%v; install PostgreSQL to run this test: apt-get install postgresql", startErr)
 	case startErr != nil:
 		t.Fatalf("start a throwaway PostgreSQL cluster: %v", startErr)
 	}
