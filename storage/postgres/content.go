@@ -110,7 +110,8 @@ JOIN unnest($1::text[], $2::text[]) AS n(tg, ad) ON a.target = n.tg AND a.addres
 }
 
 // ensureChain returns the id of the chain with hash h, storing it and its
-// certificates first if needed; nil (NULL) for an empty chain.
+// certificates first if needed; nil (NULL) for an empty chain. A chain not
+// stored yet costs one statement, certificates included.
 func (r *recorder) ensureChain(certs []pinwatchd.Cert, h [32]byte, ok bool) (*int64, error) {
 	if !ok {
 		return nil, nil
@@ -122,66 +123,91 @@ func (r *recorder) ensureChain(certs []pinwatchd.Cert, h [32]byte, ok bool) (*in
 	if id, ok := r.staged.chains[h]; ok {
 		return &id, nil
 	}
-	var id int64
-	err := r.tx.QueryRow(r.ctx, `SELECT id FROM chains WHERE hash = $1`, h[:]).Scan(&id)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		for i := range certs {
-			if err := r.ensureCert(&certs[i]); err != nil {
+	var n newCerts
+	for i := range certs {
+		c := &certs[i]
+		if _, ok := r.db.certs.get(c.SHA256); ok {
+			r.usedCache = true
+			continue
+		}
+		if r.staged.certs[c.SHA256] {
+			continue
+		}
+		if len(c.DER) == 0 {
+			// It must be stored already: say which one is not.
+			if err := r.ensureCert(c); err != nil {
 				return nil, err
 			}
+			continue
 		}
-		if err := r.tx.QueryRow(r.ctx, `INSERT INTO chains (hash) VALUES ($1) RETURNING id`, h[:]).Scan(&id); err != nil {
-			return nil, fmt.Errorf("store chain: %w", err)
+		if err := n.add(c); err != nil {
+			return nil, err
 		}
-		positions := make([]int32, len(certs))
-		shas := make([]string, len(certs))
-		for i := range certs {
-			positions[i], shas[i] = int32(i), certs[i].SHA256
-		}
-		if _, err := r.tx.Exec(r.ctx, `INSERT INTO chain_certs (chain_id, position, cert_sha256)
-SELECT $1, p, c FROM unnest($2::integer[], $3::text[]) AS n(p, c)`, id, positions, shas); err != nil {
-			return nil, fmt.Errorf("store chain: %w", err)
-		}
-	case err != nil:
-		return nil, fmt.Errorf("look up chain: %w", err)
+	}
+	shas := make([]string, len(certs))
+	for i := range certs {
+		shas[i] = certs[i].SHA256
+	}
+	var id int64
+	if err := r.tx.QueryRow(r.ctx, ensureChainSQL, h[:], shas, n.sha, n.der, n.subject, n.issuer, n.serial,
+		n.notBefore, n.notAfter, n.pin, n.isCA, n.keyType).Scan(&id); err != nil {
+		return nil, fmt.Errorf("store chain: %w", err)
+	}
+	for _, sha := range n.sha {
+		r.staged.certs[sha] = true
 	}
 	r.staged.chains[h] = id
 	return &id, nil
 }
 
-// ensureCert stores c unless it is stored already. A certificate without DER
-// must be stored already.
+// ensureChainSQL stores the chain of hash $1 made of the certificates $2,
+// unless it is stored, with the certificates of $3… not stored yet, and
+// returns its id. Foreign keys are checked at the end of the statement, when
+// the certificates are in.
+const ensureChainSQL = `
+WITH new_certs AS (
+    INSERT INTO certs (sha256, der, subject, issuer, serial, not_before, not_after, pin, is_ca, key_type)
+    SELECT * FROM unnest($3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[],
+                         $10::text[], $11::boolean[], $12::text[])
+    ON CONFLICT (sha256) DO NOTHING
+), new_chain AS (
+    INSERT INTO chains (hash) VALUES ($1) ON CONFLICT (hash) DO NOTHING RETURNING id
+), members AS (
+    INSERT INTO chain_certs (chain_id, position, cert_sha256)
+    SELECT new_chain.id, m.n - 1, m.sha FROM new_chain, unnest($2::text[]) WITH ORDINALITY AS m(sha, n)
+)
+SELECT id FROM new_chain UNION ALL SELECT id FROM chains WHERE hash = $1`
+
+// newCerts are certificates to store, as the columns of ensureChainSQL.
+type newCerts struct {
+	sha, subject, issuer, serial, pin, keyType []string
+	der                                        [][]byte
+	notBefore, notAfter                        []int64
+	isCA                                       []bool
+}
+
+// add appends c, whose DER must hash to its SHA-256.
+func (n *newCerts) add(c *pinwatchd.Cert) error {
+	sum := sha256.Sum256(c.DER)
+	if hex.EncodeToString(sum[:]) != c.SHA256 {
+		return fmt.Errorf("certificate %s (%s): its DER hashes to %x", c.SHA256, c.Label(), sum)
+	}
+	n.sha, n.der = append(n.sha, c.SHA256), append(n.der, c.DER)
+	n.subject, n.issuer, n.serial = append(n.subject, c.Subject), append(n.issuer, c.Issuer), append(n.serial, c.Serial)
+	n.notBefore, n.notAfter = append(n.notBefore, c.NotBefore.Unix()), append(n.notAfter, c.NotAfter.Unix())
+	n.pin, n.isCA, n.keyType = append(n.pin, c.Pin.String()), append(n.isCA, c.IsCA), append(n.keyType, c.KeyType)
+	return nil
+}
+
+// ensureCert checks that c, which comes without DER, is stored already.
 func (r *recorder) ensureCert(c *pinwatchd.Cert) error {
-	if _, ok := r.db.certs.get(c.SHA256); ok {
-		r.usedCache = true
-		return nil
+	var one int
+	err := r.tx.QueryRow(r.ctx, `SELECT 1 FROM certs WHERE sha256 = $1`, c.SHA256).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("certificate %s (%s) has no DER and is not stored yet", c.SHA256, c.Label())
 	}
-	if r.staged.certs[c.SHA256] {
-		return nil
-	}
-	if len(c.DER) == 0 {
-		var one int
-		err := r.tx.QueryRow(r.ctx, `SELECT 1 FROM certs WHERE sha256 = $1`, c.SHA256).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("certificate %s (%s) has no DER and is not stored yet", c.SHA256, c.Label())
-		}
-		if err != nil {
-			return fmt.Errorf("look up certificate %s: %w", c.SHA256, err)
-		}
-	} else {
-		sum := sha256.Sum256(c.DER)
-		if hex.EncodeToString(sum[:]) != c.SHA256 {
-			return fmt.Errorf("certificate %s (%s): its DER hashes to %x", c.SHA256, c.Label(), sum)
-		}
-		_, err := r.tx.Exec(r.ctx, `
-INSERT INTO certs (sha256, der, subject, issuer, serial, not_before, not_after, pin, is_ca, key_type)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (sha256) DO NOTHING`, c.SHA256, c.DER, c.Subject, c.Issuer,
-			c.Serial, c.NotBefore.Unix(), c.NotAfter.Unix(), c.Pin.String(), c.IsCA, c.KeyType)
-		if err != nil {
-			return fmt.Errorf("store certificate %s: %w", c.SHA256, err)
-		}
+	if err != nil {
+		return fmt.Errorf("look up certificate %s: %w", c.SHA256, err)
 	}
 	r.staged.certs[c.SHA256] = true
 	return nil
