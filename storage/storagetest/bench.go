@@ -10,12 +10,13 @@ import (
 
 // BenchmarkRound measures recording a round of targets unchanged targets
 // (SPEC §11: 10,000 on PostgreSQL at 2,000 observations/s or more), one
-// address and one transaction each round, as the daemon's group commit
-// would at that size. Each target serves its own leaf under a shared
-// intermediate and root, with a Strict-Transport-Security header, like the
-// storage package's other benchmarks. The first round, which stores
-// everything once, is not measured. It reports obs/s and ns/obs.
-func BenchmarkRound(b *testing.B, newDB Factory, targets int) {
+// address each, batch observations per transaction (Record call): the
+// whole round at once, the daemon's group commit (256), or one target at a
+// time as the runner records today. Each target serves its own leaf under
+// a shared intermediate and root, with a Strict-Transport-Security header,
+// like the storage package's other benchmarks. The first round, which
+// stores everything once, is not measured. It reports obs/s and ns/obs.
+func BenchmarkRound(b *testing.B, newDB Factory, targets, batch int) {
 	db := newDB(b)
 	root := fakeCert("bench root", "bench root", t0.Add(10*365*24*time.Hour), 0)
 	inter := fakeCert("bench intermediate", "bench root", t0.Add(5*365*24*time.Hour), 0)
@@ -36,8 +37,10 @@ func BenchmarkRound(b *testing.B, newDB Factory, targets int) {
 		for i := range obs {
 			obs[i].Time = t0.Add(time.Duration(round) * time.Hour)
 		}
-		if evs, err := db.Store.Record(b.Context(), obs); err != nil || len(evs) != 0 {
-			b.Fatalf("Record = %d events, %v; want none", len(evs), err)
+		for i := 0; i < len(obs); i += batch {
+			if evs, err := db.Store.Record(b.Context(), obs[i:min(i+batch, len(obs))]); err != nil || len(evs) != 0 {
+				b.Fatalf("Record = %d events, %v; want none", len(evs), err)
+			}
 		}
 	}
 	b.StopTimer()
