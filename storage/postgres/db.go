@@ -47,8 +47,9 @@ const cacheSize = 4096
 // connect_timeout: a server that does not answer is an error, not a hang.
 const connectTimeout = 10 * time.Second
 
-// maxConns bounds the connections of one DB: one writer at a time for
-// Record, the outbox sender, the dashboard and the queries.
+// maxConns bounds the connections of one DB, unless the URL sets
+// pool_max_conns: one writer at a time for Record, the outbox sender, the
+// dashboard and the queries.
 const maxConns = 8
 
 // Open connects to the database at url (postgres:// or postgresql://, see
@@ -118,7 +119,9 @@ func connect(ctx context.Context, url string, o Options, readOnly bool) (*DB, er
 	if readOnly {
 		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
 	}
-	cfg.MaxConns = maxConns
+	if !strings.Contains(url, "pool_max_conns=") {
+		cfg.MaxConns = maxConns
+	}
 	password := cfg.ConnConfig.Password
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
