@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/testpki"
 )
 
 // BenchmarkRecentObservations reads the latest observations of a fleet of

@@ -60,3 +60,46 @@ func (v HeaderValue) WholeHash() []byte {
 // observations given to Record: the earliest probe time among its
 // observations, in unix milliseconds.
 func RoundStarts(obs []pinwatchd.Observation) map[string]int64 { return roundStarts(obs) }
+
+// TLSAValue is a TLSA RRset (SPEC §12) in its stored form: what was looked
+// up, without what matching it against one address's chain adds, hashed
+// and cut as a header value is, under the kind "tlsa".
+type TLSAValue struct {
+	// Parsed is the JSON as stored: at most MaxTLSAValue bytes, its last
+	// records dropped and marked cut when the whole RRset's JSON is longer.
+	Parsed []byte
+	// Hash identifies the stored row: the SHA-256 of "tlsa", a NUL and
+	// Parsed.
+	Hash [32]byte
+	// Whole is the hash of the whole RRset's JSON: what spans compare. It
+	// equals Hash unless Cut.
+	Whole [32]byte
+	Cut   bool
+	// Present is false for a target that is not a DANE target (the other
+	// fields are zero); OK is true when the lookup answered without error.
+	Present, OK bool
+}
+
+// EncodeTLSA returns the stored form of an observation's TLSA result;
+// absent (Present false) for nil.
+func EncodeTLSA(res *pinwatchd.TLSAResult) (TLSAValue, error) {
+	v, err := encodeTLSA(res)
+	if err != nil {
+		return TLSAValue{}, err
+	}
+	return TLSAValue{Parsed: v.parsed, Hash: v.hash, Whole: v.whole, Cut: v.cut, Present: v.present, OK: v.ok}, nil
+}
+
+// WholeHash is what a span keeps of the whole RRset besides the stored
+// row: nil unless the stored RRset is cut.
+func (v TLSAValue) WholeHash() []byte {
+	if !v.Cut {
+		return nil
+	}
+	return v.Whole[:]
+}
+
+// NeedsDER reports whether matching res against a chain needs the
+// certificates' DER: a record other than selector 1, matching type 1,
+// which the key pin alone answers.
+func NeedsDER(res *pinwatchd.TLSAResult) bool { return needsDER(res) }

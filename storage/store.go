@@ -16,11 +16,13 @@ import (
 //     the events it derived; an observation equal to the latest of its
 //     address only moves a span.
 //   - PendingEvents, AnnounceEvents: chain changes announced exactly once.
-//   - OpenAlerts, Alerts, SaveAlerts (with their notifications, in one
+//   - OpenAlerts, OpenAlertsUnder (the sub-targets of an mx target),
+//     Alerts, SaveAlerts (with their notifications, in one
 //     transaction), FailureCounts, NameState, SaveNameState: alert state.
 //   - Pending, PendingCount, Undeliverable, Delivered, Retry, Park,
 //     Requeue, SetThread: the outbox, whose IDs are never reused.
-//   - History, Certs, LatestObservations, RecentObservations: the queries.
+//   - History, Certs, LatestObservations, RecentObservations,
+//     PinHeadersSeen (the rotation preflight's): the queries.
 //   - Prune applies the retention; Ping checks the database answers.
 //
 // Every method is safe for concurrent use, also by several processes on
@@ -33,6 +35,7 @@ type Store interface {
 	AnnounceEvents(ctx context.Context, ids []int64, notes []pinwatchd.Notification) (int, error)
 
 	OpenAlerts(ctx context.Context, target string) ([]pinwatchd.Alert, error)
+	OpenAlertsUnder(ctx context.Context, prefix string) ([]pinwatchd.Alert, error)
 	Alerts(ctx context.Context, all bool) ([]pinwatchd.Alert, error)
 	SaveAlerts(ctx context.Context, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error
 	FailureCounts(ctx context.Context, target string) (map[string]int, error)
@@ -52,6 +55,7 @@ type Store interface {
 	Certs(ctx context.Context, now time.Time, configured func(target string) bool) ([]pinwatchd.CertStatus, error)
 	LatestObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error)
 	RecentObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error)
+	PinHeadersSeen(ctx context.Context, target string) ([]pinwatchd.SeenPinHeader, error)
 
 	Prune(ctx context.Context, before time.Time) (PruneStats, error)
 	Ping(ctx context.Context) error

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/monitor"
 	"github.com/pinwatchd/pinwatchd/storage"
 	"github.com/pinwatchd/pinwatchd/storage/backend"
 	"github.com/pinwatchd/pinwatchd/web"
@@ -18,10 +19,12 @@ import (
 
 // queryStore is what the query commands read of a database, SQLite or
 // PostgreSQL, opened read-only: the dashboard's pages (web.Store, for
-// `report`), Certs and the outbox's parked notifications. Every method
+// `report`), the preflight's (monitor.PreflightStore), Certs and the
+// outbox's parked notifications. Every method
 // only reads; a target never recorded has no rows (no error).
 type queryStore interface {
 	web.Store
+	monitor.PreflightStore
 	// Certs returns what every (target, address) served at its latest
 	// probe that served a chain, ordered by target then address, marked
 	// stale for targets configured does not accept (nil: all) and

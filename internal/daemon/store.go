@@ -14,10 +14,12 @@ import (
 // store is what a running daemon needs of its database, SQLite or
 // PostgreSQL alike (storage/backend opens either; storage.Store has every
 // method): the runner's (monitor.Store), the outbox sender's
-// (notify.Outbox) and the dashboard's (web.Store), and for the daemon
-// itself the methods below. Every method is safe for concurrent use.
+// (notify.Outbox), the mx rounds' (monitor.AlertLister, also used to
+// resolve the alerts of a removed mx target's exchanges) and the
+// dashboard's (web.Store), and for the daemon itself the methods below. Every method is safe for concurrent use.
 type store interface {
 	monitor.Store
+	monitor.AlertLister
 	notify.Outbox
 	web.Store
 	// Prune deletes the history older than before (spans but the latest of

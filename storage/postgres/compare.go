@@ -22,6 +22,7 @@ type latestSpan struct {
 	httpMethod, httpError      *string
 	httpStatus                 *int32
 	errorKind                  string
+	tlsa                       []byte // whole-RRset hash, nil for none
 }
 
 // obsKeys are the content identities of an observation's chains and headers.
@@ -34,6 +35,7 @@ type obsKeys struct {
 	kind                       string
 	errorMessage               string
 	servedCerts, verifiedCerts []pinwatchd.Cert
+	tlsa                       storage.TLSAValue
 }
 
 func keysOf(o *pinwatchd.Observation) (obsKeys, error) {
@@ -52,6 +54,9 @@ func keysOf(o *pinwatchd.Observation) (obsKeys, error) {
 		return k, err
 	}
 	if k.hsts, err = storage.EncodeHeader("hsts", o.StrictTransportSecurity, o.StrictTransportSecurity != nil); err != nil {
+		return k, err
+	}
+	if k.tlsa, err = storage.EncodeTLSA(o.TLSA); err != nil {
 		return k, err
 	}
 	if h := o.HTTP; h != nil {
@@ -75,6 +80,7 @@ func (l *latestSpan) extends(o *pinwatchd.Observation, k *obsKeys) bool {
 		equalHash(l.pkp, k.pkp.Whole, k.pkp.Present) &&
 		equalHash(l.pkpRO, k.pkpRO.Whole, k.pkpRO.Present) &&
 		equalHash(l.hsts, k.hsts.Whole, k.hsts.Present) &&
+		equalHash(l.tlsa, k.tlsa.Whole, k.tlsa.Present) &&
 		o.SNI == l.sni && o.TLSVersion == l.tlsVersion &&
 		v.Trusted == l.trusted && v.UntrustedReason == l.untrustedReason &&
 		v.HostnameValid == l.hostnameValid && v.HostnameError == l.hostError &&

@@ -35,14 +35,16 @@ DELETE FROM header_values h
 WHERE NOT EXISTS (SELECT 1 FROM spans WHERE pkp_id = h.id)
   AND NOT EXISTS (SELECT 1 FROM spans WHERE pkp_ro_id = h.id)
   AND NOT EXISTS (SELECT 1 FROM spans WHERE hsts_id = h.id)`},
+	{func(s *storage.PruneStats) *int64 { return &s.TLSA }, false, `
+DELETE FROM tlsa_values v WHERE NOT EXISTS (SELECT 1 FROM spans WHERE tlsa_id = v.id)`},
 }
 
 // Prune applies the retention in one transaction, as storage.DB.Prune does:
 // it deletes the spans whose last_seen is before before (except the latest
 // span of every address and the latest that served a chain), the events
 // older than before, the alerts resolved before before that no waiting
-// notification refers to, and then the chains, certificates and header
-// values no longer referenced. Calling it again with the same time deletes
+// notification refers to, and then the chains, certificates, header
+// values and TLSA RRsets no longer referenced. Calling it again with the same time deletes
 // nothing more. It serialises with Record on the same advisory lock.
 func (db *DB) Prune(ctx context.Context, before time.Time) (storage.PruneStats, error) {
 	var st storage.PruneStats

@@ -12,7 +12,8 @@ import (
 
 const historyColumns = `
 SELECT e.id, e.time, e.address_id, e.event, e.class, e.old_leaf_pin, e.new_leaf_pin,
-       e.old_leaf_sha256, e.new_leaf_sha256, e.issuer, e.not_after, e.error_kind, e.error_message`
+       e.old_leaf_sha256, e.new_leaf_sha256, e.issuer, e.not_after, e.error_kind, e.error_message,
+       e.old_tlsa, e.new_tlsa`
 
 // History returns the timeline events at or after since, oldest first
 // (ties in recording order), with their IDs, of one target, or of every
@@ -89,7 +90,7 @@ ORDER BY e.time, e.id`, ids, from)
 		notAfter       *int64
 	)
 	dest := []any{&e.ID, &t, &addrID, &typ, &class, &e.OldLeafPin, &e.NewLeafPin,
-		&e.OldLeafSHA256, &e.NewLeafSHA256, &e.Issuer, &notAfter, &ek, &e.ErrorMessage}
+		&e.OldLeafSHA256, &e.NewLeafSHA256, &e.Issuer, &notAfter, &ek, &e.ErrorMessage, &e.OldTLSA, &e.NewTLSA}
 	for rows.Next() {
 		e, notAfter = pinwatchd.Event{}, nil
 		if err := rows.Scan(dest...); err != nil {

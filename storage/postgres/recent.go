@@ -15,10 +15,14 @@ import (
 // target then address, its latest observation and, when that one carries no
 // chain (its probe failed), also the latest observation that did, so one or
 // two observations per address, newest first. Time is each span's
-// last_seen. Certificates come without their DER. A target never recorded
-// yields none (no error). The answer is read in one snapshot, in a fixed
-// number of queries whatever the size of the fleet. Observations may share
-// their header values: treat them as read-only.
+// last_seen. TLSA is the recorded RRset (SPEC §12) as looked up, without
+// what matching it against a chain adds. Certificates come without their
+// DER, except in the chains of a span whose RRset has a record that only
+// the DER can match (any but selector 1, matching type 1: the key pin). A
+// target never recorded yields none (no error). The answer is read in one
+// snapshot, in a fixed number of queries whatever the size of the fleet.
+// Observations may share their header values, RRsets and chains: treat
+// them as read-only.
 func (db *DB) RecentObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error) {
 	var obs []pinwatchd.Observation
 	err := db.readTx(ctx, func(tx pgx.Tx) error {
@@ -42,7 +46,7 @@ func (db *DB) RecentObservations(ctx context.Context, target string) ([]pinwatch
 const spanColumns = `
 SELECT a.target, a.address, s.last_seen, s.sni, s.tls_version, s.served_chain_id, s.verified_chain_id,
        s.pkp_id, s.pkp_ro_id, s.hsts_id, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
-       s.http_method, s.http_status, s.http_error, s.error_kind, s.error_message
+       s.http_method, s.http_status, s.http_error, s.error_kind, s.error_message, s.tlsa_id
 FROM addresses a`
 
 // storedSpan is one row of spanColumns.
@@ -57,6 +61,7 @@ type storedSpan struct {
 	httpMethod, httpError      *string
 	httpStatus                 *int32
 	errorKind, errorMessage    string
+	tlsa                       *int64 // tlsa_values id
 }
 
 // readSpans reads the latest span of every address of target, or with
@@ -88,7 +93,7 @@ func readSpans(ctx context.Context, tx pgx.Tx, target string, recent bool) ([]st
 		var s storedSpan
 		if err := rows.Scan(&s.target, &s.address, &s.lastSeen, &s.sni, &s.tlsVersion, &s.servedID, &s.verifiedID,
 			&s.pkp, &s.pkpRO, &s.hsts, &s.trusted, &s.untrustedReason, &s.hostnameValid, &s.hostError,
-			&s.httpMethod, &s.httpStatus, &s.httpError, &s.errorKind, &s.errorMessage); err != nil {
+			&s.httpMethod, &s.httpStatus, &s.httpError, &s.errorKind, &s.errorMessage, &s.tlsa); err != nil {
 			return nil, err
 		}
 		spans = append(spans, s)
@@ -109,6 +114,15 @@ func buildObservations(ctx context.Context, tx pgx.Tx, spans []storedSpan, withD
 	headers, err := loadHeaders(ctx, tx, spans)
 	if err != nil {
 		return nil, err
+	}
+	tlsa, err := loadTLSA(ctx, tx, spans)
+	if err != nil {
+		return nil, err
+	}
+	if !withDER {
+		if err := loadMatchDER(ctx, tx, spans, tlsa, chains); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]pinwatchd.Observation, 0, len(spans))
 	for _, s := range spans {
@@ -143,6 +157,9 @@ func buildObservations(ctx context.Context, tx pgx.Tx, spans []storedSpan, withD
 		}
 		if s.hsts != nil {
 			o.StrictTransportSecurity = headers[*s.hsts].hsts
+		}
+		if s.tlsa != nil {
+			o.TLSA = tlsa[*s.tlsa]
 		}
 		out = append(out, o)
 	}

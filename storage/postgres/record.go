@@ -107,14 +107,15 @@ const latestSpanColumns = `
 SELECT s.address_id, s.id, s.served_chain_id, s.verified_chain_id, sc.hash, vc.hash,
        coalesce(s.pkp_whole, pk.hash), coalesce(s.pkp_ro_whole, pr.hash), coalesce(s.hsts_whole, hs.hash),
        s.sni, s.tls_version, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
-       s.http_method, s.http_status, s.http_error, s.error_kind`
+       s.http_method, s.http_status, s.http_error, s.error_kind, coalesce(s.tlsa_whole, tv.hash)`
 
 const latestSpanJoins = `
 LEFT JOIN chains sc ON sc.id = s.served_chain_id
 LEFT JOIN chains vc ON vc.id = s.verified_chain_id
 LEFT JOIN header_values pk ON pk.id = s.pkp_id
 LEFT JOIN header_values pr ON pr.id = s.pkp_ro_id
-LEFT JOIN header_values hs ON hs.id = s.hsts_id`
+LEFT JOIN header_values hs ON hs.id = s.hsts_id
+LEFT JOIN tlsa_values tv ON tv.id = s.tlsa_id`
 
 // latestSpansSQL reads the latest span of each address of $1.
 const latestSpansSQL = latestSpanColumns + `
@@ -132,7 +133,7 @@ func scanLatest(row pgx.Row) (int64, *latestSpan, error) {
 	)
 	err := row.Scan(&addrID, &l.id, &l.servedID, &l.verifiedID, &l.served, &l.verified, &l.pkp, &l.pkpRO, &l.hsts,
 		&l.sni, &l.tlsVersion, &l.trusted, &l.untrustedReason, &l.hostnameValid, &l.hostError,
-		&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind)
+		&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind, &l.tlsa)
 	return addrID, &l, err
 }
 
@@ -209,7 +210,8 @@ WHERE address_id = $1 AND served_chain_id IS NOT NULL ORDER BY id DESC LIMIT 1`,
 		}
 	}
 
-	if err := r.insertSpan(addrID, now, round, o, &keys); err != nil {
+	spanID, err := r.insertSpan(addrID, now, round, o, &keys)
+	if err != nil {
 		return err
 	}
 	r.changed[addrID] = true
@@ -232,6 +234,9 @@ WHERE address_id = $1 AND served_chain_id IS NOT NULL ORDER BY id DESC LIMIT 1`,
 		if err := r.event(addrID, newEvent(t, o, pinwatchd.EventRecovered)); err != nil {
 			return err
 		}
+	}
+	if err := r.tlsaChanged(addrID, spanID, o, keys.tlsa); err != nil {
+		return err
 	}
 	// An unchanged served chain is no change (whatever its verification),
 	// so the stored chain is only loaded when the hashes differ.
@@ -257,34 +262,40 @@ INSERT INTO spans (address_id, first_seen, last_seen, last_round, probe_count, s
                    served_chain_id, verified_chain_id, pkp_id, pkp_ro_id, hsts_id,
                    trusted, untrusted_reason, hostname_valid, hostname_error,
                    http_method, http_status, http_error, error_kind, error_message,
-                   pkp_whole, pkp_ro_whole, hsts_whole)
-VALUES ($1, $2, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`
+                   pkp_whole, pkp_ro_whole, hsts_whole, tlsa_id, tlsa_whole)
+VALUES ($1, $2, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
+RETURNING id`
 
-func (r *recorder) insertSpan(addrID, now, round int64, o *pinwatchd.Observation, k *obsKeys) error {
+func (r *recorder) insertSpan(addrID, now, round int64, o *pinwatchd.Observation, k *obsKeys) (int64, error) {
 	served, err := r.ensureChain(k.servedCerts, k.served, k.hasServed)
 	if err != nil {
-		return fmt.Errorf("served chain: %w", err)
+		return 0, fmt.Errorf("served chain: %w", err)
 	}
 	verified, err := r.ensureChain(k.verifiedCerts, k.verified, k.hasVerified)
 	if err != nil {
-		return fmt.Errorf("verified chain: %w", err)
+		return 0, fmt.Errorf("verified chain: %w", err)
 	}
 	var ids [3]*int64
 	for i, h := range []storage.HeaderValue{k.pkp, k.pkpRO, k.hsts} {
 		if ids[i], err = r.ensureHeader(h); err != nil {
-			return err
+			return 0, err
 		}
 	}
+	tlsaID, err := r.ensureTLSA(k.tlsa)
+	if err != nil {
+		return 0, err
+	}
 	v := &o.Verification
-	_, err = r.tx.Exec(r.ctx, insertSpanSQL, addrID, now, round, o.SNI, o.TLSVersion,
+	var id int64
+	err = r.tx.QueryRow(r.ctx, insertSpanSQL, addrID, now, round, o.SNI, o.TLSVersion,
 		served, verified, ids[0], ids[1], ids[2],
 		v.Trusted, v.UntrustedReason, v.HostnameValid, v.HostnameError,
 		k.httpMethod, k.httpStatus, k.httpE, k.kind, k.errorMessage,
-		k.pkp.WholeHash(), k.pkpRO.WholeHash(), k.hsts.WholeHash())
+		k.pkp.WholeHash(), k.pkpRO.WholeHash(), k.hsts.WholeHash(), tlsaID, k.tlsa.WholeHash()).Scan(&id)
 	if err != nil {
-		return fmt.Errorf("store span: %w", err)
+		return 0, fmt.Errorf("store span: %w", err)
 	}
-	return nil
+	return id, nil
 }
 
 // writeExtensions moves the spans the call's unchanged observations
@@ -330,11 +341,12 @@ func (r *recorder) event(addrID int64, e pinwatchd.Event) error {
 	notified := e.Event != pinwatchd.EventChainChanged
 	err := r.tx.QueryRow(r.ctx, `
 INSERT INTO events (time, address_id, event, class, old_leaf_pin, new_leaf_pin,
-                    old_leaf_sha256, new_leaf_sha256, issuer, not_after, error_kind, error_message, notified)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                    old_leaf_sha256, new_leaf_sha256, issuer, not_after, error_kind, error_message, notified,
+                    old_tlsa, new_tlsa)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 RETURNING id`, e.Time.Unix(), addrID, string(e.Event),
 		string(e.Class), e.OldLeafPin, e.NewLeafPin, e.OldLeafSHA256, e.NewLeafSHA256,
-		e.Issuer, notAfter, string(e.ErrorKind), e.ErrorMessage, notified).Scan(&e.ID)
+		e.Issuer, notAfter, string(e.ErrorKind), e.ErrorMessage, notified, e.OldTLSA, e.NewTLSA).Scan(&e.ID)
 	if err != nil {
 		return fmt.Errorf("store %s event: %w", e.Event, err)
 	}
