@@ -21,8 +21,14 @@ const DefaultFile = "/etc/pinwatchd/config.toml"
 // LoadConfig return it with defaults applied and validated; use Targets and
 // Thresholds for the resolved domain values.
 type Config struct {
-	// Database is the SQLite file; "" means the default (see DatabasePath).
+	// Database is the SQLite file, or a postgres:// (postgresql://) URL
+	// naming a PostgreSQL database (SPEC §14); "" means the default SQLite
+	// file (see DatabasePath).
 	Database string `toml:"database,omitempty"`
+	// DatabasePasswordFile names the file holding the PostgreSQL password
+	// (a bare name is a systemd credential, as for the Slack secrets);
+	// PostgreSQL only. Not read here: the database's opener reads it.
+	DatabasePasswordFile string `toml:"database_password_file,omitempty"`
 	// Schedule is the default cron spec of every target.
 	Schedule Schedule `toml:"schedule"`
 	// Concurrency bounds the probes in flight.
@@ -179,6 +185,12 @@ type Options struct {
 	CheckDatabase bool
 	// Getenv reads the environment for DatabasePath; nil means none.
 	Getenv func(string) string
+	// Database, when set with CheckDatabase, checks that a PostgreSQL
+	// database can be used (connecting to it, `config check` only) and
+	// reports why not as a problem of database. It is called only for a
+	// postgres:// URL without another problem. Its error must not hold
+	// the password.
+	Database func(*Config) error
 	// Notifier, when set, builds the notifier a daemon of this config
 	// would deliver with and reports why it cannot, as a problem of
 	// [slack]. It is called only for a config with a Slack notifier whose
@@ -248,16 +260,16 @@ func Parse(r io.Reader, source string, o Options) (*Config, error) {
 	return nil, newError(source, probs)
 }
 
-// resolveCredentials points a webhook_url_file or token_file given as a
-// bare file name ("slack-webhook") at the systemd credential of that name,
-// when systemd passed the process a credentials directory. Elsewhere the
+// resolveCredentials points a webhook_url_file, token_file or
+// database_password_file given as a bare file name ("slack-webhook") at
+// the systemd credential of that name, when systemd passed the process a credentials directory. Elsewhere the
 // name stays relative to the config file, so `config check` run by hand
 // reads the file the unit loads the credential from.
 func (c *Config) resolveCredentials(credential func(string) (string, bool)) {
 	if credential == nil {
 		return
 	}
-	for _, p := range []*string{&c.Slack.WebhookURLFile, &c.Slack.TokenFile} {
+	for _, p := range []*string{&c.Slack.WebhookURLFile, &c.Slack.TokenFile, &c.DatabasePasswordFile} {
 		if *p == "" || strings.ContainsRune(*p, '/') {
 			continue
 		}
@@ -282,6 +294,7 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	abs(&c.Slack.WebhookURLFile)
 	abs(&c.Slack.TokenFile)
+	abs(&c.DatabasePasswordFile)
 	for i := range c.TargetConfigs {
 		abs(&c.TargetConfigs[i].CAFile)
 	}

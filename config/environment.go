@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +19,13 @@ import (
 func (v *validator) database() {
 	if !v.o.CheckDatabase {
 		return
+	}
+	if IsPostgresURL(v.c.Database) {
+		v.postgresDatabase()
+		return
+	}
+	if isURL(v.c.Database) {
+		return // not a database this version opens: databaseSyntax said so
 	}
 	getenv := v.o.Getenv
 	if getenv == nil {
@@ -40,14 +46,6 @@ func (v *validator) database() {
 // databaseProblem says why a database at path cannot be opened read-write,
 // or "". name is how messages call it.
 func databaseProblem(path, name string) string {
-	if isURL(path) {
-		// Only the scheme is shown: a URL may hold a password.
-		u, err := url.Parse(path)
-		if err != nil {
-			return "database is neither a file path nor a valid URL; give the SQLite file's path"
-		}
-		return fmt.Sprintf("database is a %s:// URL, but this version stores its data only in a SQLite file; give the file's path", u.Scheme)
-	}
 	dir := filepath.Dir(path)
 	switch st, err := os.Stat(dir); {
 	case errors.Is(err, fs.ErrNotExist):

@@ -97,6 +97,7 @@ func (c *Config) problems(o Options) []Problem {
 	v.pinSets()
 	v.targets()
 	v.mailTargets()
+	v.databaseSyntax()
 	v.database()
 	v.notifier()
 	return v.probs

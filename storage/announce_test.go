@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,11 +26,6 @@ func rotation(t *testing.T, db *DB, p *testpki.PKI, target, addr string) pinwatc
 	return evs[0]
 }
 
-// eventNote is the notification announcing e.
-func eventNote(e pinwatchd.Event) pinwatchd.Notification {
-	return pinwatchd.Notification{Channel: "#tls", Type: pinwatchd.ChangeChainChanged, Event: &e, CreatedAt: t0.Add(2 * time.Hour)}
-}
-
 // pendingIDs returns the IDs of target's events to announce.
 func pendingIDs(t *testing.T, db *DB, target string) []int64 {
 	t.Helper()
@@ -44,159 +38,6 @@ func pendingIDs(t *testing.T, db *DB, target string) []int64 {
 		ids = append(ids, e.ID)
 	}
 	return ids
-}
-
-// outboxEvents returns the event IDs of the notifications in the outbox.
-func outboxEvents(t *testing.T, db *DB) []int64 {
-	t.Helper()
-	ns, err := db.Pending(t.Context(), t0.Add(24*time.Hour), 100)
-	if err != nil {
-		t.Fatalf("Pending: %v", err)
-	}
-	ids := []int64{}
-	for _, n := range ns {
-		if n.Event == nil {
-			t.Fatalf("outbox holds a notification about no event: %+v", n)
-		}
-		ids = append(ids, n.Event.ID)
-	}
-	return ids
-}
-
-func TestPendingEvents(t *testing.T) {
-	db, _ := openTest(t)
-	p := testpki.New(t)
-	changed := rotation(t, db, p, "api", "127.0.0.1:443")
-	// Other event types are never waiting to be announced.
-	record(t, db, failObs("api", "127.0.0.1:443", t0.Add(2*time.Hour), pinwatchd.KindTimeout, "i/o timeout"))
-	record(t, db, okObs("www", "127.0.0.2:443", t0, pkiChain(p.Leaf, p.Intermediate, p.Root)))
-
-	got, err := db.PendingEvents(t.Context(), "api")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0] != changed {
-		t.Fatalf("PendingEvents(api) =\n%+v\nwant the rotation as Record returned it\n%+v", got, []pinwatchd.Event{changed})
-	}
-	for _, target := range []string{"www", "nosuch"} {
-		if ids := pendingIDs(t, db, target); len(ids) != 0 {
-			t.Errorf("PendingEvents(%s) = %v, want none", target, ids)
-		}
-	}
-}
-
-func TestAnnounceEvents(t *testing.T) {
-	db, _ := openTest(t)
-	p := testpki.New(t)
-	ev := rotation(t, db, p, "api", "127.0.0.1:443")
-	ctx := t.Context()
-
-	n, err := db.AnnounceEvents(ctx, []int64{ev.ID}, []pinwatchd.Notification{eventNote(ev)})
-	if err != nil || n != 1 {
-		t.Fatalf("AnnounceEvents = %d, %v; want 1 enqueued", n, err)
-	}
-	if got := outboxEvents(t, db); len(got) != 1 || got[0] != ev.ID {
-		t.Fatalf("outbox holds events %v, want [%d]", got, ev.ID)
-	}
-	if ids := pendingIDs(t, db, "api"); len(ids) != 0 {
-		t.Errorf("event still pending after its announcement: %v", ids)
-	}
-
-	// A second announcement of the same event, as a runner that read it
-	// before the first one committed would make, enqueues nothing.
-	n, err = db.AnnounceEvents(ctx, []int64{ev.ID}, []pinwatchd.Notification{eventNote(ev)})
-	if err != nil || n != 0 {
-		t.Fatalf("repeated AnnounceEvents = %d, %v; want 0 enqueued and no error", n, err)
-	}
-	if got := outboxEvents(t, db); len(got) != 1 {
-		t.Errorf("outbox holds %v after a repeated announcement, want the one notification", got)
-	}
-	// The history still shows the event.
-	hist, err := db.History(ctx, "api", time.Time{})
-	if err != nil || len(hist) != 2 || hist[1].ID != ev.ID {
-		t.Errorf("History = %+v, %v; want first_seen and the rotation", hist, err)
-	}
-	// An unknown (pruned) event is skipped.
-	if n, err := db.AnnounceEvents(ctx, []int64{ev.ID + 1000}, nil); err != nil || n != 0 {
-		t.Errorf("AnnounceEvents of an unknown event = %d, %v; want 0, nil", n, err)
-	}
-}
-
-func TestAnnounceEventsQuietly(t *testing.T) {
-	db, _ := openTest(t)
-	ev := rotation(t, db, testpki.New(t), "api", "127.0.0.1:443")
-	if n, err := db.AnnounceEvents(t.Context(), []int64{ev.ID}, nil); err != nil || n != 0 {
-		t.Fatalf("AnnounceEvents without notes = %d, %v", n, err)
-	}
-	if ids := pendingIDs(t, db, "api"); len(ids) != 0 {
-		t.Errorf("a quietly marked event is still pending: %v", ids)
-	}
-	if got := outboxEvents(t, db); len(got) != 0 {
-		t.Errorf("marking without notes enqueued %v", got)
-	}
-}
-
-func TestAnnounceEventsRefusesStrayNotes(t *testing.T) {
-	db, _ := openTest(t)
-	p := testpki.New(t)
-	ev := rotation(t, db, p, "api", "127.0.0.1:443")
-	other := rotation(t, db, p, "www", "127.0.0.2:443")
-	_, err := db.AnnounceEvents(t.Context(), []int64{ev.ID}, []pinwatchd.Notification{eventNote(ev), eventNote(other)})
-	if err == nil || !strings.Contains(err.Error(), "notification 1 is about none of the events") {
-		t.Fatalf("AnnounceEvents with a note about another event: %v, want an error naming it", err)
-	}
-	if ids := pendingIDs(t, db, "api"); len(ids) != 1 {
-		t.Errorf("a refused call marked the event: pending %v", ids)
-	}
-	if got := outboxEvents(t, db); len(got) != 0 {
-		t.Errorf("a refused call enqueued %v", got)
-	}
-}
-
-// Two processes announcing the same events at once (two handles on one
-// file, racing): each event reaches the outbox exactly once.
-func TestAnnounceEventsRace(t *testing.T) {
-	db, path := openTest(t)
-	p := testpki.New(t)
-	var evs []pinwatchd.Event
-	for i := range 5 {
-		evs = append(evs, rotation(t, db, p, fmt.Sprintf("t%d", i), fmt.Sprintf("127.0.0.%d:443", i+1)))
-	}
-	other, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		total int
-	)
-	for _, h := range []*DB{db, other, db, other} {
-		wg.Go(func() {
-			for _, e := range evs {
-				n, err := h.AnnounceEvents(t.Context(), []int64{e.ID}, []pinwatchd.Notification{eventNote(e)})
-				if err != nil {
-					t.Errorf("AnnounceEvents: %v", err)
-				}
-				mu.Lock()
-				total += n
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	got := outboxEvents(t, db)
-	if total != len(evs) || len(got) != len(evs) {
-		t.Fatalf("racing announcements enqueued %d (outbox %v), want each of the %d events once", total, got, len(evs))
-	}
-	seen := map[int64]bool{}
-	for _, id := range got {
-		if seen[id] {
-			t.Errorf("event %d enqueued twice", id)
-		}
-		seen[id] = true
-	}
 }
 
 // An upgraded database counts the events recorded before the notified mark

@@ -12,4 +12,9 @@
 // This is the only package that imports the SQLite driver (modernc.org/sqlite,
 // pure Go). Times are stored as integer UTC unix seconds in STRICT tables; the
 // schema comes from the numbered migrations embedded from migrations/.
+//
+// Store is the store contract that DB keeps, and so does the PostgreSQL
+// backend in storage/postgres (SPEC §14), which reuses the content
+// identities of shared.go; storage/storagetest is the one test-suite both
+// run, and storage/backend opens either from the config's database value.
 package storage

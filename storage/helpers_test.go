@@ -34,8 +34,6 @@ type chain struct {
 	served, verified []pinwatchd.Cert
 }
 
-func (c chain) leaf() pinwatchd.Cert { return c.served[0] }
-
 // pkiChain returns leaf → intermediate served, leaf → intermediate → root
 // verified, from real certificates.
 func pkiChain(leaf, inter, root *testpki.Cert) chain {
@@ -97,25 +95,4 @@ func countRows(t testing.TB, db *DB, table string) int {
 		t.Fatalf("count %s: %v", table, err)
 	}
 	return n
-}
-
-// eventSummary is an event in a form easy to compare in tests.
-type eventSummary struct {
-	Event         pinwatchd.EventType
-	Address       string
-	Class         pinwatchd.ChangeClass
-	OldPin        string
-	NewPin        string
-	ErrorKind     pinwatchd.Kind
-	Time          time.Time
-	NewLeafSHA256 string
-}
-
-func summarize(evs []pinwatchd.Event) []eventSummary {
-	out := make([]eventSummary, 0, len(evs))
-	for _, e := range evs {
-		out = append(out, eventSummary{Event: e.Event, Address: e.Address, Class: e.Class, OldPin: e.OldLeafPin,
-			NewPin: e.NewLeafPin, ErrorKind: e.ErrorKind, Time: e.Time, NewLeafSHA256: e.NewLeafSHA256})
-	}
-	return out
 }

@@ -9,22 +9,7 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
-	"github.com/pinwatchd/pinwatchd/internal/pinwatchdtest"
 )
-
-var _ pinwatchdtest.Outbox = (*DB)(nil)
-
-// The outbox kept in a database file keeps the promises of notify.Outbox.
-func TestOutboxContract(t *testing.T) {
-	open := func(t *testing.T) (pinwatchdtest.Outbox, pinwatchdtest.Enqueue) {
-		db, _ := openTest(t)
-		return db, func(t *testing.T, ns ...pinwatchd.Notification) []pinwatchd.Notification {
-			t.Helper()
-			return enqueueForTest(t, db, ns)
-		}
-	}
-	pinwatchdtest.OutboxContract(t, open)
-}
 
 // enqueueForTest stores ns the way the runner does, through SaveAlerts with
 // the new alerts they are about, and returns them with the IDs the outbox
@@ -135,47 +120,5 @@ VALUES (?, ?, '', NULL, ?, ?, ?, 'earlier failure')`, r.id, t0.Unix(), payload(r
 		Event: &pinwatchd.Event{Target: "api", Event: pinwatchd.EventChainChanged}}})
 	if fresh[0].ID <= 9 {
 		t.Errorf("a notification enqueued after the migration got ID %d, want above 9", fresh[0].ID)
-	}
-}
-
-// PendingCount leaves parked notifications out; Undeliverable counts them,
-// names their alerts and the latest refusal.
-func TestOutboxCounts(t *testing.T) {
-	db, _ := openTest(t)
-	ctx := t.Context()
-	alert := func(target string) *pinwatchd.Alert {
-		return &pinwatchd.Alert{Target: target, Kind: pinwatchd.KindMissingBackupPin, Severity: pinwatchd.SeverityWarning,
-			Subject: "inline", State: pinwatchd.AlertOpen, OpenedAt: t0}
-	}
-	in := enqueueForTest(t, db, []pinwatchd.Notification{
-		{Type: pinwatchd.ChangeOpened, Alert: alert("a"), CreatedAt: t0},
-		{Type: pinwatchd.ChangeOpened, Alert: alert("b"), CreatedAt: t0},
-		{Type: pinwatchd.ChangeOpened, Alert: alert("c"), CreatedAt: t0, Channel: "#gone"},
-		{Type: pinwatchd.ChangeChainChanged, Event: &pinwatchd.Event{Target: "d", Event: pinwatchd.EventChainChanged}, CreatedAt: t0, Channel: "#gone"},
-	})
-	if u, err := db.Undeliverable(ctx); err != nil || u.Count != 0 || u.Alerts != nil || u.LastError != "" {
-		t.Fatalf("Undeliverable with none parked = %+v, %v", u, err)
-	}
-	if err := db.Retry(ctx, in[0].ID, t0.Add(time.Minute), "slack answered 503"); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Park(ctx, in[2].ID, t0, "post to slack channel #gone: is_archived"); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Park(ctx, in[3].ID, t0.Add(time.Second), "post to slack channel #gone: channel_not_found"); err != nil {
-		t.Fatal(err)
-	}
-	if n, maxAttempts, err := db.PendingCount(ctx); err != nil || n != 2 || maxAttempts != 1 {
-		t.Errorf("PendingCount = %d, %d, %v; want 2 waiting (parked ones left out), up to 1 attempt", n, maxAttempts, err)
-	}
-	u, err := db.Undeliverable(ctx)
-	if err != nil || u.Count != 2 || !slices.Equal(u.Alerts, []int64{in[2].Alert.ID}) || u.LastError != "post to slack channel #gone: channel_not_found" {
-		t.Errorf("Undeliverable = %+v, %v; want 2, alert %d, the latest refusal", u, err, in[2].Alert.ID)
-	}
-	if n, err := db.Requeue(ctx, t0.Add(time.Hour)); err != nil || n != 2 {
-		t.Errorf("Requeue = %d, %v; want 2", n, err)
-	}
-	if u, _ := db.Undeliverable(ctx); u.Count != 0 {
-		t.Errorf("Undeliverable after Requeue = %+v", u)
 	}
 }

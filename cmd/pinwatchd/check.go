@@ -13,8 +13,17 @@ import (
 	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/textreport"
 	"github.com/pinwatchd/pinwatchd/monitor"
-	"github.com/pinwatchd/pinwatchd/storage"
+	"github.com/pinwatchd/pinwatchd/storage/backend"
 )
+
+// recordStore is what `check --record` needs of the database, SQLite or
+// PostgreSQL: Record stores one round of observations in one transaction
+// and returns the events it derived (chain changes left for the daemon to
+// announce); Close releases the database.
+type recordStore interface {
+	Record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwatchd.Event, error)
+	Close() error
+}
 
 // checkGCPercent is the GOGC of a check run (see runCheck).
 const checkGCPercent = 400
@@ -45,9 +54,9 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}
-	var db *storage.DB
+	var db recordStore
 	if *record {
-		if db, err = storage.Open(ctx, cfg.DatabasePath(e.getenv)); err != nil {
+		if db, err = backend.Open(ctx, cfg.DatabasePath(e.getenv), backend.Options{PasswordFile: cfg.DatabasePasswordFile}); err != nil {
 			return fail(e.stderr, "%v", err)
 		}
 		defer db.Close()

@@ -40,7 +40,7 @@ func runConfigCheck(_ context.Context, e *env, args []string) int {
 		return fail(e.stderr, "config check takes no arguments, got %q; name the file with --config", pos[0])
 	}
 	path := configPath(e, *flagConfig)
-	c, err := daemon.LoadConfig(path, e.getenv)
+	c, err := daemon.CheckConfig(path, e.getenv)
 	if err != nil {
 		var ce *config.Error
 		if errors.As(err, &ce) {

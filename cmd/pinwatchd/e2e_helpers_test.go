@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/pgtest"
 	"github.com/pinwatchd/pinwatchd/internal/pinwatchdtest"
 	"golang.org/x/sys/unix"
 )
@@ -42,7 +43,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Main(m) // stops the PostgreSQL cluster, if a test started one
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}

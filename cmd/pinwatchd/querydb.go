@@ -9,9 +9,32 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/monitor"
 	"github.com/pinwatchd/pinwatchd/storage"
+	"github.com/pinwatchd/pinwatchd/storage/backend"
+	"github.com/pinwatchd/pinwatchd/web"
 )
+
+// queryStore is what the query commands read of a database, SQLite or
+// PostgreSQL, opened read-only: the dashboard's pages (web.Store, for
+// `report`), the preflight's (monitor.PreflightStore), Certs and the
+// outbox's parked notifications. Every method
+// only reads; a target never recorded has no rows (no error).
+type queryStore interface {
+	web.Store
+	monitor.PreflightStore
+	// Certs returns what every (target, address) served at its latest
+	// probe that served a chain, ordered by target then address, marked
+	// stale for targets configured does not accept (nil: all) and
+	// addresses that left DNS.
+	Certs(ctx context.Context, now time.Time, configured func(target string) bool) ([]pinwatchd.CertStatus, error)
+	// Undeliverable sums up the notifications Slack refused for good.
+	Undeliverable(ctx context.Context) (storage.Undeliverable, error)
+	// Close releases the database.
+	Close() error
+}
 
 // queryFlags are the flags every database query command shares.
 type queryFlags struct {
@@ -23,14 +46,14 @@ type queryFlags struct {
 func addQueryFlags(fs *flag.FlagSet) queryFlags {
 	return queryFlags{
 		config:   addConfigFlag(fs),
-		database: fs.String("database", "", "database `file` to read (default: the config's database)"),
+		database: fs.String("database", "", "database `file or URL` to read (default: the config's database)"),
 		json:     fs.Bool("json", false, "print JSON"),
 	}
 }
 
 // openQueryDB opens the database for reading: --database if given, else the
 // one the config names.
-func openQueryDB(ctx context.Context, e *env, q queryFlags) (*storage.DB, error) {
+func openQueryDB(ctx context.Context, e *env, q queryFlags) (queryStore, error) {
 	var cfg *config.Config
 	if *q.database == "" {
 		var err error
@@ -82,12 +105,15 @@ func configured(cfg *config.Config) func(string) bool {
 }
 
 // openDatabase opens --database, else the database cfg names, for reading.
-func openDatabase(ctx context.Context, e *env, q queryFlags, cfg *config.Config) (*storage.DB, error) {
+// The config's database_password_file applies to the config's database
+// (with --database naming another, the password comes from PGPASSFILE).
+func openDatabase(ctx context.Context, e *env, q queryFlags, cfg *config.Config) (queryStore, error) {
 	path := *q.database
-	if path == "" {
-		path = cfg.DatabasePath(e.getenv)
+	var o backend.Options
+	if cfg != nil && (path == "" || path == cfg.DatabasePath(e.getenv)) {
+		path, o.PasswordFile = cfg.DatabasePath(e.getenv), cfg.DatabasePasswordFile
 	}
-	db, err := storage.OpenReadOnly(ctx, path)
+	db, err := backend.OpenReadOnly(ctx, path, o)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("database %s does not exist yet: run the daemon or 'pinwatchd check --record' first, or name it with --database", path)
 	}

@@ -35,11 +35,7 @@ func runReport(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}
-	if *q.database == "" {
-		path := cfg.DatabasePath(e.getenv)
-		q.database = &path
-	}
-	db, err := openQueryDB(ctx, e, q)
+	db, err := openDatabase(ctx, e, q, cfg)
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}

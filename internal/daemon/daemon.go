@@ -14,7 +14,6 @@ import (
 	"github.com/pinwatchd/pinwatchd/internal/sdnotify"
 	"github.com/pinwatchd/pinwatchd/monitor"
 	"github.com/pinwatchd/pinwatchd/notify"
-	"github.com/pinwatchd/pinwatchd/storage"
 )
 
 // Options are what a Daemon needs besides its configuration.
@@ -45,7 +44,7 @@ type Options struct {
 type Daemon struct {
 	opts    Options
 	log     *slog.Logger
-	db      *storage.DB
+	db      store
 	sd      *sdnotify.Client // nil outside systemd
 	started chan struct{}    // closed once Run has started everything
 
@@ -71,7 +70,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Daemon, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	db, err := storage.Open(ctx, cfg.DatabasePath(o.Getenv))
+	db, err := openStore(ctx, cfg.DatabasePath(o.Getenv), cfg.DatabasePasswordFile)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +85,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Daemon, error) {
 	return d, nil
 }
 
-// DatabasePath is the file of the daemon's database.
+// DatabasePath names the daemon's database: its file, or its URL without
+// the password.
 func (d *Daemon) DatabasePath() string { return d.db.Path() }
 
 // Close releases the database. Call it after Run has returned.

@@ -16,7 +16,7 @@ import (
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/testpki"
-	"github.com/pinwatchd/pinwatchd/storage"
+	"github.com/pinwatchd/pinwatchd/storage/backend"
 )
 
 // The daemon tests run New and Run in-process against real TLS servers on
@@ -214,11 +214,11 @@ func (r *running) stop(t *testing.T) {
 	}
 }
 
-// alerts reads the alerts (all of them with all) from the database file,
-// as the query commands do.
+// alerts reads the alerts (all of them with all) from the database (a
+// file, or a PostgreSQL URL), as the query commands do.
 func alerts(t *testing.T, dbPath string, all bool) []pinwatchd.Alert {
 	t.Helper()
-	db, err := storage.OpenReadOnly(t.Context(), dbPath)
+	db, err := backend.OpenReadOnly(t.Context(), dbPath, backend.Options{})
 	if err != nil {
 		t.Fatalf("open %s: %v", dbPath, err)
 	}
@@ -230,10 +230,10 @@ func alerts(t *testing.T, dbPath string, all bool) []pinwatchd.Alert {
 	return as
 }
 
-// history reads the timeline of target from the database file.
+// history reads the timeline of target from the database.
 func history(t *testing.T, dbPath, target string) []pinwatchd.Event {
 	t.Helper()
-	db, err := storage.OpenReadOnly(t.Context(), dbPath)
+	db, err := backend.OpenReadOnly(t.Context(), dbPath, backend.Options{})
 	if err != nil {
 		t.Fatalf("open %s: %v", dbPath, err)
 	}

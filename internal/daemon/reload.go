@@ -10,6 +10,7 @@ import (
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/internal/logkey"
 	"github.com/pinwatchd/pinwatchd/monitor"
+	"github.com/pinwatchd/pinwatchd/storage/backend"
 )
 
 // Reload re-reads the configuration file and applies it: targets added,
@@ -59,8 +60,9 @@ func (d *Daemon) reload(ctx context.Context) error {
 	d.mu.Lock()
 	old, oldTargets := d.cfg, d.targets
 	d.mu.Unlock()
-	if cfg.DatabasePath(d.opts.Getenv) != old.DatabasePath(d.opts.Getenv) {
-		d.log.Warn("database path changed; it takes effect at the next restart", logkey.Database, old.DatabasePath(d.opts.Getenv))
+	if cfg.DatabasePath(d.opts.Getenv) != old.DatabasePath(d.opts.Getenv) || cfg.DatabasePasswordFile != old.DatabasePasswordFile {
+		d.log.Warn("database or database_password_file changed; it takes effect at the next restart",
+			logkey.Database, backend.Display(old.DatabasePath(d.opts.Getenv)))
 	}
 	// The new listener first: an address that cannot be listened on
 	// fails the reload before anything else has changed.

@@ -8,7 +8,6 @@ import (
 	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/metrics"
 	"github.com/pinwatchd/pinwatchd/notify"
-	"github.com/pinwatchd/pinwatchd/storage"
 )
 
 // outboxSender runs a notify.Sender over the database's outbox in the
@@ -22,7 +21,7 @@ type outboxSender struct {
 // newOutboxSender builds the sender of cfg: custom when given, else Slack
 // when configured, else log only. Secrets are read here, from the files the
 // config names.
-func newOutboxSender(cfg *config.Config, db *storage.DB, log *slog.Logger, m *metrics.Metrics, custom notify.Notifier) (*outboxSender, error) {
+func newOutboxSender(cfg *config.Config, db notify.Outbox, log *slog.Logger, m *metrics.Metrics, custom notify.Notifier) (*outboxSender, error) {
 	sc := notify.SenderConfig{Outbox: db, Log: log, DigestWindow: cfg.Alerts.DigestWindow.Duration, Result: func(result string, n int) {
 		for range n {
 			m.NotificationResult(result)

@@ -1,9 +1,8 @@
-package storage
+package storagetest
 
 import (
 	"fmt"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,15 +10,22 @@ import (
 	"github.com/pinwatchd/pinwatchd/internal/testpki"
 )
 
-func TestHistoryFilters(t *testing.T) {
-	db, _ := openTest(t)
+var queryChecks = []check{
+	{"HistoryFilters", checkHistoryFilters},
+	{"Certs", checkCerts},
+	{"CertsLeftDNS", checkCertsLeftDNS},
+	{"LatestObservationsRoundTrip", checkLatestObservationsRoundTrip},
+}
+
+func checkHistoryFilters(t *testing.T, newDB Factory) {
+	db := newDB(t)
 	p := testpki.New(t)
 	a := pkiChain(p.Leaf, p.Intermediate, p.Root)
 	b := pkiChain(p.Intermediate.Leaf(t, testpki.Options{}), p.Intermediate, p.Root)
 	h := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }
-	record(t, db, okObs("api", "127.0.0.1:443", h(0), a), okObs("www", "127.0.0.2:443", h(0), a))
-	record(t, db, okObs("api", "127.0.0.1:443", h(1), a), failObs("www", "127.0.0.2:443", h(1), pinwatchd.KindTimeout, "i/o timeout"))
-	record(t, db, okObs("api", "127.0.0.1:443", h(2), b), okObs("www", "127.0.0.2:443", h(2), a))
+	record(t, db.Store, okObs("api", "127.0.0.1:443", h(0), a), okObs("www", "127.0.0.2:443", h(0), a))
+	record(t, db.Store, okObs("api", "127.0.0.1:443", h(1), a), failObs("www", "127.0.0.2:443", h(1), pinwatchd.KindTimeout, "i/o timeout"))
+	record(t, db.Store, okObs("api", "127.0.0.1:443", h(2), b), okObs("www", "127.0.0.2:443", h(2), a))
 
 	type ev struct {
 		Target string
@@ -43,7 +49,7 @@ func TestHistoryFilters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%q since %s", tt.target, tt.since.Format(time.TimeOnly)), func(t *testing.T) {
-			hist, err := db.History(t.Context(), tt.target, tt.since)
+			hist, err := db.Store.History(t.Context(), tt.target, tt.since)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,20 +64,20 @@ func TestHistoryFilters(t *testing.T) {
 	}
 }
 
-func TestCerts(t *testing.T) {
-	db, _ := openTest(t)
+func checkCerts(t *testing.T, newDB Factory) {
+	db := newDB(t)
 	root := testpki.NewRoot(t, testpki.Options{})
 	// The intermediate expires before the leaf: chain_not_after is its.
 	inter := root.Intermediate(t, testpki.Options{NotAfter: t0.Add(20 * 24 * time.Hour)})
 	leaf := inter.Leaf(t, testpki.Options{NotAfter: t0.Add(45 * 24 * time.Hour)})
 	c := pkiChain(leaf, inter, root)
 	h := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }
-	record(t, db, okObs("api", "127.0.0.1:443", h(0), c), okObs("api", "[::1]:443", h(0), c),
+	record(t, db.Store, okObs("api", "127.0.0.1:443", h(0), c), okObs("api", "[::1]:443", h(0), c),
 		failObs("down", "127.0.0.9:443", h(0), pinwatchd.KindConnectFailed, "refused"))
-	record(t, db, okObs("api", "127.0.0.1:443", h(1), c), failObs("api", "[::1]:443", h(1), pinwatchd.KindTimeout, "i/o timeout"))
-	record(t, db, okObs("api", "127.0.0.1:443", h(2), c), failObs("api", "[::1]:443", h(2), pinwatchd.KindTimeout, "i/o timeout"))
+	record(t, db.Store, okObs("api", "127.0.0.1:443", h(1), c), failObs("api", "[::1]:443", h(1), pinwatchd.KindTimeout, "i/o timeout"))
+	record(t, db.Store, okObs("api", "127.0.0.1:443", h(2), c), failObs("api", "[::1]:443", h(2), pinwatchd.KindTimeout, "i/o timeout"))
 
-	got, err := db.Certs(t.Context(), h(2), nil)
+	got, err := db.Store.Certs(t.Context(), h(2), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,15 +99,15 @@ func TestCerts(t *testing.T) {
 // An address is current while it belongs to its target's latest round that
 // resolved the name, however far apart the probes of one round are; one
 // that the latest such round did not probe has left DNS.
-func TestCertsLeftDNS(t *testing.T) {
-	db, _ := openTest(t)
+func checkCertsLeftDNS(t *testing.T, newDB Factory) {
+	db := newDB(t)
 	p := testpki.New(t)
 	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
 	h := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }
 	const a, b, name = "127.0.0.1:443", "127.0.0.2:443", "api.example.com:443"
 	leftDNS := func(at time.Time) map[string]bool {
 		t.Helper()
-		got, err := db.Certs(t.Context(), at, nil)
+		got, err := db.Store.Certs(t.Context(), at, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,31 +129,31 @@ func TestCertsLeftDNS(t *testing.T) {
 
 	// One round whose second probe starts 40 s after the first, then one
 	// whose second probe fails: both addresses are current.
-	record(t, db, okObs("api", a, h(0), c), okObs("api", b, h(0).Add(40*time.Second), c))
+	record(t, db.Store, okObs("api", a, h(0), c), okObs("api", b, h(0).Add(40*time.Second), c))
 	check("first round", h(0), map[string]bool{a: false, b: false})
-	record(t, db, okObs("api", a, h(1).Add(30*time.Second), c), failObs("api", b, h(1), pinwatchd.KindConnectFailed, "refused"))
+	record(t, db.Store, okObs("api", a, h(1).Add(30*time.Second), c), failObs("api", b, h(1), pinwatchd.KindConnectFailed, "refused"))
 	check("a failed probe", h(1), map[string]bool{a: false, b: false})
 	// The name resolves to a only: b left DNS.
-	record(t, db, okObs("api", a, h(2), c))
+	record(t, db.Store, okObs("api", a, h(2), c))
 	check("b no longer resolved", h(2), map[string]bool{a: false, b: true})
 	// The name does not resolve at all: nothing says a left.
-	record(t, db, failObs("api", name, h(3), pinwatchd.KindDNSFailed, "no such host"))
+	record(t, db.Store, failObs("api", name, h(3), pinwatchd.KindDNSFailed, "no such host"))
 	check("a DNS failure", h(3), map[string]bool{a: false, b: true})
 	// b is back.
-	record(t, db, okObs("api", a, h(4), c), okObs("api", b, h(4), c))
+	record(t, db.Store, okObs("api", a, h(4), c), okObs("api", b, h(4), c))
 	check("b back", h(4), map[string]bool{a: false, b: false})
 	// Another target's rounds change nothing for api.
-	record(t, db, okObs("www", "127.0.0.3:443", h(5), c))
+	record(t, db.Store, okObs("www", "127.0.0.3:443", h(5), c))
 	check("another target", h(5), map[string]bool{a: false, b: false, "127.0.0.3:443": false})
 	// Two rounds within one second (check --record run twice) are two
 	// rounds.
-	record(t, db, okObs("api", a, h(6).Add(100*time.Millisecond), c), okObs("api", b, h(6).Add(100*time.Millisecond), c))
-	record(t, db, okObs("api", a, h(6).Add(700*time.Millisecond), c))
+	record(t, db.Store, okObs("api", a, h(6).Add(100*time.Millisecond), c), okObs("api", b, h(6).Add(100*time.Millisecond), c))
+	record(t, db.Store, okObs("api", a, h(6).Add(700*time.Millisecond), c))
 	check("a round in the same second", h(6), map[string]bool{a: false, b: true, "127.0.0.3:443": false})
 
 	// A target no longer configured is stale as such, whatever its
 	// addresses.
-	got, err := db.Certs(t.Context(), h(6), func(target string) bool { return target == "www" })
+	got, err := db.Store.Certs(t.Context(), h(6), func(target string) bool { return target == "www" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,8 +168,8 @@ func TestCertsLeftDNS(t *testing.T) {
 	}
 }
 
-func TestLatestObservationsRoundTrip(t *testing.T) {
-	db, _ := openTest(t)
+func checkLatestObservationsRoundTrip(t *testing.T, newDB Factory) {
+	db := newDB(t)
 	p := testpki.New(t)
 	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
 	o := okObs("api", "127.0.0.1:443", t0, c)
@@ -174,11 +180,11 @@ func TestLatestObservationsRoundTrip(t *testing.T) {
 		HostnameValid: true}
 	o.VerifiedChain = nil
 	failed := failObs("api", "[::1]:443", t0, pinwatchd.KindConnectFailed, "refused")
-	record(t, db, o, failed)
+	record(t, db.Store, o, failed)
 	o.Time = t0.Add(time.Hour)
-	record(t, db, o)
+	record(t, db.Store, o)
 
-	got, err := db.LatestObservations(t.Context(), "api")
+	got, err := db.Store.LatestObservations(t.Context(), "api")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,68 +193,7 @@ func TestLatestObservationsRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("LatestObservations =\n%+v\nwant\n%+v", got, want)
 	}
-	if none, err := db.LatestObservations(t.Context(), "nosuch"); err != nil || len(none) != 0 {
+	if none, err := db.Store.LatestObservations(t.Context(), "nosuch"); err != nil || len(none) != 0 {
 		t.Errorf("LatestObservations(nosuch) = %v, %v; want none", none, err)
-	}
-}
-
-// TestReadOnlyWhileWriting reads with OpenReadOnly while another DB writes
-// the same file from a goroutine: two real sets of connections.
-func TestReadOnlyWhileWriting(t *testing.T) {
-	db, path := openTest(t)
-	p := testpki.New(t)
-	chains := []chain{pkiChain(p.Leaf, p.Intermediate, p.Root), pkiChain(p.Intermediate.Leaf(t, testpki.Options{}), p.Intermediate, p.Root)}
-	record(t, db, okObs("t0", "127.0.0.1:443", t0, chains[0]))
-	ro, err := OpenReadOnly(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
-
-	const rounds = 200
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	var writeErr error
-	wg.Go(func() {
-		defer close(done)
-		for i := 1; i <= rounds; i++ {
-			var obs []pinwatchd.Observation
-			for j := range 20 {
-				obs = append(obs, okObs(fmt.Sprintf("t%d", j), "127.0.0.1:443", t0.Add(time.Duration(i)*time.Hour), chains[(i/10+j)%2]))
-			}
-			if _, err := db.Record(t.Context(), obs); err != nil {
-				writeErr = err
-				return
-			}
-		}
-	})
-	reads := 0
-	for running := true; running; reads++ {
-		select {
-		case <-done:
-			running = false
-		default:
-		}
-		if _, err := ro.History(t.Context(), "", time.Time{}); err != nil {
-			t.Fatalf("History while writing: %v", err)
-		}
-		if _, err := ro.Certs(t.Context(), t0, nil); err != nil {
-			t.Fatalf("Certs while writing: %v", err)
-		}
-		if _, err := ro.LatestObservations(t.Context(), "t3"); err != nil {
-			t.Fatalf("LatestObservations while writing: %v", err)
-		}
-	}
-	wg.Wait()
-	if writeErr != nil {
-		t.Fatalf("Record while reading: %v", writeErr)
-	}
-	// The reader sees everything the writer committed.
-	hist, err := ro.History(t.Context(), "t5", time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := 1 + rounds/10; len(hist) != want {
-		t.Errorf("t5 history has %d events after %d reads, want %d", len(hist), reads, want)
 	}
 }

@@ -1,7 +1,6 @@
-package storage
+package storagetest
 
 import (
-	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -10,32 +9,33 @@ import (
 	"github.com/pinwatchd/pinwatchd/internal/testpki"
 )
 
+var recordChecks = []check{
+	{"RecordSpans", checkRecordSpans},
+	{"RecordStoresEachCertOnce", checkRecordStoresEachCertOnce},
+	{"RecordChangeClasses", checkRecordChangeClasses},
+	{"RecordFirstSeenOncePerAddress", checkRecordFirstSeenOncePerAddress},
+	{"RecordFailureAndRecovery", checkRecordFailureAndRecovery},
+	{"RecordFailureDoesNotHideRotation", checkRecordFailureDoesNotHideRotation},
+	{"RecordFirstProbeFails", checkRecordFirstProbeFails},
+	{"RecordRejects", checkRecordRejects},
+	{"RecordSameAddressTwiceInOneRound", checkRecordSameAddressTwice},
+}
+
 type spanRowT struct {
 	FirstSeen, LastSeen time.Time
 	ProbeCount          int
 }
 
-func spanRows(t *testing.T, db *DB) []spanRowT {
+func spanRows(t *testing.T, db Database) []spanRowT {
 	t.Helper()
-	rows, err := db.read.QueryContext(t.Context(), `SELECT first_seen, last_seen, probe_count FROM spans ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	var out []spanRowT
-	for rows.Next() {
-		var f, l int64
-		var r spanRowT
-		if err := rows.Scan(&f, &l, &r.ProbeCount); err != nil {
-			t.Fatal(err)
-		}
-		r.FirstSeen, r.LastSeen = fromUnix(f), fromUnix(l)
-		out = append(out, r)
+	for _, r := range db.Ints(t, `SELECT first_seen, last_seen, probe_count FROM spans ORDER BY id`) {
+		out = append(out, spanRowT{time.Unix(r[0], 0).UTC(), time.Unix(r[1], 0).UTC(), int(r[2])})
 	}
 	return out
 }
 
-func TestRecordSpans(t *testing.T) {
+func checkRecordSpans(t *testing.T, newDB Factory) {
 	p := testpki.New(t)
 	base := okObs("api", "127.0.0.1:443", t0, pkiChain(p.Leaf, p.Intermediate, p.Root))
 	hour := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }
@@ -81,9 +81,9 @@ func TestRecordSpans(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db, _ := openTest(t)
+			db := newDB(t)
 			for _, o := range tt.obs {
-				record(t, db, o)
+				record(t, db.Store, o)
 			}
 			if got := spanRows(t, db); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("spans = %+v, want %+v", got, tt.want)
@@ -92,13 +92,13 @@ func TestRecordSpans(t *testing.T) {
 	}
 }
 
-func TestRecordStoresEachCertOnce(t *testing.T) {
-	db, _ := openTest(t)
+func checkRecordStoresEachCertOnce(t *testing.T, newDB Factory) {
+	db := newDB(t)
 	p := testpki.New(t)
 	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
 	// Two targets serving the same chain, in one round, then again.
-	record(t, db, okObs("a", "127.0.0.1:443", t0, c), okObs("b", "127.0.0.2:443", t0, c))
-	record(t, db, okObs("a", "127.0.0.1:443", t0.Add(time.Hour), c), okObs("b", "127.0.0.2:443", t0.Add(time.Hour), c))
+	record(t, db.Store, okObs("a", "127.0.0.1:443", t0, c), okObs("b", "127.0.0.2:443", t0, c))
+	record(t, db.Store, okObs("a", "127.0.0.1:443", t0.Add(time.Hour), c), okObs("b", "127.0.0.2:443", t0.Add(time.Hour), c))
 	for table, want := range map[string]int{"certs": 3, "chains": 2, "chain_certs": 5, "spans": 2, "addresses": 2} {
 		if got := countRows(t, db, table); got != want {
 			t.Errorf("%s rows = %d, want %d", table, got, want)
@@ -106,7 +106,7 @@ func TestRecordStoresEachCertOnce(t *testing.T) {
 	}
 }
 
-func TestRecordChangeClasses(t *testing.T) {
+func checkRecordChangeClasses(t *testing.T, newDB Factory) {
 	root := testpki.NewRoot(t, testpki.Options{})
 	inter := root.Intermediate(t, testpki.Options{})
 	old := inter.Leaf(t, testpki.Options{})
@@ -128,13 +128,13 @@ func TestRecordChangeClasses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db, _ := openTest(t)
+			db := newDB(t)
 			a, b := pkiChain(old, inter, root), tt.next()
-			record(t, db, okObs("api", "127.0.0.1:443", t0, a))
-			if ev := record(t, db, okObs("api", "127.0.0.1:443", t0.Add(time.Hour), a)); len(ev) != 0 {
+			record(t, db.Store, okObs("api", "127.0.0.1:443", t0, a))
+			if ev := record(t, db.Store, okObs("api", "127.0.0.1:443", t0.Add(time.Hour), a)); len(ev) != 0 {
 				t.Fatalf("unchanged observation derived events %+v", ev)
 			}
-			got := record(t, db, okObs("api", "127.0.0.1:443", t0.Add(2*time.Hour), b))
+			got := record(t, db.Store, okObs("api", "127.0.0.1:443", t0.Add(2*time.Hour), b))
 			want := []pinwatchd.Event{{
 				Time: t0.Add(2 * time.Hour), Target: "api", Address: "127.0.0.1:443",
 				Event: pinwatchd.EventChainChanged, Class: tt.class,
@@ -150,7 +150,7 @@ func TestRecordChangeClasses(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("Record events =\n%+v\nwant\n%+v", got, want)
 			}
-			hist, err := db.History(t.Context(), "api", t0.Add(time.Hour))
+			hist, err := db.Store.History(t.Context(), "api", t0.Add(time.Hour))
 			if err != nil || !reflect.DeepEqual(hist, want) {
 				t.Fatalf("History = %+v, %v; want %+v", hist, err, want)
 			}
@@ -158,14 +158,14 @@ func TestRecordChangeClasses(t *testing.T) {
 	}
 }
 
-func TestRecordFirstSeenOncePerAddress(t *testing.T) {
-	db, _ := openTest(t)
+func checkRecordFirstSeenOncePerAddress(t *testing.T, newDB Factory) {
+	db := newDB(t)
 	p := testpki.New(t)
 	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
 	var all []pinwatchd.Event
 	for i := range 3 {
 		at := t0.Add(time.Duration(i) * time.Hour)
-		all = append(all, record(t, db, okObs("api", "127.0.0.1:443", at, c), okObs("api", "[::1]:443", at, c),
+		all = append(all, record(t, db.Store, okObs("api", "127.0.0.1:443", at, c), okObs("api", "[::1]:443", at, c),
 			okObs("www", "127.0.0.1:443", at, c))...)
 	}
 	want := []eventSummary{
@@ -181,19 +181,19 @@ func TestRecordFirstSeenOncePerAddress(t *testing.T) {
 	}
 }
 
-func TestRecordFailureAndRecovery(t *testing.T) {
-	db, _ := openTest(t)
+func checkRecordFailureAndRecovery(t *testing.T, newDB Factory) {
+	db := newDB(t)
 	p := testpki.New(t)
 	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
 	addr := "127.0.0.1:443"
 	h := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }
-	record(t, db, okObs("api", addr, h(0), c))
+	record(t, db.Store, okObs("api", addr, h(0), c))
 	var got []pinwatchd.Event
-	got = append(got, record(t, db, failObs("api", addr, h(1), pinwatchd.KindConnectFailed, "connection refused"))...)
-	got = append(got, record(t, db, failObs("api", addr, h(2), pinwatchd.KindConnectFailed, "connection refused"))...)
-	got = append(got, record(t, db, failObs("api", addr, h(3), pinwatchd.KindTimeout, "i/o timeout"))...)
-	got = append(got, record(t, db, okObs("api", addr, h(4), c))...)
-	got = append(got, record(t, db, okObs("api", addr, h(5), c))...)
+	got = append(got, record(t, db.Store, failObs("api", addr, h(1), pinwatchd.KindConnectFailed, "connection refused"))...)
+	got = append(got, record(t, db.Store, failObs("api", addr, h(2), pinwatchd.KindConnectFailed, "connection refused"))...)
+	got = append(got, record(t, db.Store, failObs("api", addr, h(3), pinwatchd.KindTimeout, "i/o timeout"))...)
+	got = append(got, record(t, db.Store, okObs("api", addr, h(4), c))...)
+	got = append(got, record(t, db.Store, okObs("api", addr, h(5), c))...)
 	want := []eventSummary{
 		{Event: pinwatchd.EventProbeFailed, Address: addr, ErrorKind: pinwatchd.KindConnectFailed, Time: h(1)},
 		{Event: pinwatchd.EventRecovered, Address: addr, NewPin: c.leaf().Pin.String(), Time: h(4), NewLeafSHA256: c.leaf().SHA256},
@@ -206,18 +206,18 @@ func TestRecordFailureAndRecovery(t *testing.T) {
 	}
 }
 
-func TestRecordFailureDoesNotHideRotation(t *testing.T) {
-	db, _ := openTest(t)
+func checkRecordFailureDoesNotHideRotation(t *testing.T, newDB Factory) {
+	db := newDB(t)
 	p := testpki.New(t)
 	a := pkiChain(p.Leaf, p.Intermediate, p.Root)
 	b := pkiChain(p.Intermediate.Leaf(t, testpki.Options{}), p.Intermediate, p.Root)
 	addr := "127.0.0.1:443"
-	record(t, db, okObs("api", addr, t0, a))
-	record(t, db, failObs("api", addr, t0.Add(time.Hour), pinwatchd.KindHandshakeFailed, "remote error"))
-	record(t, db, failObs("api", addr, t0.Add(2*time.Hour), pinwatchd.KindHandshakeFailed, "remote error"))
-	record(t, db, okObs("api", addr, t0.Add(3*time.Hour), b))
+	record(t, db.Store, okObs("api", addr, t0, a))
+	record(t, db.Store, failObs("api", addr, t0.Add(time.Hour), pinwatchd.KindHandshakeFailed, "remote error"))
+	record(t, db.Store, failObs("api", addr, t0.Add(2*time.Hour), pinwatchd.KindHandshakeFailed, "remote error"))
+	record(t, db.Store, okObs("api", addr, t0.Add(3*time.Hour), b))
 
-	hist, err := db.History(t.Context(), "api", time.Time{})
+	hist, err := db.Store.History(t.Context(), "api", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,13 +233,13 @@ func TestRecordFailureDoesNotHideRotation(t *testing.T) {
 	}
 }
 
-func TestRecordFirstProbeFails(t *testing.T) {
-	db, _ := openTest(t)
+func checkRecordFirstProbeFails(t *testing.T, newDB Factory) {
+	db := newDB(t)
 	p := testpki.New(t)
 	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
 	var got []pinwatchd.Event
-	got = append(got, record(t, db, failObs("api", "127.0.0.1:443", t0, pinwatchd.KindDNSFailed, "no such host"))...)
-	got = append(got, record(t, db, okObs("api", "127.0.0.1:443", t0.Add(time.Hour), c))...)
+	got = append(got, record(t, db.Store, failObs("api", "127.0.0.1:443", t0, pinwatchd.KindDNSFailed, "no such host"))...)
+	got = append(got, record(t, db.Store, okObs("api", "127.0.0.1:443", t0.Add(time.Hour), c))...)
 	want := []eventSummary{
 		{Event: pinwatchd.EventFirstSeen, Address: "127.0.0.1:443", Time: t0},
 		{Event: pinwatchd.EventProbeFailed, Address: "127.0.0.1:443", ErrorKind: pinwatchd.KindDNSFailed, Time: t0},
@@ -250,8 +250,8 @@ func TestRecordFirstProbeFails(t *testing.T) {
 	}
 }
 
-func TestRecordRejects(t *testing.T) {
-	db, _ := openTest(t)
+func checkRecordRejects(t *testing.T, newDB Factory) {
+	db := newDB(t)
 	p := testpki.New(t)
 	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
 	noDER := c
@@ -267,12 +267,12 @@ func TestRecordRejects(t *testing.T) {
 		{"no time", okObs("api", "127.0.0.1:443", time.Time{}, c),
 			`record observation 0 (target "api", address "127.0.0.1:443"): target, address and time are required`},
 		{"unknown cert without DER", okObs("api", "127.0.0.1:443", t0, noDER),
-			"record observations in " + db.path + ": target api address 127.0.0.1:443: served chain: certificate " +
+			"record observations in " + db.Store.Path() + ": target api address 127.0.0.1:443: served chain: certificate " +
 				c.leaf().SHA256 + " (localhost) has no DER and is not stored yet"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := db.Record(t.Context(), []pinwatchd.Observation{tt.obs})
+			_, err := db.Store.Record(t.Context(), []pinwatchd.Observation{tt.obs})
 			if err == nil || err.Error() != tt.want {
 				t.Fatalf("Record error = %v\nwant %s", err, tt.want)
 			}
@@ -282,74 +282,29 @@ func TestRecordRejects(t *testing.T) {
 		t.Errorf("a failed Record left %d spans", n)
 	}
 	// Once stored with its DER, a certificate may come without it.
-	record(t, db, okObs("api", "127.0.0.1:443", t0, c))
+	record(t, db.Store, okObs("api", "127.0.0.1:443", t0, c))
 	other := pkiChain(p.Intermediate.Leaf(t, testpki.Options{}), p.Intermediate, p.Root)
 	other.served[1].DER = nil // the intermediate is stored already
-	record(t, db, okObs("api", "127.0.0.1:443", t0.Add(time.Hour), other))
+	record(t, db.Store, okObs("api", "127.0.0.1:443", t0.Add(time.Hour), other))
 }
 
-// TestRecordStaleCacheAcrossProcesses has another DB on the same file prune
-// a chain this DB has cached; recording that chain again must store it anew.
-func TestRecordStaleCacheAcrossProcesses(t *testing.T) {
-	db, path := openTest(t)
+// One call holding the same address twice (a round and a retry of it, or
+// two rounds batched together) records them in order: the first extends,
+// the second changes, a third equal to the second extends the new span.
+func checkRecordSameAddressTwice(t *testing.T, newDB Factory) {
+	db := newDB(t)
 	p := testpki.New(t)
 	a := pkiChain(p.Leaf, p.Intermediate, p.Root)
 	b := pkiChain(p.Intermediate.Leaf(t, testpki.Options{}), p.Intermediate, p.Root)
 	addr := "127.0.0.1:443"
-	record(t, db, okObs("api", addr, t0, a))
-	record(t, db, okObs("api", addr, t0.Add(time.Hour), b))
-
-	other, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
+	record(t, db.Store, okObs("api", addr, t0, a))
+	evs := record(t, db.Store, okObs("api", addr, t0.Add(time.Minute), a), okObs("api", addr, t0.Add(2*time.Minute), b),
+		okObs("api", addr, t0.Add(3*time.Minute), b))
+	if len(evs) != 1 || evs[0].Event != pinwatchd.EventChainChanged || evs[0].Time != t0.Add(2*time.Minute) {
+		t.Fatalf("events = %+v, want one chain_changed at +2m", summarize(evs))
 	}
-	st, err := other.Prune(t.Context(), t0.Add(30*time.Minute))
-	other.Close()
-	if err != nil || st.Chains != 2 || st.Certs != 1 {
-		t.Fatalf("Prune = %+v, %v; want a's served and verified chains and its leaf gone", st, err)
-	}
-
-	ev := record(t, db, okObs("api", addr, t0.Add(2*time.Hour), a))
-	if len(ev) != 1 || ev[0].Class != pinwatchd.ChangeKeyRotated {
-		t.Fatalf("events = %+v, want one key_rotated", ev)
-	}
-	certs, err := db.Certs(t.Context(), t0, nil)
-	if err != nil || len(certs) != 1 || certs[0].LeafSHA256 != a.leaf().SHA256 {
-		t.Fatalf("Certs = %+v, %v; want leaf %s", certs, err, a.leaf().SHA256)
-	}
-}
-
-// TestTwoWritersSameFile writes from two DBs on one file at once, as the
-// daemon and check --record do: neither may fail with "database is locked".
-func TestTwoWritersSameFile(t *testing.T) {
-	db, path := openTest(t)
-	other, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	p := testpki.New(t)
-	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
-	errs := make(chan error, 2)
-	for w, d := range []*DB{db, other} {
-		go func() {
-			for i := range 100 {
-				o := okObs(fmt.Sprintf("w%d", w), "127.0.0.1:443", t0.Add(time.Duration(i)*time.Minute), c)
-				if _, err := d.Record(t.Context(), []pinwatchd.Observation{o}); err != nil {
-					errs <- err
-					return
-				}
-			}
-			errs <- nil
-		}()
-	}
-	for range 2 {
-		if err := <-errs; err != nil {
-			t.Fatalf("concurrent Record: %v", err)
-		}
-	}
-	var count int
-	if err := db.read.QueryRowContext(t.Context(), `SELECT sum(probe_count) FROM spans`).Scan(&count); err != nil || count != 200 {
-		t.Fatalf("probes stored = %d, %v; want 200", count, err)
+	want := []spanRowT{{t0, t0.Add(time.Minute), 2}, {t0.Add(2 * time.Minute), t0.Add(3 * time.Minute), 2}}
+	if got := spanRows(t, db); !reflect.DeepEqual(got, want) {
+		t.Errorf("spans = %+v, want %+v", got, want)
 	}
 }

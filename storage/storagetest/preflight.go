@@ -1,4 +1,4 @@
-package storage
+package storagetest
 
 import (
 	"strings"
@@ -9,8 +9,16 @@ import (
 	"github.com/pinwatchd/pinwatchd/internal/testpki"
 )
 
-func TestPinHeadersSeen(t *testing.T) {
-	db, path := openTest(t)
+// preflightChecks are the promises the rotation preflight (SPEC §13) reads.
+var preflightChecks = []check{
+	{"PinHeadersSeen", checkPinHeadersSeen},
+}
+
+// PinHeadersSeen returns each distinct well-formed enforcing value of a
+// target once, with its last sighting at any address, the latest first; a
+// value stored cut comes back cut.
+func checkPinHeadersSeen(t *testing.T, newDB Factory) {
+	db := newDB(t)
 	p := testpki.New(t)
 	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
 	hdr := func(raw string, pins ...pinwatchd.Pin) *pinwatchd.PinHeader {
@@ -32,22 +40,18 @@ func TestPinHeadersSeen(t *testing.T) {
 	o2.PublicKeyPins, o2.PublicKeyPinsReportOnly = bad, hdr("max-age=600; ro", pinwatchd.Pin{4})
 	other := okObs("www", "127.0.0.1:3", t0, c)
 	other.PublicKeyPins = b
-	record(t, db, o1, o2, other)
+	record(t, db.Store, o1, o2, other)
 	o1.Time, o1.PublicKeyPins = t0.Add(time.Hour), b // a new value at :1
 	o2.Time, o2.PublicKeyPins = t0.Add(3*time.Hour), a
-	record(t, db, o1, o2)
+	record(t, db.Store, o1, o2)
 	o1.Time = t0.Add(2 * time.Hour) // b again: its span moves
-	record(t, db, o1)
+	record(t, db.Store, o1)
 	o1.Time, o1.PublicKeyPins = t0.Add(4*time.Hour), long
-	record(t, db, o1)
+	record(t, db.Store, o1)
 	o1.Time, o1.PublicKeyPins = t0.Add(5*time.Hour), nil // no header any more
-	record(t, db, o1)
+	record(t, db.Store, o1)
 
-	ro, err := OpenReadOnly(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
+	ro := openReadOnly(t, db)
 	got, err := ro.PinHeadersSeen(t.Context(), "api")
 	if err != nil {
 		t.Fatal(err)
