@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/logkey"
 )
 
@@ -55,7 +56,7 @@ func (h *handler) fleet(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) target(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	since, err := parseSince(r.URL.Query().Get("since"), h.o.now())
+	since, err := config.ParseSince(r.URL.Query().Get("since"), h.o.now())
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return
@@ -189,28 +190,4 @@ func wantsJSON(r *http.Request) bool {
 		}
 	}
 	return jsonQ > 0 && jsonQ > htmlQ
-}
-
-// parseSince reads the since parameter: a duration back from now ("30d",
-// "36h") or a date ("2026-11-01"); empty is the zero time (everything).
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	v := s
-	unit := time.Duration(1)
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		v, unit = n+"h", 24
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return time.Time{}, fmt.Errorf("since %q is neither a duration (30d, 36h) nor a date (2026-11-01)", s)
-	}
-	return now.Add(-d * unit), nil
 }

@@ -45,27 +45,6 @@ func TestWantsJSON(t *testing.T) {
 	}
 }
 
-func TestParseSince(t *testing.T) {
-	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
-	for in, want := range map[string]time.Time{
-		"":           {},
-		"30d":        now.Add(-30 * 24 * time.Hour),
-		"1.5d":       now.Add(-36 * time.Hour),
-		"36h":        now.Add(-36 * time.Hour),
-		"2026-11-01": time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
-	} {
-		got, err := parseSince(in, now)
-		if err != nil || !got.Equal(want) {
-			t.Errorf("parseSince(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"soon", "-3d", "0h", "d"} {
-		if _, err := parseSince(in, now); err == nil || !strings.Contains(err.Error(), in) {
-			t.Errorf("parseSince(%q) = %v, want an error naming it", in, err)
-		}
-	}
-}
-
 func TestWords(t *testing.T) {
 	for d, want := range map[int]string{89: "89 days left", 1: "1 day left", 0: "less than a day left", -1: "expired 1 day ago", -4: "expired 4 days ago"} {
 		if got := daysWords(d); got != want {

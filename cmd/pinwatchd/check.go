@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strings"
 
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/config"
@@ -50,7 +49,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, err)
 		return exitError
 	}
-	targets, err := selectTargets(cfg.Targets(), only)
+	targets, err := config.SelectTargets(cfg.Targets(), only)
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}
@@ -151,29 +150,6 @@ func checkJSON(reports []pinwatchd.Report, recorded bool, changes []pinwatchd.Ev
 		targets = append(targets, t)
 	}
 	return checkDocJSON{Targets: targets}
-}
-
-// selectTargets keeps the targets named in only (all when only is empty);
-// an unknown name is an error listing the configured ones.
-func selectTargets(all []pinwatchd.Target, only []string) ([]pinwatchd.Target, error) {
-	if len(only) == 0 {
-		return all, nil
-	}
-	byName := make(map[string]pinwatchd.Target, len(all))
-	names := make([]string, 0, len(all))
-	for _, t := range all {
-		byName[t.Name] = t
-		names = append(names, t.Name)
-	}
-	var out []pinwatchd.Target
-	for _, n := range only {
-		t, ok := byName[n]
-		if !ok {
-			return nil, fmt.Errorf("--target %q: no such target in the config; configured: %s", n, strings.Join(names, ", "))
-		}
-		out = append(out, t)
-	}
-	return out, nil
 }
 
 // isTerminal reports whether w is a character device (an interactive

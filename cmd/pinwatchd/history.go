@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/textreport"
 )
 
@@ -60,7 +61,7 @@ func runHistory(ctx context.Context, e *env, args []string) int {
 	if len(pos) == 1 {
 		target = pos[0]
 	}
-	from, err := parseSince(*since, e.now())
+	from, err := config.ParseSince(*since, e.now())
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}

@@ -119,22 +119,3 @@ func openDatabase(ctx context.Context, e *env, q queryFlags, cfg *config.Config)
 	}
 	return db, err
 }
-
-// parseSince reads --since: a duration back from now ("7d", "36h") or a
-// date or time ("2026-11-01", RFC 3339).
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t.UTC(), nil
-	}
-	d, err := config.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return time.Time{}, fmt.Errorf("--since %q is neither a duration (7d, 36h) nor a date (2026-11-01)", s)
-	}
-	return now.Add(-d).UTC(), nil
-}

@@ -25,7 +25,7 @@ func runReport(ctx context.Context, e *env, args []string) int {
 	if *out == "" {
 		return fail(e.stderr, "report needs --html FILE; usage: pinwatchd %s", reportUsage)
 	}
-	from, err := parseSince(*since, e.now())
+	from, err := config.ParseSince(*since, e.now())
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}
