@@ -254,9 +254,7 @@ func TestPinErrors(t *testing.T) {
 // TestPinMatchesOpenSSL checks pin against the openssl pipelines it
 // replaces.
 func TestPinMatchesOpenSSL(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl is not on PATH; the comparison needs it")
-	}
+	requireOpenSSL(t)
 	const tail = " | openssl dgst -sha256 -binary | base64"
 	pipelines := map[string]string{
 		"cert": `openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform der` + tail,

@@ -14,12 +14,7 @@ import (
 // with. Without openssl the test is skipped, except in CI, where it fails.
 func openSSLSPKISHA256(t *testing.T, file string) string {
 	t.Helper()
-	if _, err := exec.LookPath("openssl"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("openssl is not on PATH; CI must install it for this comparison")
-		}
-		t.Skip("openssl is not on PATH; the comparison needs it")
-	}
+	requireOpenSSL(t)
 	out, err := exec.CommandContext(t.Context(), "sh", "-c",
 		`openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum`, "sh", file).CombinedOutput()
 	if err != nil {
@@ -62,4 +57,17 @@ func TestPinFormatTLSA(t *testing.T) {
 			t.Errorf("pin --format tlsa -v of a chain printed\n%s(exit %d, stderr %q), want\n%s", stdout, code, stderr, want)
 		}
 	})
+}
+
+// requireOpenSSL skips a comparison with the openssl pipelines when openssl
+// is missing, except in CI (CI=true), where .ci/run installs it and its
+// absence is a failure.
+func requireOpenSSL(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("openssl is not on PATH; CI must install it (apt-get install openssl) for this comparison")
+		}
+		t.Skip("openssl is not on PATH; install it (apt-get install openssl) for this comparison")
+	}
 }
