@@ -36,6 +36,10 @@ type Observation struct {
 	// TLSA is the target's TLSA lookup with each record matched against
 	// this address's chain; nil unless the target is a DANE target.
 	TLSA *TLSAResult `json:"tlsa"`
+
+	// Vantage names the node that probed (SPEC §14); "" in observations
+	// recorded before vantage points existed.
+	Vantage string `json:"vantage"`
 }
 
 // ProbeError says why an address could not be probed.

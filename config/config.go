@@ -40,6 +40,10 @@ type Config struct {
 	// Resolver is the DNS server of every lookup; not set means the
 	// system resolver.
 	Resolver Resolver `toml:"resolver,omitempty"`
+	// Vantage names this node's vantage point (SPEC §14): observations,
+	// spans and events carry it. "" means the host name; use
+	// VantageName for the name in force.
+	Vantage string `toml:"vantage,omitempty"`
 
 	Alerts AlertsConfig `toml:"alerts"`
 	Slack  SlackConfig  `toml:"slack"`
@@ -98,6 +102,18 @@ func (c *Config) HTTPListen() string {
 		return c.HTTP.Listen
 	}
 	return c.Metrics.Listen
+}
+
+// VantageName returns the vantage point in force: Vantage, else the host
+// name, else "local" when the host name cannot be read.
+func (c *Config) VantageName() string {
+	if c.Vantage != "" {
+		return c.Vantage
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "local"
 }
 
 // PinSetConfig is one `[[pinset]]`.

@@ -472,3 +472,24 @@ func BenchmarkParseConfig10k(b *testing.B) {
 		}
 	}
 }
+
+func TestVantageNameDefaultsToHostName(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		t.Skipf("no host name to compare with: %v", err)
+	}
+	c, err := Parse(strings.NewReader("[[target]]\nname = \"api\"\nhost = \"api.example.com\"\n"), "inline", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.VantageName(); got != host {
+		t.Errorf("VantageName() without vantage = %q, want the host name %q", got, host)
+	}
+	c, err = Parse(strings.NewReader("vantage = \"eu-west-1\"\n[[target]]\nname = \"api\"\nhost = \"api.example.com\"\n"), "inline", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.VantageName(); got != "eu-west-1" {
+		t.Errorf("VantageName() = %q, want the configured %q", got, "eu-west-1")
+	}
+}

@@ -126,6 +126,26 @@ func (v *validator) global() {
 	}
 	v.positive("timeout", c.Timeout, "10s")
 	v.positive("retention", c.Retention, "400d")
+	if c.Vantage != "" && !validVantage(c.Vantage) {
+		v.add("vantage", "vantage = %q must be 1 to 64 letters, digits, '.', '_' or '-', e.g. \"eu-west-1\"", c.Vantage)
+	}
+}
+
+// validVantage reports whether name is a vantage name: it is shown in
+// tables, Slack messages and alert targets (vantage/NAME), so it is kept to
+// a short word.
+func validVantage(name string) bool {
+	if len(name) == 0 || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // positive reports a duration that is zero or negative.
