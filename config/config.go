@@ -377,15 +377,24 @@ func (c *Config) Thresholds() pinwatchd.Thresholds {
 	}
 }
 
+// ServiceDatabase is the database of the shipped systemd unit
+// (StateDirectory=pinwatchd). A variable so tests can point it elsewhere.
+var ServiceDatabase = "/var/lib/pinwatchd/pinwatchd.db"
+
 // DatabasePath returns `database` if set, else $STATE_DIRECTORY/pinwatchd.db
 // when systemd started the process and set STATE_DIRECTORY (the first entry
-// if it lists several), else ./pinwatchd.db.
+// if it lists several), else ServiceDatabase when that file exists (so
+// `sudo pinwatchd history` run by hand finds the service's database), else
+// ./pinwatchd.db.
 func (c *Config) DatabasePath(getenv func(string) string) string {
 	if c.Database != "" {
 		return c.Database
 	}
 	if dir, ok := stateDirectory(getenv); ok {
 		return filepath.Join(dir, "pinwatchd.db")
+	}
+	if fi, err := os.Stat(ServiceDatabase); err == nil && fi.Mode().IsRegular() {
+		return ServiceDatabase
 	}
 	return "pinwatchd.db"
 }

@@ -295,6 +295,9 @@ schedule = "CRON_TZ=Europe/Berlin 0 9 * * 1-5"
 
 func TestDatabasePath(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	service := filepath.Join(t.TempDir(), "pinwatchd.db")
+	defer func(old string) { ServiceDatabase = old }(ServiceDatabase)
+	ServiceDatabase = service
 	c := &Config{}
 	if got := c.DatabasePath(env(nil)); got != "pinwatchd.db" {
 		t.Errorf("no STATE_DIRECTORY: %q, want pinwatchd.db", got)
@@ -304,6 +307,17 @@ func TestDatabasePath(t *testing.T) {
 	}
 	if got := c.DatabasePath(env(map[string]string{"INVOCATION_ID": "ab12", "STATE_DIRECTORY": "/var/lib/pinwatchd:/var/lib/other"})); got != "/var/lib/pinwatchd/pinwatchd.db" {
 		t.Errorf("under systemd: %q", got)
+	}
+	// The service's database, once it exists, is what a command run by
+	// hand (sudo pinwatchd history) finds; systemd's own directory wins.
+	if err := os.WriteFile(service, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.DatabasePath(env(nil)); got != service {
+		t.Errorf("service database exists: %q, want %q", got, service)
+	}
+	if got := c.DatabasePath(env(map[string]string{"INVOCATION_ID": "ab12", "STATE_DIRECTORY": "/srv/state"})); got != "/srv/state/pinwatchd.db" {
+		t.Errorf("under systemd with the service database present: %q", got)
 	}
 	c.Database = "/srv/pw.db"
 	if got := c.DatabasePath(env(map[string]string{"STATE_DIRECTORY": "/var/lib/pinwatchd"})); got != "/srv/pw.db" {
