@@ -59,10 +59,8 @@ func (c Cert) DaysLeft(now time.Time) int {
 // Label returns a short human name for the certificate: its subject's common
 // name if it has one, else the whole subject, else its SHA-256 prefix.
 func (c Cert) Label() string {
-	for _, part := range strings.Split(c.Subject, ",") {
-		if v, ok := strings.CutPrefix(part, "CN="); ok {
-			return v
-		}
+	if v, ok := commonName(c.Subject); ok {
+		return v
 	}
 	if c.Subject != "" {
 		return c.Subject
@@ -71,6 +69,45 @@ func (c Cert) Label() string {
 		return "sha256:" + c.SHA256[:16]
 	}
 	return "certificate"
+}
+
+// commonName returns the unescaped value of the first CN attribute of an
+// RFC 4514 distinguished name as pkix.Name.String writes it. Separators
+// escaped inside a value (`\,`, `\+`) are part of the value, so a
+// certificate whose organisation reads "x,CN=bank.example" cannot choose the
+// name it is shown by.
+func commonName(dn string) (string, bool) {
+	start := 0
+	for i := 0; i <= len(dn); i++ {
+		if i < len(dn) && dn[i] == '\\' {
+			i++ // the next byte is escaped
+			continue
+		}
+		if i < len(dn) && dn[i] != ',' && dn[i] != '+' {
+			continue
+		}
+		if v, ok := strings.CutPrefix(dn[start:i], "CN="); ok {
+			return unescapeDN(v), true
+		}
+		start = i + 1
+	}
+	return "", false
+}
+
+// unescapeDN removes the backslashes of RFC 4514 escapes (`\,` → `,`); hex
+// escapes (`\0d`) are left as written, so control characters stay visible.
+func unescapeDN(v string) string {
+	if !strings.Contains(v, "\\") {
+		return v
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' && i+1 < len(v) && strings.IndexByte(",+\"\\<>;#= ", v[i+1]) >= 0 {
+			i++
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
 }
 
 // KeyType names the algorithm and size of a public key as found in

@@ -156,6 +156,11 @@ func TestCertLabel(t *testing.T) {
 		{"no common name", pinwatchd.Cert{Subject: "O=Acme,C=US", SHA256: testCertSHA}, "O=Acme,C=US"},
 		{"no subject", pinwatchd.Cert{SHA256: testCertSHA}, "sha256:" + testCertSHA[:16]},
 		{"nothing", pinwatchd.Cert{}, "certificate"},
+		// A subject is text the certificate's holder chose: an escaped
+		// separator inside a value never starts another attribute.
+		{"CN smuggled into an organisation", pinwatchd.Cert{Subject: subjectOf(pkix.Name{Organization: []string{"x,CN=bank.example"}})}, `O=x\,CN=bank.example`},
+		{"common name with a comma", pinwatchd.Cert{Subject: subjectOf(pkix.Name{CommonName: "Acme, Inc. CA", Organization: []string{"Acme"}})}, "Acme, Inc. CA"},
+		{"multi-valued RDN", pinwatchd.Cert{Subject: "OU=ops+CN=edge.example.com,O=Acme"}, "edge.example.com"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,6 +170,10 @@ func TestCertLabel(t *testing.T) {
 		})
 	}
 }
+
+// subjectOf returns the subject text of n as a served certificate's Subject
+// holds it.
+func subjectOf(n pkix.Name) string { return n.String() }
 
 func TestKeyType(t *testing.T) {
 	rsaKey := func(bits int) *rsa.PublicKey {
