@@ -18,7 +18,9 @@ import (
 //   - PendingEvents, AnnounceEvents: chain changes announced exactly once.
 //   - OpenAlerts, OpenAlertsUnder (the sub-targets of an mx target),
 //     Alerts, SaveAlerts (with their notifications, in one
-//     transaction), FailureCounts, NameState, SaveNameState: alert state.
+//     transaction), UpdateAlerts (read-modify-write of a target's open
+//     alerts, serialised across nodes), FailureCounts, NameState,
+//     SaveNameState: alert state.
 //   - Pending, PendingCount, Undeliverable, Delivered, Retry, Park,
 //     Requeue, SetThread: the outbox, whose IDs are never reused.
 //   - History, Certs, LatestObservations, RecentObservations,
@@ -38,6 +40,7 @@ type Store interface {
 	OpenAlertsUnder(ctx context.Context, prefix string) ([]pinwatchd.Alert, error)
 	Alerts(ctx context.Context, all bool) ([]pinwatchd.Alert, error)
 	SaveAlerts(ctx context.Context, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error
+	UpdateAlerts(ctx context.Context, target string, fn func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.Notification, error)) error
 	FailureCounts(ctx context.Context, target string) (map[string]int, error)
 	NameState(ctx context.Context, target string) (pinwatchd.NameState, error)
 	SaveNameState(ctx context.Context, target string, s pinwatchd.NameState) error

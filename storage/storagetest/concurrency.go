@@ -192,8 +192,13 @@ func checkReadOnlyRefusesWrites(t *testing.T, newDB Factory) {
 			_, err := ro.Record(ctx, []pinwatchd.Observation{okObs("api", "127.0.0.1:443", t0.Add(time.Hour), c)})
 			return err
 		},
-		"Prune":         func() error { _, err := ro.Prune(ctx, t0); return err },
-		"SaveAlerts":    func() error { return ro.SaveAlerts(ctx, []pinwatchd.Alert{a}, nil) },
+		"Prune":      func() error { _, err := ro.Prune(ctx, t0); return err },
+		"SaveAlerts": func() error { return ro.SaveAlerts(ctx, []pinwatchd.Alert{a}, nil) },
+		"UpdateAlerts": func() error {
+			return ro.UpdateAlerts(ctx, "api", func([]pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.Notification, error) {
+				return []pinwatchd.Alert{a}, nil, nil
+			})
+		},
 		"SaveNameState": func() error { return ro.SaveNameState(ctx, "api", pinwatchd.NameState{Unresolved: 1}) },
 		"Delivered":     func() error { return ro.Delivered(ctx, 1) },
 		"Retry":         func() error { return ro.Retry(ctx, 1, t0, "x") },
