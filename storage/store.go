@@ -22,7 +22,9 @@ import (
 //     alerts, serialised across nodes), FailureCounts, NameState,
 //     SaveNameState: alert state.
 //   - Pending, PendingCount, Undeliverable, Delivered, Retry, Park,
-//     Requeue, SetThread: the outbox, whose IDs are never reused.
+//     Requeue, SetThread: the outbox, whose IDs are never reused; Claim,
+//     Release and Pause let the nodes sharing it deliver each
+//     notification once.
 //   - History, Certs, LatestObservations, RecentObservations,
 //     PinHeadersSeen (the rotation preflight's): the queries.
 //   - Prune applies the retention; Ping checks the database answers.
@@ -53,6 +55,9 @@ type Store interface {
 	Park(ctx context.Context, id int64, at time.Time, lastError string) error
 	Requeue(ctx context.Context, now time.Time) (int, error)
 	SetThread(ctx context.Context, alertID int64, channel, ts string) error
+	Claim(ctx context.Context, owner string, now, until time.Time, limit int) ([]pinwatchd.Notification, error)
+	Release(ctx context.Context, owner string) error
+	Pause(ctx context.Context, channel string, until time.Time) error
 
 	History(ctx context.Context, target string, since time.Time) ([]pinwatchd.Event, error)
 	Certs(ctx context.Context, now time.Time, configured func(target string) bool) ([]pinwatchd.CertStatus, error)

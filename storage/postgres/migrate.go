@@ -28,6 +28,7 @@ var migrationFiles embed.FS
 const (
 	lockMigrate int64 = 0x70696e77_00000001 // applying a migration
 	lockRecord  int64 = 0x70696e77_00000002 // Record and Prune
+	lockClaim   int64 = 0x70696e77_00000003 // claiming outbox rows (Claim)
 )
 
 // lockNameState is the first half of the two-int advisory lock of one

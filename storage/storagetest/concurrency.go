@@ -205,6 +205,12 @@ func checkReadOnlyRefusesWrites(t *testing.T, newDB Factory) {
 		"Park":          func() error { return ro.Park(ctx, 1, t0, "x") },
 		"Requeue":       func() error { _, err := ro.Requeue(ctx, t0); return err },
 		"SetThread":     func() error { return ro.SetThread(ctx, 1, "C1", "1.2") },
+		"Claim": func() error {
+			_, err := ro.Claim(ctx, "a", t0, t0.Add(time.Minute), 10)
+			return err
+		},
+		"Release": func() error { return ro.Release(ctx, "a") },
+		"Pause":   func() error { return ro.Pause(ctx, "", t0) },
 		"AnnounceEvents": func() error {
 			_, err := ro.AnnounceEvents(ctx, []int64{1}, nil)
 			return err
