@@ -16,27 +16,20 @@ const alertsUsage = "alerts [--all] [--vantage NAME] [--json] [--config F] [--da
 
 // alertJSON is one entry of `alerts --json` (SPEC §5).
 type alertJSON struct {
-	ID             int64      `json:"id"`
-	Target         string     `json:"target"`
-	Kind           string     `json:"kind"`
-	Severity       string     `json:"severity"`
-	Subject        string     `json:"subject"`
-	Addresses      []string   `json:"addresses"`
-	Sites          []siteJSON `json:"sites"` // the (vantage, address) pairs it affects (SPEC §14)
-	State          string     `json:"state"`
-	OpenedAt       time.Time  `json:"opened_at"`
-	ResolvedAt     *time.Time `json:"resolved_at"`
-	LastNotifiedAt *time.Time `json:"last_notified_at"`
-	Message        string     `json:"message"`
-	ResolveReason  *string    `json:"resolve_reason"`
-	Undeliverable  bool       `json:"undeliverable"` // a notification about it was refused by Slack for good
-}
-
-// siteJSON is one (vantage, address) pair of an alert; the address is ""
-// for a condition of the target as a whole.
-type siteJSON struct {
-	Vantage string `json:"vantage"`
-	Address string `json:"address"`
+	ID             int64            `json:"id"`
+	Target         string           `json:"target"`
+	Kind           string           `json:"kind"`
+	Severity       string           `json:"severity"`
+	Subject        string           `json:"subject"`
+	Addresses      []string         `json:"addresses"`
+	Sites          []pinwatchd.Site `json:"sites"` // the (vantage, address) pairs it affects (SPEC §14)
+	State          string           `json:"state"`
+	OpenedAt       time.Time        `json:"opened_at"`
+	ResolvedAt     *time.Time       `json:"resolved_at"`
+	LastNotifiedAt *time.Time       `json:"last_notified_at"`
+	Message        string           `json:"message"`
+	ResolveReason  *string          `json:"resolve_reason"`
+	Undeliverable  bool             `json:"undeliverable"` // a notification about it was refused by Slack for good
 }
 
 func runAlerts(ctx context.Context, e *env, args []string) int {
@@ -80,10 +73,7 @@ func runAlerts(ctx context.Context, e *env, args []string) int {
 			if addrs == nil {
 				addrs = []string{}
 			}
-			sites := make([]siteJSON, 0, len(a.Sites))
-			for _, s := range a.Sites {
-				sites = append(sites, siteJSON(s))
-			}
+			sites := append([]pinwatchd.Site{}, a.Sites...)
 			out = append(out, alertJSON{
 				ID: a.ID, Target: a.Target, Kind: string(a.Kind), Severity: a.Severity.String(), Subject: a.Subject,
 				Addresses: addrs, Sites: sites, State: string(a.State), OpenedAt: a.OpenedAt.UTC(), ResolvedAt: pinwatchd.NullTime(a.ResolvedAt),
