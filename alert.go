@@ -1,7 +1,9 @@
 package pinwatchd
 
 import (
+	"cmp"
 	"net"
+	"slices"
 	"time"
 )
 
@@ -22,9 +24,15 @@ type Alert struct {
 	Kind      Kind
 	Severity  Severity
 	Subject   string   // see AlertSubject
-	Addresses []string // sorted
-	State     AlertState
-	Message   string // the latest finding's message
+	Addresses []string // sorted, each once: the addresses of Sites
+	// Sites are the (vantage, address) pairs the alert affects (SPEC §14),
+	// sorted: one alert of several nodes lists what each of them sees. A
+	// site without an address is a vantage that sees a condition about the
+	// whole target; one without a vantage was recorded before vantages
+	// existed and is taken over by the next node to judge it.
+	Sites   []Site
+	State   AlertState
+	Message string // the latest finding's message
 	// Details are those of the latest finding (see Finding.Details), for
 	// the messages about the alert. They travel with its notifications and
 	// are not kept in the alert's own row: an alert read back from storage
@@ -39,6 +47,49 @@ type Alert struct {
 	// otherwise.
 	Channel  string
 	ThreadTS string
+}
+
+// Site is one (vantage, address) pair an alert affects.
+type Site struct {
+	Vantage string `json:"vantage"`
+	Address string `json:"address"` // "ip:port"; empty for the target as a whole
+}
+
+// SiteAddresses returns the addresses of sites, sorted, each once, empty
+// ones left out; never nil.
+func SiteAddresses(sites []Site) []string {
+	out := []string{}
+	for _, s := range sites {
+		if s.Address != "" {
+			out = append(out, s.Address)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// SiteVantages returns the vantages of sites, sorted, each once, empty
+// ones left out; never nil.
+func SiteVantages(sites []Site) []string {
+	out := []string{}
+	for _, s := range sites {
+		if s.Vantage != "" {
+			out = append(out, s.Vantage)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// SortSites sorts sites by vantage, then address, and drops repeats.
+func SortSites(sites []Site) []Site {
+	slices.SortFunc(sites, func(a, b Site) int {
+		if c := cmp.Compare(a.Vantage, b.Vantage); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Address, b.Address)
+	})
+	return slices.Compact(sites)
 }
 
 // AlertKey is the identity of an alert.

@@ -30,6 +30,12 @@ import (
 // alerts, and an alert left with no address resolves saying "no longer
 // served at ADDRESS". Changes of an alert's addresses alone are not
 // announced.
+//
+// Alerts are shared by the nodes of one database (SPEC §14): an alert
+// lists the (vantage, address) sites it affects, and the round, of
+// r.Vantage, judges and changes that vantage's sites only. An alert the
+// round clears stays open while another vantage's site remains, silently;
+// it resolves when the last site is cleared.
 func UpdateAlerts(target string, open []pinwatchd.Alert, r Round, pol pinwatchd.AlertPolicy, now time.Time) (next []pinwatchd.Alert, changes []pinwatchd.AlertChange) {
 	now = now.UTC()
 	seen := make(map[pinwatchd.AlertKey]bool, len(open))
@@ -37,13 +43,24 @@ func UpdateAlerts(target string, open []pinwatchd.Alert, r Round, pol pinwatchd.
 		seen[open[i].Key()] = true
 	}
 	firing := groupFindings(target, &r, seen, pol.FailureThreshold)
-	for _, a := range open {
+	for _, shared := range open {
+		// The round judges this vantage's sites only (the view); the
+		// other vantages' stay exactly as they are.
+		a, others := r.view(shared)
 		g, still := firing[a.Key()]
 		kept, left, hold := r.judge(&a)
 		if still {
 			prev := a.Severity
 			a.Severity, a.Message, a.Details = g.Severity, g.Message, g.Details
+			if len(others) > 0 {
+				// Another vantage may see it worse: the shared alert
+				// does not fall below what it was, so that two nodes
+				// seeing different severities do not escalate it by
+				// turns.
+				a.Severity = max(a.Severity, prev)
+			}
 			a.Addresses = mergeAddresses(g.Addresses, kept)
+			r.share(&a, others, true)
 			switch {
 			case a.Severity > prev:
 				a.LastNotifiedAt = now
@@ -58,15 +75,27 @@ func UpdateAlerts(target string, open []pinwatchd.Alert, r Round, pol pinwatchd.
 		if hold || len(kept) > 0 {
 			// Nothing says the condition is gone from the addresses the
 			// round did not see: the alert stays open on those.
-			if !hold {
+			if hold {
+				a.Sites, a.Addresses = shared.Sites, shared.Addresses
+			} else {
 				a.Addresses = kept
+				r.share(&a, others, false)
 			}
 			next = append(next, a)
 			continue
 		}
+		if len(others) > 0 {
+			// The condition is gone from this vantage's latest probes;
+			// other vantages still see it.
+			a.Sites, a.Addresses = others, pinwatchd.SiteAddresses(others)
+			next = append(next, a)
+			continue
+		}
+		a.Sites = shared.Sites
 		a.State = pinwatchd.AlertResolved
 		a.ResolvedAt = now
 		a.ResolveReason = resolveReason(a.Kind, len(a.Addresses) == 0 || len(left) < len(a.Addresses), left)
+		a.Addresses = shared.Addresses
 		if pol.NotifyResolved {
 			a.LastNotifiedAt = now
 			changes = append(changes, pinwatchd.AlertChange{Type: pinwatchd.ChangeResolved, Alert: a})
@@ -85,10 +114,65 @@ func UpdateAlerts(target string, open []pinwatchd.Alert, r Round, pol pinwatchd.
 		a.State = pinwatchd.AlertOpen
 		a.OpenedAt = now
 		a.LastNotifiedAt = now
+		r.share(&a, nil, true)
 		changes = append(changes, pinwatchd.AlertChange{Type: pinwatchd.ChangeOpened, Alert: a})
 		next = append(next, a)
 	}
 	return next, changes
+}
+
+// view returns open alert a as this round's vantage sees it, its
+// Addresses those of its own sites (a site without a vantage counts as
+// its own: it was recorded before vantages existed), and the sites of the
+// other vantages.
+func (r *Round) view(a pinwatchd.Alert) (mine pinwatchd.Alert, others []pinwatchd.Site) {
+	if len(a.Sites) == 0 {
+		return a, nil // stored by code that knows no vantage
+	}
+	var own []string
+	for _, s := range a.Sites {
+		switch {
+		case s.Vantage != "" && s.Vantage != r.Vantage:
+			others = append(others, s)
+		case s.Address != "":
+			own = append(own, s.Address)
+		}
+	}
+	slices.Sort(own)
+	a.Addresses = slices.Compact(own)
+	if a.Addresses == nil {
+		a.Addresses = []string{}
+	}
+	return a, others
+}
+
+// share sets the sites of a from its Addresses as seen by this round's
+// vantage and the other vantages' sites, and its Addresses to those of
+// every site. A firing alert about the target as a whole (no address)
+// gets a site without an address, so that it stays listed under this
+// vantage.
+func (r *Round) share(a *pinwatchd.Alert, others []pinwatchd.Site, firing bool) {
+	sites := slices.Clone(others)
+	for _, addr := range a.Addresses {
+		sites = append(sites, pinwatchd.Site{Vantage: r.Vantage, Address: addr})
+	}
+	if firing && len(a.Addresses) == 0 {
+		sites = append(sites, pinwatchd.Site{Vantage: r.Vantage})
+	}
+	a.Sites = pinwatchd.SortSites(sites)
+	a.Addresses = pinwatchd.SiteAddresses(a.Sites)
+}
+
+// ViewOf returns the open alerts as a node of vantage sees them: each
+// with the addresses of its own sites only (see UpdateAlerts), for
+// Memory.Advance.
+func ViewOf(open []pinwatchd.Alert, vantage string) []pinwatchd.Alert {
+	r := Round{Vantage: vantage}
+	out := make([]pinwatchd.Alert, len(open))
+	for i := range open {
+		out[i], _ = r.view(open[i])
+	}
+	return out
 }
 
 // judge sorts the addresses of open alert a by what the round can say
@@ -182,10 +266,20 @@ func mergeAddresses(a, b []string) []string {
 	return slices.Compact(out)
 }
 
-// ResolveAll resolves every open alert with the given reason, e.g. when a
-// target is removed from the configuration.
-func ResolveAll(open []pinwatchd.Alert, reason string, pol pinwatchd.AlertPolicy, now time.Time) (next []pinwatchd.Alert, changes []pinwatchd.AlertChange) {
+// Withdraw takes vantage's sites (and those without a vantage) off the
+// open alerts, e.g. when a target is removed from that node's
+// configuration, and resolves with reason every alert no other vantage
+// lists (SPEC §14). next holds every alert it changed.
+func Withdraw(open []pinwatchd.Alert, vantage, reason string, pol pinwatchd.AlertPolicy, now time.Time) (next []pinwatchd.Alert, changes []pinwatchd.AlertChange) {
+	r := Round{Vantage: vantage}
 	for _, a := range open {
+		if _, others := r.view(a); len(others) > 0 {
+			if len(others) < len(a.Sites) {
+				a.Sites, a.Addresses = others, pinwatchd.SiteAddresses(others)
+				next = append(next, a)
+			}
+			continue
+		}
 		a.State = pinwatchd.AlertResolved
 		a.ResolvedAt = now.UTC()
 		a.ResolveReason = reason

@@ -10,7 +10,7 @@
 // `pinwatchd check` and `probe`. NewResolver points the prober's lookups at
 // one DNS server (the config's `resolver`).
 //
-// UpdateAlerts and ResolveAll are the alert rules (SPEC §6), also pure: from
+// UpdateAlerts and Withdraw are the alert rules (SPEC §6), also pure: from
 // the open alerts and a Round (its findings, how much of each address it
 // saw, the failure counts) they return the next alert states and the
 // changes to notify; an address a round did not see keeps its alerts as

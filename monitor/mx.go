@@ -93,16 +93,12 @@ func (r *Runner) runMX(ctx context.Context, t *pinwatchd.Target) error {
 // failure_threshold like any dns_failed; an answer resolves it.
 func (r *Runner) mxAlerts(ctx context.Context, t *pinwatchd.Target, lookupErr error) error {
 	now := r.Now().UTC()
-	open, err := r.Store.OpenAlerts(ctx, t.Name)
-	if err != nil {
-		return fmt.Errorf("load alerts of %s: %w", t.Name, err)
-	}
 	before, err := r.Store.NameState(ctx, t.Name)
 	if err != nil {
 		return fmt.Errorf("load the name state of %s: %w", t.Name, err)
 	}
 	after := pinwatchd.NameState{}
-	round := Round{Resolved: lookupErr == nil, Seen: map[string]Seen{}}
+	round := Round{Resolved: lookupErr == nil, Seen: map[string]Seen{}, Vantage: r.Vantage}
 	if lookupErr != nil {
 		after.Unresolved = before.Unresolved + 1
 		round.Failures = map[string]int{"": after.Unresolved}
@@ -113,12 +109,16 @@ func (r *Runner) mxAlerts(ctx context.Context, t *pinwatchd.Target, lookupErr er
 			return fmt.Errorf("save the name state of %s: %w", t.Name, err)
 		}
 	}
-	next, changes := UpdateAlerts(t.Name, open, round, r.Policy, now)
-	return r.save(ctx, t, next, changes)
+	n, err := r.update(ctx, t, func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.AlertChange) {
+		return UpdateAlerts(t.Name, open, round, r.Policy, now)
+	})
+	r.enqueued(n)
+	return err
 }
 
-// resolveLeft resolves the open alerts of t's exchanges that are not in
-// current (sub-target names), saying "no longer an MX of DOMAIN".
+// resolveLeft withdraws this vantage from the open alerts of t's exchanges
+// that are not in current (sub-target names), resolving those no other
+// vantage lists, saying "no longer an MX of DOMAIN".
 func (r *Runner) resolveLeft(ctx context.Context, t *pinwatchd.Target, current []string) error {
 	lister, ok := r.Store.(AlertLister)
 	if !ok {
@@ -128,41 +128,31 @@ func (r *Runner) resolveLeft(ctx context.Context, t *pinwatchd.Target, current [
 	if err != nil {
 		return fmt.Errorf("load alerts of the exchanges of %s: %w", t.Name, err)
 	}
-	var left []pinwatchd.Alert
+	var left []string
 	for _, a := range open {
-		if !slices.Contains(current, a.Target) {
-			left = append(left, a)
+		if !slices.Contains(current, a.Target) && !slices.Contains(left, a.Target) {
+			left = append(left, a.Target)
 		}
 	}
-	if len(left) == 0 {
-		return nil
+	var errs []error
+	for _, name := range left {
+		r.mu.Lock()
+		delete(r.memory, name)
+		r.mu.Unlock()
+		sub := *t
+		sub.Name = name
+		n, err := r.update(ctx, &sub, func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.AlertChange) {
+			return Withdraw(open, r.Vantage, "no longer an MX of "+t.MX, r.Policy, r.Now())
+		})
+		r.enqueued(n)
+		errs = append(errs, err)
 	}
-	next, changes := ResolveAll(left, "no longer an MX of "+t.MX, r.Policy, r.Now())
-	r.mu.Lock()
-	for _, a := range left {
-		delete(r.memory, a.Target)
-	}
-	r.mu.Unlock()
-	return r.save(ctx, t, next, changes)
+	return errors.Join(errs...)
 }
 
-// save stores alerts and the notifications of their changes, addressed to
-// t's Slack channel, and wakes the sender.
-func (r *Runner) save(ctx context.Context, t *pinwatchd.Target, next []pinwatchd.Alert, changes []pinwatchd.AlertChange) error {
-	if len(next) == 0 {
-		return nil
+// enqueued wakes the sender when n notifications were enqueued.
+func (r *Runner) enqueued(n int) {
+	if r.Hooks.Enqueued != nil && n > 0 {
+		r.Hooks.Enqueued(n)
 	}
-	now := r.Now().UTC()
-	notes := make([]pinwatchd.Notification, 0, len(changes))
-	for _, c := range changes {
-		a := c.Alert
-		notes = append(notes, pinwatchd.Notification{Channel: t.SlackChannel, Type: c.Type, Alert: &a, PrevSeverity: c.PrevSeverity, CreatedAt: now})
-	}
-	if err := r.Store.SaveAlerts(ctx, next, notes); err != nil {
-		return fmt.Errorf("save alerts of %s: %w", t.Name, err)
-	}
-	if r.Hooks.Enqueued != nil && len(notes) > 0 {
-		r.Hooks.Enqueued(len(notes))
-	}
-	return nil
 }

@@ -46,6 +46,9 @@ type Round struct {
 	// TLSA is set when the round's TLSA lookup answered (an RRset, maybe
 	// empty): only then can it clear the TLSA alerts.
 	TLSA bool
+	// Vantage is the node that probed (SPEC §14): the round judges the
+	// sites of its vantage only.
+	Vantage string
 }
 
 // NewRound describes the round of observations obs for UpdateAlerts: its

@@ -34,12 +34,17 @@ type Store interface {
 	// none of ids is an error and nothing is written. Safe for concurrent
 	// use; writes are serialised.
 	AnnounceEvents(ctx context.Context, ids []int64, notes []pinwatchd.Notification) (int, error)
+	// UpdateAlerts moves the open alerts of target: in one transaction,
+	// serialised with every other node's UpdateAlerts of target, it runs
+	// fn on them and stores the alerts fn returns (inserted when their ID
+	// is 0, updated otherwise) with its notifications (those about an
+	// alert without an ID get the alert's new ID). An error of fn stores
+	// nothing. fn must not call the store.
+	UpdateAlerts(ctx context.Context, target string, fn func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.Notification, error)) error
 	// OpenAlerts returns the open alerts of target; none is not an error.
+	// A read outside UpdateAlerts: it lets a round with nothing to alert
+	// about skip the write.
 	OpenAlerts(ctx context.Context, target string) ([]pinwatchd.Alert, error)
-	// SaveAlerts inserts or updates alerts (by ID, 0 meaning new) and
-	// enqueues the notifications in the same transaction. Notifications
-	// about an alert without an ID get the alert's new ID.
-	SaveAlerts(ctx context.Context, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error
 	// FailureCounts returns, per address of target, how many probes in a
 	// row have failed up to the latest one; addresses whose latest probe
 	// succeeded are absent.
@@ -74,6 +79,9 @@ type Runner struct {
 	Thresholds pinwatchd.Thresholds
 	Now        func() time.Time
 	Hooks      Hooks
+	// Vantage names this node (SPEC §14): its rounds add and clear its
+	// own sites of the alerts the nodes of one database share.
+	Vantage string
 
 	mu     sync.Mutex
 	memory map[string]Memory // per target, after its latest round
@@ -109,33 +117,67 @@ func (r *Runner) Process(ctx context.Context, t *pinwatchd.Target, obs []pinwatc
 	if r.Hooks.Probed != nil {
 		r.Hooks.Probed(t, obs, findings)
 	}
-	open, err := r.Store.OpenAlerts(ctx, t.Name)
-	if err != nil {
-		return fmt.Errorf("load alerts of %s: %w", t.Name, err)
-	}
 	before, err := r.recall(ctx, t, obs)
 	if err != nil {
 		return err
 	}
-	after, gone := before.Advance(obs, open, r.Policy.FailureThreshold)
+	open, err := r.Store.OpenAlerts(ctx, t.Name)
+	if err != nil {
+		return fmt.Errorf("load alerts of %s: %w", t.Name, err)
+	}
+	after, _ := before.Advance(obs, nil, r.Policy.FailureThreshold)
+	n := 0
+	if len(open) > 0 || alertable(findings) {
+		n, err = r.update(ctx, t, func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.AlertChange) {
+			var gone []string
+			after, gone = before.Advance(obs, ViewOf(open, r.Vantage), r.Policy.FailureThreshold)
+			round := NewRound(obs, findings, after, gone)
+			round.Vantage = r.Vantage
+			return UpdateAlerts(t.Name, open, round, r.Policy, now)
+		})
+		if err != nil {
+			return err
+		}
+	}
 	if err := r.remember(ctx, t, before, after); err != nil {
 		return err
 	}
-	next, changes := UpdateAlerts(t.Name, open, NewRound(obs, findings, after, gone), r.Policy, now)
-	notes := make([]pinwatchd.Notification, 0, len(changes))
-	for _, c := range changes {
-		a := c.Alert
-		notes = append(notes, pinwatchd.Notification{Channel: t.SlackChannel, Type: c.Type, Alert: &a, PrevSeverity: c.PrevSeverity, CreatedAt: now})
-	}
-	if len(next) > 0 || len(notes) > 0 {
-		if err := r.Store.SaveAlerts(ctx, next, notes); err != nil {
-			return fmt.Errorf("save alerts of %s: %w", t.Name, err)
-		}
-		if r.Hooks.Enqueued != nil && len(notes) > 0 {
-			r.Hooks.Enqueued(len(notes))
-		}
-	}
+	r.enqueued(n)
 	return r.announceEvents(ctx, t, now)
+}
+
+// alertable reports whether a finding may open an alert: its severity is
+// warning or above (groupFindings).
+func alertable(findings []pinwatchd.Finding) bool {
+	for i := range findings {
+		if findings[i].Severity >= pinwatchd.SeverityWarning && findings[i].Kind != pinwatchd.KindChainChanged {
+			return true
+		}
+	}
+	return false
+}
+
+// update moves the open alerts of t with fn in one store transaction (see
+// Store.UpdateAlerts) and enqueues the notifications of the changes fn
+// returns, addressed to t's Slack channel. It returns how many it
+// enqueued; the caller wakes the sender.
+func (r *Runner) update(ctx context.Context, t *pinwatchd.Target, fn func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.AlertChange)) (int, error) {
+	now := r.Now().UTC()
+	enqueued := 0
+	err := r.Store.UpdateAlerts(ctx, t.Name, func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.Notification, error) {
+		next, changes := fn(open)
+		notes := make([]pinwatchd.Notification, 0, len(changes))
+		for _, c := range changes {
+			a := c.Alert
+			notes = append(notes, pinwatchd.Notification{Channel: t.SlackChannel, Type: c.Type, Alert: &a, PrevSeverity: c.PrevSeverity, CreatedAt: now})
+		}
+		enqueued = len(notes)
+		return next, notes, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("save alerts of %s: %w", t.Name, err)
+	}
+	return enqueued, nil
 }
 
 // announceEvents announces every chain_changed event of t that is not yet

@@ -31,11 +31,11 @@ func (s *crashingStore) crash(method string) bool {
 	return false
 }
 
-func (s *crashingStore) SaveAlerts(ctx context.Context, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error {
-	if s.crash("SaveAlerts") {
+func (s *crashingStore) UpdateAlerts(ctx context.Context, target string, fn func([]pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.Notification, error)) error {
+	if s.crash("UpdateAlerts") {
 		return errCrash
 	}
-	return s.Store.SaveAlerts(ctx, alerts, notes)
+	return s.Store.UpdateAlerts(ctx, target, fn)
 }
 
 func (s *crashingStore) PendingEvents(ctx context.Context, target string) ([]pinwatchd.Event, error) {
@@ -69,7 +69,7 @@ func countChanges(ns []pinwatchd.Notification, class pinwatchd.ChangeClass) int 
 // again across further rounds and restarts.
 func TestRunnerAnnouncesChangeAfterCrash(t *testing.T) {
 	pol := pinwatchd.AlertPolicy{FailureThreshold: 2, NotifyResolved: true, NotifyChanges: true}
-	for _, step := range []string{"SaveAlerts", "PendingEvents", "AnnounceEvents"} {
+	for _, step := range []string{"UpdateAlerts", "PendingEvents", "AnnounceEvents"} {
 		t.Run("crash at "+step, func(t *testing.T) {
 			f := newRNFixture(t)
 			f.round(f.runner(pol, nil), f.served(f.pki.Leaf))

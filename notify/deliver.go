@@ -149,6 +149,13 @@ func (s *Sender) failed(ctx context.Context, now time.Time, b Batch, de *Deliver
 	}
 	s.mu.Unlock()
 	s.result(result, len(b.Notes))
+	if de.Class == RateLimited {
+		// Every node pauses the destination, not only this one.
+		if err := s.cfg.Outbox.Pause(ctx, b.Channel, next); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "could not share the rate limit pause with the other nodes",
+				slog.String(attrErr, err.Error()))
+		}
+	}
 	for _, n := range b.Notes {
 		if err := s.cfg.Outbox.Retry(ctx, n.ID, next, de.Error()); err != nil {
 			s.log.LogAttrs(ctx, slog.LevelError, "could not record a failed notification attempt",

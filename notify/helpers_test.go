@@ -38,10 +38,20 @@ type memOutbox struct {
 	delivered   []int64
 	retries     []int64
 	parked      map[int64]bool
+	claims      map[int64]memClaim   // notification → its lease
+	pauses      map[string]time.Time // channel → paused until
+	claimed     []int64              // every claim, in order
+}
+
+// memClaim is a notification's lease.
+type memClaim struct {
+	owner string
+	until time.Time
 }
 
 func newMemOutbox() *memOutbox {
-	return &memOutbox{rows: map[int64]*pinwatchd.Notification{}, threads: map[int64][2]string{}, fillThreads: true, parked: map[int64]bool{}}
+	return &memOutbox{rows: map[int64]*pinwatchd.Notification{}, threads: map[int64][2]string{}, fillThreads: true, parked: map[int64]bool{},
+		claims: map[int64]memClaim{}, pauses: map[string]time.Time{}}
 }
 
 // add enqueues notifications and returns their IDs.
@@ -79,6 +89,59 @@ func (o *memOutbox) Pending(ctx context.Context, now time.Time, limit int) ([]pi
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	return o.pending(now, limit), nil
+}
+
+func (o *memOutbox) Claim(ctx context.Context, owner string, now, until time.Time, limit int) ([]pinwatchd.Notification, error) {
+	if ctx.Err() != nil { // as a database would
+		return nil, ctx.Err()
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	held := map[string]bool{}
+	for id, c := range o.claims {
+		if n, ok := o.rows[id]; ok && c.owner != owner && c.until.After(now) {
+			held[n.Channel] = true
+		}
+	}
+	out := slices.DeleteFunc(o.pending(now, limit), func(n pinwatchd.Notification) bool {
+		return held[n.Channel] || o.pauses[n.Channel].After(now)
+	})
+	for _, n := range out {
+		o.claims[n.ID] = memClaim{owner, until.Truncate(time.Second)}
+		o.claimed = append(o.claimed, n.ID)
+	}
+	return out, nil
+}
+
+func (o *memOutbox) Release(ctx context.Context, owner string) error {
+	if ctx.Err() != nil { // as a database would
+		return ctx.Err()
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for id, c := range o.claims {
+		if c.owner == owner {
+			delete(o.claims, id)
+		}
+	}
+	return nil
+}
+
+func (o *memOutbox) Pause(ctx context.Context, channel string, until time.Time) error {
+	if ctx.Err() != nil { // as a database would
+		return ctx.Err()
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if until = until.Truncate(time.Second); until.After(o.pauses[channel]) {
+		o.pauses[channel] = until
+	}
+	return nil
+}
+
+// pending is Pending with o.mu held.
+func (o *memOutbox) pending(now time.Time, limit int) []pinwatchd.Notification {
 	var out []pinwatchd.Notification
 	for _, n := range o.rows {
 		if !n.NextAttempt.After(now) && !o.parked[n.ID] {
@@ -101,7 +164,7 @@ func (o *memOutbox) Pending(ctx context.Context, now time.Time, limit int) ([]pi
 	return slices.DeleteFunc(out, func(n pinwatchd.Notification) bool {
 		perChannel[n.Channel]++
 		return perChannel[n.Channel] > limit
-	}), nil
+	})
 }
 
 func (o *memOutbox) Delivered(ctx context.Context, ids ...int64) error {
@@ -115,6 +178,7 @@ func (o *memOutbox) Delivered(ctx context.Context, ids ...int64) error {
 			o.delivered = append(o.delivered, id)
 			delete(o.rows, id)
 			delete(o.parked, id)
+			delete(o.claims, id)
 		}
 	}
 	return nil
@@ -131,6 +195,7 @@ func (o *memOutbox) Retry(ctx context.Context, id int64, next time.Time, lastErr
 		n.NextAttempt = next.Truncate(time.Second)
 		n.LastError = lastError
 		o.retries = append(o.retries, id)
+		delete(o.claims, id)
 	}
 	return nil
 }
@@ -145,6 +210,7 @@ func (o *memOutbox) Park(ctx context.Context, id int64, _ time.Time, lastError s
 		n.Attempts++
 		n.LastError = lastError
 		o.parked[id] = true
+		delete(o.claims, id)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -11,7 +12,8 @@ import (
 )
 
 // Outbox is the durable queue of notifications the Sender drains (SQLite in
-// storage). Notifications are written to it in the same transaction as the
+// storage, or PostgreSQL in storage/postgres), possibly with the Senders of
+// other nodes sharing the database. Notifications are written to it in the same transaction as the
 // alert change that causes them. IDs are never reused: once a notification
 // is removed, its ID names no later one, so a late Delivered cannot remove
 // a newer notification. All methods are safe for concurrent use; times are
@@ -49,6 +51,23 @@ type Outbox interface {
 	// alert's opening message, for threading its later notifications.
 	// Overwrites an earlier value; an unknown alert ID is not an error.
 	SetThread(ctx context.Context, alertID int64, channel, ts string) error
+	// Claim leases to owner, until until, the notifications it is to
+	// deliver at now and returns them as Pending does: what Pending(now,
+	// limit) returns, less every channel of which another owner holds a
+	// notification whose lease ends after now, and every channel paused
+	// past now (Pause). Notifications owner claimed before are claimed
+	// again, their lease extended. Claims of several owners, also in
+	// several processes, serialise, so that one channel is delivered by
+	// one owner at a time and a notification is claimed by one owner at
+	// a time. Retry, Park and Delivered end a notification's claim.
+	Claim(ctx context.Context, owner string, now, until time.Time, limit int) ([]pinwatchd.Notification, error)
+	// Release ends every claim of owner, so that another owner may claim
+	// those notifications at once. Idempotent.
+	Release(ctx context.Context, owner string) error
+	// Pause holds every owner's deliveries to channel until until (Claim
+	// leaves the channel out), after a 429 of Slack. A pause that ends
+	// later is kept.
+	Pause(ctx context.Context, channel string, until time.Time) error
 }
 
 // Backoff of retryable failures: from MinBackoff, doubling per attempt, at
@@ -61,6 +80,12 @@ const (
 // DefaultPollInterval is how often Run looks for due notifications when
 // nothing woke it.
 const DefaultPollInterval = 30 * time.Second
+
+// Lease is how long a Sender's claim on a notification lasts (SPEC §14):
+// a node that dies mid-send holds its notifications no longer than this,
+// then another node delivers them. A Sender renews the claims of what it
+// holds every third of it.
+const Lease = 30 * time.Second
 
 // pendingLimit is the most notifications of one channel one pass fetches:
 // whole digests, so that a backlog is split where Slack's block limit
@@ -82,6 +107,10 @@ const (
 type SenderConfig struct {
 	// Outbox is the queue to drain. Required.
 	Outbox Outbox
+	// Owner names this Sender in its claims on the outbox (Outbox.Claim):
+	// unique among the Senders of the nodes sharing the outbox, and never
+	// reused. Empty means a random name.
+	Owner string
 	// Slack delivers the notifications; nil means log only (every
 	// notification is logged and then counts as delivered).
 	Slack Notifier
@@ -152,6 +181,9 @@ func NewSender(cfg SenderConfig) *Sender {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
 	}
+	if cfg.Owner == "" {
+		cfg.Owner = "sender-" + rand.Text()
+	}
 	return &Sender{
 		cfg:      cfg,
 		logN:     NewLogNotifier(cfg.Log),
@@ -174,13 +206,14 @@ func (s *Sender) Wake() {
 }
 
 // Run delivers due notifications until ctx is done, then waits for the
-// deliveries under way to end and returns nil. It first returns the
+// deliveries under way to end, releases its claims and returns nil. It first returns the
 // notifications an earlier run parked to the queue (Outbox.Requeue): the
 // daemon starts a Sender at start-up and at every reload, which is when an
 // operator may have fixed what Slack refused. It looks at the outbox at
 // start, on Wake, when a delivery ends, when a retry, a pause or a digest
 // window falls due, and every PollInterval.
 func (s *Sender) Run(ctx context.Context) error {
+	defer s.release(ctx)
 	defer s.workers.Wait()
 	s.requeue(ctx)
 	for {
@@ -195,6 +228,18 @@ func (s *Sender) Run(ctx context.Context) error {
 		case <-s.wake:
 		case <-s.cfg.After(wait):
 		}
+	}
+}
+
+// release ends this Sender's claims on the outbox, so that another node
+// (or the Sender of a reload) delivers what it leaves at once rather than
+// after the lease. Not cut short by ctx.
+func (s *Sender) release(ctx context.Context) {
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
+	if err := s.cfg.Outbox.Release(ctx, s.cfg.Owner); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "could not release the claimed notifications; other nodes deliver them once the lease ends",
+			slog.String(attrErr, err.Error()))
 	}
 }
 
@@ -214,8 +259,11 @@ func (s *Sender) requeue(ctx context.Context) {
 // nothing this Sender scheduled for a retry, or ctx is done (shutdown). It
 // returns an error naming how many notifications it left behind when ctx
 // ended first; they stay in the outbox. Parked notifications are left
-// alone. Call it when Run is not running.
+// alone. Notifications another node holds, or paused by a 429, are left
+// to it. It releases its claims when it returns. Call it when Run is not
+// running.
 func (s *Sender) Flush(ctx context.Context) error {
+	defer s.release(ctx)
 	for {
 		next, fetched := s.pass(ctx, true)
 		s.workers.Wait()
@@ -240,7 +288,7 @@ func (s *Sender) Flush(ctx context.Context) error {
 	}
 }
 
-// pass fetches the due notifications and starts a delivery for every
+// pass claims the due notifications (Outbox.Claim) and starts a delivery for every
 // channel that is neither busy, nor held back by a failure or a pause, nor
 // (unless flush) inside its digest window. It returns when something it
 // knows of falls due (zero: nothing) and how many notifications it
@@ -249,7 +297,7 @@ func (s *Sender) pass(ctx context.Context, flush bool) (next time.Time, fetched 
 	s.passMu.Lock()
 	defer s.passMu.Unlock()
 	now := s.cfg.Now()
-	ns, err := s.cfg.Outbox.Pending(ctx, now, pendingLimit)
+	ns, err := s.cfg.Outbox.Claim(ctx, s.cfg.Owner, now, now.Add(Lease), pendingLimit)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.LogAttrs(ctx, slog.LevelError, "could not read the notification outbox", slog.String(attrErr, err.Error()))
@@ -262,6 +310,9 @@ func (s *Sender) pass(ctx context.Context, flush bool) (next time.Time, fetched 
 		if t.After(now) && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
+	}
+	if len(ns) > 0 {
+		consider(now.Add(Lease / 3)) // renew the claims of what is held
 	}
 	for _, g := range groups {
 		s.mu.Lock()

@@ -10,7 +10,7 @@ import (
 	"github.com/pinwatchd/pinwatchd"
 )
 
-const alertColumns = `SELECT id, target, kind, subject, severity, addresses, state, message, resolve_reason,
+const alertColumns = `SELECT id, target, kind, subject, severity, addresses, sites, state, message, resolve_reason,
        opened_at, resolved_at, last_notified_at, channel, thread_ts FROM alerts`
 
 // OpenAlerts returns the open alerts of target, oldest first; none is not an
@@ -44,10 +44,11 @@ func (db *DB) scanAlerts(rows *sql.Rows) ([]pinwatchd.Alert, error) {
 		var (
 			a                       pinwatchd.Alert
 			kind, sev, state, addrs string
+			sites                   string
 			opened                  int64
 			resolved, notified      sql.NullInt64
 		)
-		if err := rows.Scan(&a.ID, &a.Target, &kind, &a.Subject, &sev, &addrs, &state, &a.Message, &a.ResolveReason,
+		if err := rows.Scan(&a.ID, &a.Target, &kind, &a.Subject, &sev, &addrs, &sites, &state, &a.Message, &a.ResolveReason,
 			&opened, &resolved, &notified, &a.Channel, &a.ThreadTS); err != nil {
 			return nil, fmt.Errorf("read alerts from %s: %w", db.path, err)
 		}
@@ -57,6 +58,9 @@ func (db *DB) scanAlerts(rows *sql.Rows) ([]pinwatchd.Alert, error) {
 		}
 		if err := json.Unmarshal([]byte(addrs), &a.Addresses); err != nil {
 			return nil, fmt.Errorf("read alert %d from %s: addresses: %w", a.ID, db.path, err)
+		}
+		if err := json.Unmarshal([]byte(sites), &a.Sites); err != nil {
+			return nil, fmt.Errorf("read alert %d from %s: sites: %w", a.ID, db.path, err)
 		}
 		a.OpenedAt = fromUnix(opened)
 		if resolved.Valid {
@@ -80,21 +84,51 @@ func (db *DB) scanAlerts(rows *sql.Rows) ([]pinwatchd.Alert, error) {
 // and gets its new ID.
 func (db *DB) SaveAlerts(ctx context.Context, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error {
 	return db.writeTx(ctx, "save alerts", func(tx *sql.Tx) error {
-		ids := make(map[pinwatchd.AlertKey]int64, len(alerts))
-		for i := range alerts {
-			id, err := saveAlert(ctx, tx, &alerts[i])
-			if err != nil {
-				return fmt.Errorf("alert %s/%s %q: %w", alerts[i].Target, alerts[i].Kind, alerts[i].Subject, err)
-			}
-			ids[alerts[i].Key()] = id
-		}
-		for i := range notes {
-			if err := enqueue(ctx, tx, notes[i], ids); err != nil {
-				return err
-			}
-		}
-		return nil
+		return saveAll(ctx, tx, alerts, notes)
 	})
+}
+
+// UpdateAlerts moves the open alerts of target in one write transaction:
+// it reads them, runs fn on them and stores what fn returns (the alerts to
+// insert, ID 0, or update, and the notifications of their changes) as
+// SaveAlerts does. fn must not call the store. Nodes sharing the database serialise on the target (SQLite's one
+// writer), so fn always sees the alerts as the last node left them, and
+// a node's read-modify-write never overwrites another's. An error of fn
+// stores nothing and is returned.
+func (db *DB) UpdateAlerts(ctx context.Context, target string, fn func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.Notification, error)) error {
+	return db.writeTx(ctx, "update alerts of "+target, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, alertColumns+` WHERE state = 'open' AND target = ? ORDER BY id`, target)
+		if err != nil {
+			return err
+		}
+		open, err := db.scanAlerts(rows)
+		if err != nil {
+			return err
+		}
+		next, notes, err := fn(open)
+		if err != nil {
+			return err
+		}
+		return saveAll(ctx, tx, next, notes)
+	})
+}
+
+// saveAll stores alerts and enqueues notes in tx (see SaveAlerts).
+func saveAll(ctx context.Context, tx *sql.Tx, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error {
+	ids := make(map[pinwatchd.AlertKey]int64, len(alerts))
+	for i := range alerts {
+		id, err := saveAlert(ctx, tx, &alerts[i])
+		if err != nil {
+			return fmt.Errorf("alert %s/%s %q: %w", alerts[i].Target, alerts[i].Kind, alerts[i].Subject, err)
+		}
+		ids[alerts[i].Key()] = id
+	}
+	for i := range notes {
+		if err := enqueue(ctx, tx, notes[i], ids); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // enqueue adds one notification to the outbox, pointing it at the alert of
@@ -126,21 +160,17 @@ VALUES (?, ?, ?, ?, 0, ?, '')`, created.Unix(), n.Channel, alertID, string(paylo
 }
 
 func saveAlert(ctx context.Context, tx *sql.Tx, a *pinwatchd.Alert) (int64, error) {
-	addrs := a.Addresses
-	if addrs == nil {
-		addrs = []string{}
-	}
-	ab, err := json.Marshal(addrs)
+	ab, sb, err := EncodeSites(a)
 	if err != nil {
 		return 0, err
 	}
 	resolved := sql.NullInt64{Int64: a.ResolvedAt.Unix(), Valid: !a.ResolvedAt.IsZero()}
 	notified := sql.NullInt64{Int64: a.LastNotifiedAt.Unix(), Valid: !a.LastNotifiedAt.IsZero()}
 	if a.ID == 0 {
-		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (target, kind, subject, severity, addresses, state, message,
+		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (target, kind, subject, severity, addresses, sites, state, message,
     resolve_reason, opened_at, resolved_at, last_notified_at, channel, thread_ts)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.Target, string(a.Kind), a.Subject, a.Severity.String(), string(ab), string(a.State), a.Message,
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.Target, string(a.Kind), a.Subject, a.Severity.String(), string(ab), string(sb), string(a.State), a.Message,
 			a.ResolveReason, a.OpenedAt.Unix(), resolved, notified, a.Channel, a.ThreadTS)
 		if err != nil {
 			return 0, err
@@ -148,9 +178,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		return res.LastInsertId()
 	}
 	// channel and thread_ts belong to the sender (SetThread): not overwritten here.
-	_, err = tx.ExecContext(ctx, `UPDATE alerts SET severity = ?, addresses = ?, state = ?, message = ?,
+	_, err = tx.ExecContext(ctx, `UPDATE alerts SET severity = ?, addresses = ?, sites = ?, state = ?, message = ?,
     resolve_reason = ?, resolved_at = ?, last_notified_at = ? WHERE id = ?`,
-		a.Severity.String(), string(ab), string(a.State), a.Message, a.ResolveReason, resolved, notified, a.ID)
+		a.Severity.String(), string(ab), string(sb), string(a.State), a.Message, a.ResolveReason, resolved, notified, a.ID)
 	return a.ID, err
 }
 

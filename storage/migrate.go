@@ -62,8 +62,11 @@ var loadMigrations = sync.OnceValues(func() ([]migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration %s: name does not start with a number and '_'", e.Name())
 		}
-		if v != len(ms)+1 {
-			return nil, fmt.Errorf("migration %s: want version %d next", e.Name(), len(ms)+1)
+		// Steps are numbered in ascending order. A number may be missing
+		// while the step that takes it lives on another branch; once merged,
+		// every database applies the steps it lacks in order.
+		if len(ms) > 0 && v <= ms[len(ms)-1].version {
+			return nil, fmt.Errorf("migration %s: want a version above %d", e.Name(), ms[len(ms)-1].version)
 		}
 		b, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
 		if err != nil {
@@ -80,7 +83,10 @@ func latestVersion() int {
 	if err != nil {
 		panic("storage: embedded migrations: " + err.Error())
 	}
-	return len(ms)
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
 }
 
 // migrate applies the migrations the database at path lacks, each in its own
@@ -96,10 +102,13 @@ func migrate(ctx context.Context, db *sql.DB, path string) error {
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", path, err)
 	}
-	if version > len(ms) {
-		return &SchemaError{Path: path, Version: version, Known: len(ms)}
+	if latest := latestVersion(); version > latest {
+		return &SchemaError{Path: path, Version: version, Known: latest}
 	}
-	for _, m := range ms[version:] {
+	for _, m := range ms {
+		if m.version <= version {
+			continue
+		}
 		if err := applyMigration(ctx, db, m); err != nil {
 			var se *SchemaError
 			if errors.As(err, &se) {
@@ -112,7 +121,10 @@ func migrate(ctx context.Context, db *sql.DB, path string) error {
 	return nil
 }
 
+// applyMigration applies step m to a database at the version of the step
+// before it.
 func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
+	prev := previousVersion(m)
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -127,8 +139,8 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
 		return &SchemaError{Version: cur, Known: latestVersion()}
 	case cur >= m.version:
 		return nil // another process got there first
-	case cur != m.version-1:
-		return fmt.Errorf("schema version is %d, want %d", cur, m.version-1)
+	case cur != prev:
+		return fmt.Errorf("schema version is %d, want %d", cur, prev)
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return err
@@ -137,6 +149,20 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// previousVersion returns the version of the step before m, 0 for the
+// first.
+func previousVersion(m migration) int {
+	ms, _ := loadMigrations()
+	prev := 0
+	for _, p := range ms {
+		if p.version >= m.version {
+			break
+		}
+		prev = p.version
+	}
+	return prev
 }
 
 func userVersion(ctx context.Context, db *sql.DB) (int, error) {

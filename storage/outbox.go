@@ -28,6 +28,70 @@ WHERE o.rank <= ? ORDER BY o.created_at, o.id`, now.Unix(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox of %s: %w", db.path, err)
 	}
+	return db.scanNotifications(rows)
+}
+
+// Claim leases to owner, until until, the notifications it is to deliver
+// at now, and returns them as Pending does: those Pending(now, limit)
+// returns, less every channel another owner holds a lease on that ends
+// after now, or that a 429 paused (Pause) past now. Rows owner claimed
+// before are claimed again, their lease extended. A channel's
+// notifications are claimed by one owner at a time, and the claims of
+// nodes sharing the database serialise (SQLite's one writer).
+func (db *DB) Claim(ctx context.Context, owner string, now, until time.Time, limit int) ([]pinwatchd.Notification, error) {
+	var out []pinwatchd.Notification
+	err := db.writeTx(ctx, "claim notifications", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT o.id, o.payload, o.attempts, o.next_attempt, o.last_error,
+       coalesce(a.channel, ''), coalesce(a.thread_ts, '')
+FROM (SELECT id, payload, attempts, next_attempt, last_error, alert_id, created_at, channel,
+             row_number() OVER (PARTITION BY channel ORDER BY created_at, id) AS rank
+      FROM outbox WHERE parked_at IS NULL AND next_attempt <= ?1) o
+LEFT JOIN alerts a ON a.id = o.alert_id
+WHERE o.rank <= ?2
+  AND o.channel NOT IN (SELECT channel FROM outbox WHERE claimed_by NOT IN ('', ?3) AND lease_until > ?1)
+  AND o.channel NOT IN (SELECT destination FROM delivery_pauses WHERE paused_until > ?1)
+ORDER BY o.created_at, o.id`, now.Unix(), limit, owner)
+		if err != nil {
+			return err
+		}
+		if out, err = db.scanNotifications(rows); err != nil {
+			return err
+		}
+		for _, n := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE id = ?`, owner, until.Unix(), n.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Release ends every lease of owner, so that another node may deliver
+// what owner claimed and did not deliver, without waiting for the leases
+// to end. Idempotent.
+func (db *DB) Release(ctx context.Context, owner string) error {
+	return db.writeTx(ctx, "release claimed notifications", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET claimed_by = '', lease_until = NULL WHERE claimed_by = ?`, owner)
+		return err
+	})
+}
+
+// Pause holds every node's deliveries to channel (Claim leaves it out)
+// until until, after a 429 of Slack. A pause that ends later is kept.
+func (db *DB) Pause(ctx context.Context, channel string, until time.Time) error {
+	return db.writeTx(ctx, "pause deliveries", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO delivery_pauses (destination, paused_until) VALUES (?, ?)
+ON CONFLICT (destination) DO UPDATE SET paused_until = max(paused_until, excluded.paused_until)`, channel, until.Unix())
+		return err
+	})
+}
+
+// scanNotifications reads the rows of Pending and Claim.
+func (db *DB) scanNotifications(rows *sql.Rows) ([]pinwatchd.Notification, error) {
 	defer rows.Close()
 	var out []pinwatchd.Notification
 	for rows.Next() {
@@ -53,7 +117,10 @@ WHERE o.rank <= ? ORDER BY o.created_at, o.id`, now.Unix(), limit)
 		}
 		out = append(out, n)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read outbox of %s: %w", db.path, err)
+	}
+	return out, nil
 }
 
 // PendingCount returns how many notifications wait in the outbox for
@@ -130,22 +197,25 @@ func (db *DB) Delivered(ctx context.Context, ids ...int64) error {
 }
 
 // Retry records a failed attempt of notification id: one more attempt, the
-// time of the next one and why it failed (which must hold no secret). An
-// unknown id is ignored.
+// time of the next one and why it failed (which must hold no secret), and
+// ends its claim. An unknown id is ignored.
 func (db *DB) Retry(ctx context.Context, id int64, next time.Time, lastError string) error {
 	return db.writeTx(ctx, "record a failed delivery", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?`,
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?,
+    claimed_by = '', lease_until = NULL WHERE id = ?`,
 			next.Unix(), lastError, id)
 		return err
 	})
 }
 
 // Park records the last failed attempt of notification id (one more
-// attempt, why it failed, which must hold no secret) and keeps it out of
-// Pending as undeliverable until Requeue. An unknown id is ignored.
+// attempt, why it failed, which must hold no secret), ends its claim and
+// keeps it out of Pending as undeliverable until Requeue. An unknown id is
+// ignored.
 func (db *DB) Park(ctx context.Context, id int64, at time.Time, lastError string) error {
 	return db.writeTx(ctx, "park an undeliverable notification", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, parked_at = ? WHERE id = ?`,
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, parked_at = ?,
+    claimed_by = '', lease_until = NULL WHERE id = ?`,
 			lastError, at.Unix(), id)
 		return err
 	})

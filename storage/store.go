@@ -18,9 +18,13 @@ import (
 //   - PendingEvents, AnnounceEvents: chain changes announced exactly once.
 //   - OpenAlerts, OpenAlertsUnder (the sub-targets of an mx target),
 //     Alerts, SaveAlerts (with their notifications, in one
-//     transaction), FailureCounts, NameState, SaveNameState: alert state.
+//     transaction), UpdateAlerts (read-modify-write of a target's open
+//     alerts, serialised across nodes), FailureCounts, NameState,
+//     SaveNameState: alert state.
 //   - Pending, PendingCount, Undeliverable, Delivered, Retry, Park,
-//     Requeue, SetThread: the outbox, whose IDs are never reused.
+//     Requeue, SetThread: the outbox, whose IDs are never reused; Claim,
+//     Release and Pause let the nodes sharing it deliver each
+//     notification once.
 //   - History, Certs, LatestObservations, RecentObservations,
 //     PinHeadersSeen (the rotation preflight's): the queries.
 //   - Prune applies the retention; Ping checks the database answers.
@@ -38,6 +42,7 @@ type Store interface {
 	OpenAlertsUnder(ctx context.Context, prefix string) ([]pinwatchd.Alert, error)
 	Alerts(ctx context.Context, all bool) ([]pinwatchd.Alert, error)
 	SaveAlerts(ctx context.Context, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error
+	UpdateAlerts(ctx context.Context, target string, fn func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.Notification, error)) error
 	FailureCounts(ctx context.Context, target string) (map[string]int, error)
 	NameState(ctx context.Context, target string) (pinwatchd.NameState, error)
 	SaveNameState(ctx context.Context, target string, s pinwatchd.NameState) error
@@ -50,6 +55,9 @@ type Store interface {
 	Park(ctx context.Context, id int64, at time.Time, lastError string) error
 	Requeue(ctx context.Context, now time.Time) (int, error)
 	SetThread(ctx context.Context, alertID int64, channel, ts string) error
+	Claim(ctx context.Context, owner string, now, until time.Time, limit int) ([]pinwatchd.Notification, error)
+	Release(ctx context.Context, owner string) error
+	Pause(ctx context.Context, channel string, until time.Time) error
 
 	History(ctx context.Context, target string, since time.Time) ([]pinwatchd.Event, error)
 	Certs(ctx context.Context, now time.Time, configured func(target string) bool) ([]pinwatchd.CertStatus, error)

@@ -12,29 +12,31 @@ import (
 	"github.com/pinwatchd/pinwatchd/internal/textreport"
 )
 
-const alertsUsage = "alerts [--all] [--json] [--config F] [--database F]"
+const alertsUsage = "alerts [--all] [--vantage NAME] [--json] [--config F] [--database F]"
 
 // alertJSON is one entry of `alerts --json` (SPEC §5).
 type alertJSON struct {
-	ID             int64      `json:"id"`
-	Target         string     `json:"target"`
-	Kind           string     `json:"kind"`
-	Severity       string     `json:"severity"`
-	Subject        string     `json:"subject"`
-	Addresses      []string   `json:"addresses"`
-	State          string     `json:"state"`
-	OpenedAt       time.Time  `json:"opened_at"`
-	ResolvedAt     *time.Time `json:"resolved_at"`
-	LastNotifiedAt *time.Time `json:"last_notified_at"`
-	Message        string     `json:"message"`
-	ResolveReason  *string    `json:"resolve_reason"`
-	Undeliverable  bool       `json:"undeliverable"` // a notification about it was refused by Slack for good
+	ID             int64            `json:"id"`
+	Target         string           `json:"target"`
+	Kind           string           `json:"kind"`
+	Severity       string           `json:"severity"`
+	Subject        string           `json:"subject"`
+	Addresses      []string         `json:"addresses"`
+	Sites          []pinwatchd.Site `json:"sites"` // the (vantage, address) pairs it affects (SPEC §14)
+	State          string           `json:"state"`
+	OpenedAt       time.Time        `json:"opened_at"`
+	ResolvedAt     *time.Time       `json:"resolved_at"`
+	LastNotifiedAt *time.Time       `json:"last_notified_at"`
+	Message        string           `json:"message"`
+	ResolveReason  *string          `json:"resolve_reason"`
+	Undeliverable  bool             `json:"undeliverable"` // a notification about it was refused by Slack for good
 }
 
 func runAlerts(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "alerts", alertsUsage)
 	q := addQueryFlags(fs)
 	all := fs.Bool("all", false, "include resolved alerts")
+	vantage := fs.String("vantage", "", "only the alerts the vantage `NAME` sees")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -51,6 +53,11 @@ func runAlerts(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e.stderr, "%v", err)
 	}
+	if *vantage != "" {
+		alerts = slices.DeleteFunc(alerts, func(a pinwatchd.Alert) bool {
+			return !slices.Contains(pinwatchd.SiteVantages(a.Sites), *vantage)
+		})
+	}
 	pending, maxAttempts, err := db.PendingCount(ctx)
 	if err != nil {
 		return fail(e.stderr, "%v", err)
@@ -66,9 +73,10 @@ func runAlerts(ctx context.Context, e *env, args []string) int {
 			if addrs == nil {
 				addrs = []string{}
 			}
+			sites := append([]pinwatchd.Site{}, a.Sites...)
 			out = append(out, alertJSON{
 				ID: a.ID, Target: a.Target, Kind: string(a.Kind), Severity: a.Severity.String(), Subject: a.Subject,
-				Addresses: addrs, State: string(a.State), OpenedAt: a.OpenedAt.UTC(), ResolvedAt: pinwatchd.NullTime(a.ResolvedAt),
+				Addresses: addrs, Sites: sites, State: string(a.State), OpenedAt: a.OpenedAt.UTC(), ResolvedAt: pinwatchd.NullTime(a.ResolvedAt),
 				LastNotifiedAt: pinwatchd.NullTime(a.LastNotifiedAt), Message: a.Message, ResolveReason: pinwatchd.NullString(a.ResolveReason),
 				Undeliverable: slices.Contains(undeliverable.Alerts, a.ID),
 			})

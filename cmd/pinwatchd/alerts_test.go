@@ -113,3 +113,59 @@ func TestAlertsWithoutUndeliverable(t *testing.T) {
 		t.Errorf("alerts --json on an empty database:\n%s", stdout)
 	}
 }
+
+// An alert shared by several nodes shows the vantages that see it, in the
+// table and as (vantage, address) sites in the JSON; --vantage keeps the
+// alerts one vantage sees.
+func TestAlertsShowsVantages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pinwatchd.db")
+	db, err := storage.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 23, 18, 32, 3, 0, time.UTC)
+	both := []pinwatchd.Site{{Vantage: "eu-west", Address: "192.0.2.10:443"}, {Vantage: "us-east", Address: "192.0.2.11:443"}}
+	as := []pinwatchd.Alert{
+		{Target: "api", Kind: pinwatchd.KindPinMismatch, Severity: pinwatchd.SeverityCritical, Subject: "ios", State: pinwatchd.AlertOpen, OpenedAt: at,
+			Sites: both, Addresses: pinwatchd.SiteAddresses(both)},
+		{Target: "partner", Kind: pinwatchd.KindChainUntrusted, Severity: pinwatchd.SeverityCritical, State: pinwatchd.AlertOpen, OpenedAt: at,
+			Sites: []pinwatchd.Site{{Vantage: "us-east"}}},
+	}
+	if err := db.SaveAlerts(t.Context(), as, nil); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	stdout, stderr, code := runCmd(t, "", nil, "alerts", "--database", path)
+	if code != exitOK {
+		t.Fatalf("alerts exited %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "VANTAGES") || !strings.Contains(stdout, "eu-west,us-east") {
+		t.Errorf("alerts does not show the vantages of the shared alert:\n%s", stdout)
+	}
+	stdout, stderr, code = runCmd(t, "", nil, "alerts", "--json", "--vantage", "eu-west", "--database", path)
+	if code != exitOK {
+		t.Fatalf("alerts --json --vantage exited %d: %s", code, stderr)
+	}
+	var doc struct {
+		Alerts []struct {
+			Target    string   `json:"target"`
+			Addresses []string `json:"addresses"`
+			Sites     []struct {
+				Vantage string `json:"vantage"`
+				Address string `json:"address"`
+			} `json:"sites"`
+		} `json:"alerts"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("alerts --json: %v\n%s", err, stdout)
+	}
+	if len(doc.Alerts) != 1 || doc.Alerts[0].Target != "api" || len(doc.Alerts[0].Sites) != 2 ||
+		doc.Alerts[0].Sites[1].Vantage != "us-east" || doc.Alerts[0].Sites[1].Address != "192.0.2.11:443" || len(doc.Alerts[0].Addresses) != 2 {
+		t.Errorf("alerts --json --vantage eu-west = %s; want the api alert only, with both sites and addresses", stdout)
+	}
+	stdout, _, _ = runCmd(t, "", nil, "alerts", "--vantage", "nowhere", "--database", path)
+	if !strings.Contains(stdout, "no open alerts") {
+		t.Errorf("alerts --vantage nowhere:\n%s", stdout)
+	}
+}

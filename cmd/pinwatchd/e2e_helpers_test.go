@@ -190,14 +190,18 @@ func cliRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
 
 // e2eAlert is one entry of `alerts --json`.
 type e2eAlert struct {
-	ID            int64    `json:"id"`
-	Target        string   `json:"target"`
-	Kind          string   `json:"kind"`
-	Severity      string   `json:"severity"`
-	Subject       string   `json:"subject"`
-	Addresses     []string `json:"addresses"`
-	State         string   `json:"state"`
-	ResolveReason *string  `json:"resolve_reason"`
+	ID        int64    `json:"id"`
+	Target    string   `json:"target"`
+	Kind      string   `json:"kind"`
+	Severity  string   `json:"severity"`
+	Subject   string   `json:"subject"`
+	Addresses []string `json:"addresses"`
+	Sites     []struct {
+		Vantage string `json:"vantage"`
+		Address string `json:"address"`
+	} `json:"sites"`
+	State         string  `json:"state"`
+	ResolveReason *string `json:"resolve_reason"`
 }
 
 // e2eAlerts is the document `alerts --json` prints.

@@ -222,7 +222,7 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, probeAll bool, p
 		Resolver: monitor.NewResolver(cfg.Resolver.AddrPort), DNSServer: cfg.Resolver.AddrPort}
 	runner := &monitor.Runner{
 		Prober: prober, Store: d.db, Log: d.log, Policy: policy(cfg), Thresholds: cfg.Thresholds(), Now: d.opts.Now,
-		Hooks: monitor.Hooks{Enqueued: func(int) { sender.Wake() }},
+		Hooks: monitor.Hooks{Enqueued: func(int) { sender.Wake() }}, Vantage: cfg.VantageName(),
 	}
 	if m != nil {
 		runner.Hooks.Probed = m.Probed

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
@@ -85,7 +86,7 @@ func (d *Daemon) reload(ctx context.Context) error {
 	}
 	for name, t := range oldTargets {
 		if !seen[name] {
-			if err := d.resolveRemoved(ctx, t, policy(cfg)); err != nil {
+			if err := d.resolveRemoved(ctx, t, cfg.VantageName(), policy(cfg)); err != nil {
 				d.log.Error("resolve alerts of a removed target", logkey.Target, name, logkey.Err, err)
 			}
 			d.forgetSeries(t, seen)
@@ -126,28 +127,34 @@ func (d *Daemon) forgetSeries(removed pinwatchd.Target, kept map[string]bool) {
 	}
 }
 
-// resolveRemoved resolves the open alerts of a target that is no longer
-// configured, and of its exchanges if it was an mx target, notifying the
-// target's channel.
-func (d *Daemon) resolveRemoved(ctx context.Context, target pinwatchd.Target, pol pinwatchd.AlertPolicy) error {
-	open, err := d.db.OpenAlerts(ctx, target.Name)
-	if err != nil {
-		return err
-	}
+// resolveRemoved withdraws this node's vantage from the open alerts of a
+// target that is no longer configured, and of its exchanges if it was an
+// mx target, resolving those no other vantage lists (SPEC §14) and
+// notifying the target's channel. Each target's alerts move in one
+// transaction, serialised with the other nodes.
+func (d *Daemon) resolveRemoved(ctx context.Context, target pinwatchd.Target, vantage string, pol pinwatchd.AlertPolicy) error {
 	subs, err := d.db.OpenAlertsUnder(ctx, target.Name+"/")
 	if err != nil {
 		return err
 	}
-	open = append(open, subs...)
-	if len(open) == 0 {
-		return nil
+	names := []string{target.Name}
+	for _, a := range subs {
+		if !slices.Contains(names, a.Target) {
+			names = append(names, a.Target)
+		}
 	}
 	now := d.opts.Now()
-	next, changes := monitor.ResolveAll(open, "the target was removed from the configuration", pol, now)
-	notes := make([]pinwatchd.Notification, 0, len(changes))
-	for _, c := range changes {
-		a := c.Alert
-		notes = append(notes, pinwatchd.Notification{Channel: target.SlackChannel, Type: c.Type, Alert: &a, CreatedAt: now.UTC()})
+	var errs []error
+	for _, name := range names {
+		errs = append(errs, d.db.UpdateAlerts(ctx, name, func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.Notification, error) {
+			next, changes := monitor.Withdraw(open, vantage, "the target was removed from the configuration", pol, now)
+			notes := make([]pinwatchd.Notification, 0, len(changes))
+			for _, c := range changes {
+				a := c.Alert
+				notes = append(notes, pinwatchd.Notification{Channel: target.SlackChannel, Type: c.Type, Alert: &a, CreatedAt: now.UTC()})
+			}
+			return next, notes, nil
+		}))
 	}
-	return d.db.SaveAlerts(ctx, next, notes)
+	return errors.Join(errs...)
 }

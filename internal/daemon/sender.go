@@ -2,7 +2,10 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 
 	"github.com/pinwatchd/pinwatchd/config"
@@ -22,7 +25,10 @@ type outboxSender struct {
 // when configured, else log only. Secrets are read here, from the files the
 // config names.
 func newOutboxSender(cfg *config.Config, db notify.Outbox, log *slog.Logger, m *metrics.Metrics, custom notify.Notifier) (*outboxSender, error) {
-	sc := notify.SenderConfig{Outbox: db, Log: log, DigestWindow: cfg.Alerts.DigestWindow.Duration, Result: func(result string, n int) {
+	// The claims on the outbox name the node and this sender: a reload's
+	// new sender never takes the old one's for its own.
+	owner := fmt.Sprintf("%s/%d/%s", cfg.VantageName(), os.Getpid(), rand.Text())
+	sc := notify.SenderConfig{Outbox: db, Owner: owner, Log: log, DigestWindow: cfg.Alerts.DigestWindow.Duration, Result: func(result string, n int) {
 		for range n {
 			m.NotificationResult(result)
 		}

@@ -21,6 +21,9 @@ type Outbox interface {
 	Park(ctx context.Context, id int64, at time.Time, lastError string) error
 	Requeue(ctx context.Context, now time.Time) (int, error)
 	SetThread(ctx context.Context, alertID int64, channel, ts string) error
+	Claim(ctx context.Context, owner string, now, until time.Time, limit int) ([]pinwatchd.Notification, error)
+	Release(ctx context.Context, owner string) error
+	Pause(ctx context.Context, channel string, until time.Time) error
 }
 
 // Enqueue stores notifications in the outbox under test the way the code
@@ -45,7 +48,10 @@ type Enqueue func(t *testing.T, ns ...pinwatchd.Notification) []pinwatchd.Notifi
 // late Delivered never removes a newer notification; SetThread threads the alert's
 // notifications (enqueued before or after, overwriting earlier threads) and
 // ignores unknown alerts; times are kept to the second; the methods are safe
-// for concurrent use (run it with -race). open returns a new, empty outbox
+// for concurrent use (run it with -race). Claim leases what Pending returns
+// to one owner, a channel at a time, except paused channels; a lease ends
+// with its time, Retry, Park or Release; concurrent owners never claim one
+// notification both. open returns a new, empty outbox
 // and the way to fill it; it is called once per subtest.
 func OutboxContract(t *testing.T, open func(t *testing.T) (Outbox, Enqueue)) {
 	for _, ch := range outboxChecks {
@@ -78,6 +84,11 @@ var outboxChecks = []outboxCheck{
 	{"requeue", checkRequeue},
 	{"thread", checkThread},
 	{"thread overwritten", checkThreadOverwritten},
+	{"claim", checkClaim},
+	{"claim keeps a channel with one owner", checkClaimChannel},
+	{"claim ends with retry, park and release", checkClaimEnds},
+	{"pause", checkPause},
+	{"claims of concurrent owners", checkClaimConcurrent},
 	{"thread of an unknown alert", checkThreadUnknown},
 	{"same second in id order", checkSameSecond},
 	{"created at to the second", checkCreatedSecond},

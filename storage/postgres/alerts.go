@@ -4,14 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/storage"
 )
 
-const alertColumns = `SELECT id, target, kind, subject, severity, addresses, state, message, resolve_reason,
+const alertColumns = `SELECT id, target, kind, subject, severity, addresses, sites, state, message, resolve_reason,
        opened_at, resolved_at, last_notified_at, channel, thread_ts FROM alerts`
 
 // OpenAlerts returns the open alerts of target, oldest first; none is not an
@@ -45,10 +47,11 @@ func (db *DB) scanAlerts(rows pgx.Rows) ([]pinwatchd.Alert, error) {
 		var (
 			a                       pinwatchd.Alert
 			kind, sev, state, addrs string
+			sites                   string
 			opened                  int64
 			resolved, notified      *int64
 		)
-		if err := rows.Scan(&a.ID, &a.Target, &kind, &a.Subject, &sev, &addrs, &state, &a.Message, &a.ResolveReason,
+		if err := rows.Scan(&a.ID, &a.Target, &kind, &a.Subject, &sev, &addrs, &sites, &state, &a.Message, &a.ResolveReason,
 			&opened, &resolved, &notified, &a.Channel, &a.ThreadTS); err != nil {
 			return nil, fmt.Errorf("read alerts from %s: %w", db.path, err)
 		}
@@ -58,6 +61,9 @@ func (db *DB) scanAlerts(rows pgx.Rows) ([]pinwatchd.Alert, error) {
 		}
 		if err := json.Unmarshal([]byte(addrs), &a.Addresses); err != nil {
 			return nil, fmt.Errorf("read alert %d from %s: addresses: %w", a.ID, db.path, err)
+		}
+		if err := json.Unmarshal([]byte(sites), &a.Sites); err != nil {
+			return nil, fmt.Errorf("read alert %d from %s: sites: %w", a.ID, db.path, err)
 		}
 		a.OpenedAt = fromUnix(opened)
 		if resolved != nil {
@@ -82,21 +88,76 @@ func (db *DB) scanAlerts(rows pgx.Rows) ([]pinwatchd.Alert, error) {
 // is refused by a unique index, and nothing is stored.
 func (db *DB) SaveAlerts(ctx context.Context, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error {
 	return db.writeTx(ctx, "save alerts", func(tx pgx.Tx) error {
-		ids := make(map[pinwatchd.AlertKey]int64, len(alerts))
+		targets := make([]string, 0, len(alerts))
 		for i := range alerts {
-			id, err := saveAlert(ctx, tx, &alerts[i])
-			if err != nil {
-				return fmt.Errorf("alert %s/%s %q: %w", alerts[i].Target, alerts[i].Kind, alerts[i].Subject, err)
-			}
-			ids[alerts[i].Key()] = id
+			targets = append(targets, alerts[i].Target)
 		}
-		for i := range notes {
-			if err := enqueue(ctx, tx, notes[i], ids); err != nil {
+		slices.Sort(targets) // always locked in the same order: no deadlock
+		for _, t := range slices.Compact(targets) {
+			if err := lockAlerts(ctx, tx, t); err != nil {
 				return err
 			}
 		}
-		return nil
+		return saveAll(ctx, tx, alerts, notes)
 	})
+}
+
+// UpdateAlerts moves the open alerts of target in one transaction: it
+// takes the target's advisory lock, reads them, runs fn on them and stores
+// what fn returns (the alerts to insert, ID 0, or update, and the
+// notifications of their changes) as SaveAlerts does. fn must not call the
+// store. Nodes sharing the database serialise
+// on the target, so fn always sees the alerts as the last node left them,
+// and a node's read-modify-write never overwrites another's. An error of
+// fn stores nothing and is returned.
+func (db *DB) UpdateAlerts(ctx context.Context, target string, fn func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.Notification, error)) error {
+	return db.writeTx(ctx, "update alerts of "+target, func(tx pgx.Tx) error {
+		if err := lockAlerts(ctx, tx, target); err != nil {
+			return err
+		}
+		// Read after the lock: READ COMMITTED gives this statement a
+		// snapshot that holds the last holder's changes.
+		rows, err := tx.Query(ctx, alertColumns+` WHERE state = 'open' AND target = $1 ORDER BY id`, target)
+		if err != nil {
+			return err
+		}
+		open, err := db.scanAlerts(rows)
+		if err != nil {
+			return err
+		}
+		next, notes, err := fn(open)
+		if err != nil {
+			return err
+		}
+		return saveAll(ctx, tx, next, notes)
+	})
+}
+
+// lockAlerts takes the advisory lock of target's alerts until the end of
+// tx.
+func lockAlerts(ctx context.Context, tx pgx.Tx, target string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockAlertState, target); err != nil {
+		return fmt.Errorf("lock the alerts of %s: %w", target, err)
+	}
+	return nil
+}
+
+// saveAll stores alerts and enqueues notes in tx (see SaveAlerts).
+func saveAll(ctx context.Context, tx pgx.Tx, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error {
+	ids := make(map[pinwatchd.AlertKey]int64, len(alerts))
+	for i := range alerts {
+		id, err := saveAlert(ctx, tx, &alerts[i])
+		if err != nil {
+			return fmt.Errorf("alert %s/%s %q: %w", alerts[i].Target, alerts[i].Kind, alerts[i].Subject, err)
+		}
+		ids[alerts[i].Key()] = id
+	}
+	for i := range notes {
+		if err := enqueue(ctx, tx, notes[i], ids); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // enqueue adds one notification to the outbox, pointing it at the alert of
@@ -130,28 +191,24 @@ VALUES ($1, $2, $3, $4, 0, $1, '')`, created.Unix(), n.Channel, alertID, string(
 }
 
 func saveAlert(ctx context.Context, tx pgx.Tx, a *pinwatchd.Alert) (int64, error) {
-	addrs := a.Addresses
-	if addrs == nil {
-		addrs = []string{}
-	}
-	ab, err := json.Marshal(addrs)
+	ab, sb, err := storage.EncodeSites(a)
 	if err != nil {
 		return 0, err
 	}
 	resolved, notified := unixOrNil(a.ResolvedAt), unixOrNil(a.LastNotifiedAt)
 	if a.ID == 0 {
 		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO alerts (target, kind, subject, severity, addresses, state, message,
+		err := tx.QueryRow(ctx, `INSERT INTO alerts (target, kind, subject, severity, addresses, sites, state, message,
     resolve_reason, opened_at, resolved_at, last_notified_at, channel, thread_ts)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
-			a.Target, string(a.Kind), a.Subject, a.Severity.String(), string(ab), string(a.State), a.Message,
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+			a.Target, string(a.Kind), a.Subject, a.Severity.String(), string(ab), string(sb), string(a.State), a.Message,
 			a.ResolveReason, a.OpenedAt.Unix(), resolved, notified, a.Channel, a.ThreadTS).Scan(&id)
 		return id, err
 	}
 	// channel and thread_ts belong to the sender (SetThread): not overwritten here.
-	_, err = tx.Exec(ctx, `UPDATE alerts SET severity = $1, addresses = $2, state = $3, message = $4,
-    resolve_reason = $5, resolved_at = $6, last_notified_at = $7 WHERE id = $8`,
-		a.Severity.String(), string(ab), string(a.State), a.Message, a.ResolveReason, resolved, notified, a.ID)
+	_, err = tx.Exec(ctx, `UPDATE alerts SET severity = $1, addresses = $2, sites = $3, state = $4, message = $5,
+    resolve_reason = $6, resolved_at = $7, last_notified_at = $8 WHERE id = $9`,
+		a.Severity.String(), string(ab), string(sb), string(a.State), a.Message, a.ResolveReason, resolved, notified, a.ID)
 	return a.ID, err
 }
 

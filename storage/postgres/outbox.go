@@ -30,6 +30,78 @@ WHERE o.rank <= $2 ORDER BY o.created_at, o.id`, now.Unix(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox of %s: %w", db.path, err)
 	}
+	return db.scanNotifications(rows)
+}
+
+// Claim leases to owner, until until, the notifications it is to deliver
+// at now, and returns them as Pending does: those Pending(now, limit)
+// returns, less every channel another owner holds a lease on that ends
+// after now, or that a 429 paused (Pause) past now. Rows owner claimed
+// before are claimed again, their lease extended. A channel's
+// notifications are claimed by one owner at a time: the claims of the
+// nodes sharing the database serialise on an advisory lock, and rows
+// locked by another transaction (FOR UPDATE SKIP LOCKED) are left to it.
+func (db *DB) Claim(ctx context.Context, owner string, now, until time.Time, limit int) ([]pinwatchd.Notification, error) {
+	var out []pinwatchd.Notification
+	err := db.writeTx(ctx, "claim notifications", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockClaim); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT id FROM outbox WHERE id IN (
+    SELECT id FROM (SELECT id, channel, row_number() OVER (PARTITION BY channel ORDER BY created_at, id) AS rank
+                    FROM outbox WHERE parked_at IS NULL AND next_attempt <= $1) o
+    WHERE o.rank <= $2
+      AND o.channel NOT IN (SELECT channel FROM outbox WHERE claimed_by NOT IN ('', $3) AND lease_until > $1)
+      AND o.channel NOT IN (SELECT destination FROM delivery_pauses WHERE paused_until > $1))
+FOR UPDATE SKIP LOCKED`, now.Unix(), limit, owner)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE outbox SET claimed_by = $1, lease_until = $2 WHERE id = ANY($3)`, owner, until.Unix(), ids); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT o.id, o.payload, o.attempts, o.next_attempt, o.last_error,
+       coalesce(a.channel, ''), coalesce(a.thread_ts, '')
+FROM outbox o LEFT JOIN alerts a ON a.id = o.alert_id
+WHERE o.id = ANY($1) ORDER BY o.created_at, o.id`, ids)
+		if err != nil {
+			return err
+		}
+		out, err = db.scanNotifications(rows)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Release ends every lease of owner, so that another node may deliver
+// what owner claimed and did not deliver, without waiting for the leases
+// to end. Idempotent.
+func (db *DB) Release(ctx context.Context, owner string) error {
+	return db.writeTx(ctx, "release claimed notifications", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE outbox SET claimed_by = '', lease_until = NULL WHERE claimed_by = $1`, owner)
+		return err
+	})
+}
+
+// Pause holds every node's deliveries to channel (Claim leaves it out)
+// until until, after a 429 of Slack. A pause that ends later is kept.
+func (db *DB) Pause(ctx context.Context, channel string, until time.Time) error {
+	return db.writeTx(ctx, "pause deliveries", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO delivery_pauses (destination, paused_until) VALUES ($1, $2)
+ON CONFLICT (destination) DO UPDATE SET paused_until = greatest(delivery_pauses.paused_until, excluded.paused_until)`, channel, until.Unix())
+		return err
+	})
+}
+
+// scanNotifications reads the rows of Pending and Claim.
+func (db *DB) scanNotifications(rows pgx.Rows) ([]pinwatchd.Notification, error) {
 	defer rows.Close()
 	var out []pinwatchd.Notification
 	for rows.Next() {
@@ -119,22 +191,25 @@ func (db *DB) Delivered(ctx context.Context, ids ...int64) error {
 }
 
 // Retry records a failed attempt of notification id: one more attempt, the
-// time of the next one and why it failed (which must hold no secret). An
-// unknown id is ignored.
+// time of the next one and why it failed (which must hold no secret), and
+// ends its claim. An unknown id is ignored.
 func (db *DB) Retry(ctx context.Context, id int64, next time.Time, lastError string) error {
 	return db.writeTx(ctx, "record a failed delivery", func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt = $1, last_error = $2 WHERE id = $3`,
+		_, err := tx.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt = $1, last_error = $2,
+    claimed_by = '', lease_until = NULL WHERE id = $3`,
 			next.Unix(), lastError, id)
 		return err
 	})
 }
 
 // Park records the last failed attempt of notification id (one more
-// attempt, why it failed, which must hold no secret) and keeps it out of
-// Pending as undeliverable until Requeue. An unknown id is ignored.
+// attempt, why it failed, which must hold no secret), ends its claim and
+// keeps it out of Pending as undeliverable until Requeue. An unknown id is
+// ignored.
 func (db *DB) Park(ctx context.Context, id int64, at time.Time, lastError string) error {
 	return db.writeTx(ctx, "park an undeliverable notification", func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, parked_at = $2 WHERE id = $3`,
+		_, err := tx.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, parked_at = $2,
+    claimed_by = '', lease_until = NULL WHERE id = $3`,
 			lastError, at.Unix(), id)
 		return err
 	})

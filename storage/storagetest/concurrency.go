@@ -192,14 +192,25 @@ func checkReadOnlyRefusesWrites(t *testing.T, newDB Factory) {
 			_, err := ro.Record(ctx, []pinwatchd.Observation{okObs("api", "127.0.0.1:443", t0.Add(time.Hour), c)})
 			return err
 		},
-		"Prune":         func() error { _, err := ro.Prune(ctx, t0); return err },
-		"SaveAlerts":    func() error { return ro.SaveAlerts(ctx, []pinwatchd.Alert{a}, nil) },
+		"Prune":      func() error { _, err := ro.Prune(ctx, t0); return err },
+		"SaveAlerts": func() error { return ro.SaveAlerts(ctx, []pinwatchd.Alert{a}, nil) },
+		"UpdateAlerts": func() error {
+			return ro.UpdateAlerts(ctx, "api", func([]pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.Notification, error) {
+				return []pinwatchd.Alert{a}, nil, nil
+			})
+		},
 		"SaveNameState": func() error { return ro.SaveNameState(ctx, "api", pinwatchd.NameState{Unresolved: 1}) },
 		"Delivered":     func() error { return ro.Delivered(ctx, 1) },
 		"Retry":         func() error { return ro.Retry(ctx, 1, t0, "x") },
 		"Park":          func() error { return ro.Park(ctx, 1, t0, "x") },
 		"Requeue":       func() error { _, err := ro.Requeue(ctx, t0); return err },
 		"SetThread":     func() error { return ro.SetThread(ctx, 1, "C1", "1.2") },
+		"Claim": func() error {
+			_, err := ro.Claim(ctx, "a", t0, t0.Add(time.Minute), 10)
+			return err
+		},
+		"Release": func() error { return ro.Release(ctx, "a") },
+		"Pause":   func() error { return ro.Pause(ctx, "", t0) },
 		"AnnounceEvents": func() error {
 			_, err := ro.AnnounceEvents(ctx, []int64{1}, nil)
 			return err
