@@ -104,12 +104,19 @@ func (c *Config) HTTPListen() string {
 	return c.Metrics.Listen
 }
 
-// VantageName returns the vantage point in force: Vantage, else the host
-// name, else "local" when the host name cannot be read.
+// VantageName returns the vantage point in force: Vantage, else
+// DefaultVantage.
 func (c *Config) VantageName() string {
 	if c.Vantage != "" {
 		return c.Vantage
 	}
+	return DefaultVantage()
+}
+
+// DefaultVantage is the vantage point of a node that names none: the host
+// name, else "local" when the host name cannot be read. `pinwatchd probe`,
+// which reads no config, uses it too.
+func DefaultVantage() string {
 	if h, err := os.Hostname(); err == nil && h != "" {
 		return h
 	}

@@ -70,7 +70,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		defer debug.SetGCPercent(debug.SetGCPercent(checkGCPercent))
 	}
 	p := &monitor.Prober{Timeout: cfg.Timeout.Duration, Concurrency: cfg.Concurrency, UserAgent: userAgent(), Now: e.now,
-		Resolver: monitor.NewResolver(cfg.Resolver.AddrPort), DNSServer: cfg.Resolver.AddrPort}
+		Resolver: monitor.NewResolver(cfg.Resolver.AddrPort), DNSServer: cfg.Resolver.AddrPort, Vantage: cfg.VantageName()}
 	var progress func(done, total int)
 	if isTerminal(e.stderr) && len(targets) > 5 && !*jsonOut {
 		progress = func(done, total int) { fmt.Fprintf(e.stderr, "\rprobing: %d/%d targets", done, total) }
