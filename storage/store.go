@@ -38,7 +38,7 @@ type Store interface {
 	OpenAlertsUnder(ctx context.Context, prefix string) ([]pinwatchd.Alert, error)
 	Alerts(ctx context.Context, all bool) ([]pinwatchd.Alert, error)
 	SaveAlerts(ctx context.Context, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error
-	FailureCounts(ctx context.Context, target string) (map[string]int, error)
+	FailureCounts(ctx context.Context, target, vantage string) (map[string]int, error)
 	NameState(ctx context.Context, target string) (pinwatchd.NameState, error)
 	SaveNameState(ctx context.Context, target string, s pinwatchd.NameState) error
 

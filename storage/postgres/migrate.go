@@ -27,6 +27,8 @@ var migrationFiles embed.FS
 const (
 	lockMigrate int64 = 0x70696e77_00000001 // applying a migration
 	lockRecord  int64 = 0x70696e77_00000002 // Record and Prune
+	// announcing chain changes, once per (target, new leaf) (SPEC §14)
+	lockAnnounce int64 = 0x70696e77_00000008
 )
 
 // lockNameState is the first half of the two-int advisory lock of one
