@@ -38,7 +38,7 @@ func openAtVersion(t *testing.T, v int) (string, *sql.DB) {
 
 // Migration 0008 rebuilds the addresses table under its ids: the spans
 // and events of a database from before vantage points keep their history
-// (vantage ”), foreign keys are enforced again afterwards, and the first
+// (the empty vantage), foreign keys are enforced again afterwards, and the first
 // vantage to record continues the spans rather than starting again.
 func TestMigrateVantageKeepsHistory(t *testing.T) {
 	path, raw := openAtVersion(t, 7)

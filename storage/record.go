@@ -337,12 +337,13 @@ func (r *recorder) event(addrID int64, e pinwatchd.Event) error {
 }
 
 // addressID returns the id of the addresses row of k, adding the row if
-// needed. A vantage recording an address for the first time takes over the
-// row the address had before vantage points existed (vantage ”), if any,
-// with its spans and events: upgrading a database continues its history
-// rather than starting it again. (Only observations without a vantage use
-// ” rows, which the daemon and `check` never record, so a handle of
-// another process still caching the row under ” does no harm.)
+// needed. A vantage recording an address for the first time takes over
+// the row the address had before vantage points existed (the empty
+// vantage), if any, with its spans and events: upgrading a database
+// continues its history rather than starting it again. (Only observations
+// without a vantage use empty-vantage rows, and the daemon and `check`
+// never record such, so another process still caching the row under the
+// empty vantage does no harm.)
 func (r *recorder) addressID(k addrKey) (int64, error) {
 	if id, ok := r.db.addrs.get(k); ok {
 		return id, nil

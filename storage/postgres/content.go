@@ -46,7 +46,7 @@ func (s *staged) cache(db *DB) {
 // addresses not stored yet (in the order the observations name them) in
 // one statement. A vantage recording an address for the first time takes
 // over the row the address had before vantage points existed (vantage
-// ”), if any, with its spans and events, as storage.DB.Record does.
+// empty), if any, with its spans and events, as storage.DB.Record does.
 func (r *recorder) resolveAddresses(obs []pinwatchd.Observation) error {
 	r.addrIDs = make([]int64, len(obs))
 	var (

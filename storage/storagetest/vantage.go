@@ -125,7 +125,7 @@ func checkVantageQueries(t *testing.T, newDB Factory) {
 	}
 }
 
-// A database from before vantage points holds rows of vantage ”: the first
+// A database from before vantage points holds rows of the empty vantage: the first
 // vantage to record such an address continues its spans and history
 // instead of seeing it for the first time again.
 func checkVantageTakesOverRowsFromBefore(t *testing.T, newDB Factory) {
