@@ -10,6 +10,7 @@ import (
 
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/querydoc"
 	"github.com/pinwatchd/pinwatchd/internal/textreport"
 	"github.com/pinwatchd/pinwatchd/monitor"
 	"github.com/pinwatchd/pinwatchd/storage/backend"
@@ -125,7 +126,7 @@ func chainChanges(events []pinwatchd.Event) []pinwatchd.Event {
 // `history --json` (absent without --record: nothing was recorded).
 type checkTargetJSON struct {
 	pinwatchd.Report
-	Events *[]eventJSON `json:"events,omitempty"`
+	Events *[]querydoc.Event `json:"events,omitempty"`
 }
 
 // checkDocJSON is the document `check --json` prints (SPEC §5).
@@ -144,7 +145,7 @@ func checkJSON(reports []pinwatchd.Report, recorded bool, changes []pinwatchd.Ev
 	for _, r := range normalizeReports(reports) {
 		t := checkTargetJSON{Report: r}
 		if recorded {
-			events := eventsJSON(byTarget[r.Name])
+			events := querydoc.Events(byTarget[r.Name])
 			t.Events = &events
 		}
 		targets = append(targets, t)

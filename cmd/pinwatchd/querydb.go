@@ -51,6 +51,11 @@ func addQueryFlags(fs *flag.FlagSet) queryFlags {
 	}
 }
 
+// addVantageFlag adds --vantage, which keeps the rows of one vantage point.
+func addVantageFlag(fs *flag.FlagSet) *string {
+	return fs.String("vantage", "", "only what the node of this vantage `name` probed")
+}
+
 // openQueryDB opens the database for reading: --database if given, else the
 // one the config names.
 func openQueryDB(ctx context.Context, e *env, q queryFlags) (queryStore, error) {
