@@ -23,6 +23,7 @@ import (
 //     Requeue, SetThread: the outbox, whose IDs are never reused.
 //   - History, Certs, LatestObservations, RecentObservations,
 //     PinHeadersSeen (the rotation preflight's): the queries.
+//   - Heartbeat, Nodes: the nodes sharing the database (SPEC §14).
 //   - Prune applies the retention; Ping checks the database answers.
 //
 // Every method is safe for concurrent use, also by several processes on
@@ -56,6 +57,9 @@ type Store interface {
 	LatestObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error)
 	RecentObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error)
 	PinHeadersSeen(ctx context.Context, target string) ([]pinwatchd.SeenPinHeader, error)
+
+	Heartbeat(ctx context.Context, n pinwatchd.Node) error
+	Nodes(ctx context.Context) ([]pinwatchd.Node, error)
 
 	Prune(ctx context.Context, before time.Time) (PruneStats, error)
 	Ping(ctx context.Context) error

@@ -30,6 +30,8 @@ type queryStore interface {
 	// stale for targets configured does not accept (nil: all) and
 	// addresses that left DNS.
 	Certs(ctx context.Context, now time.Time, configured func(target string) bool) ([]pinwatchd.CertStatus, error)
+	// Nodes lists the nodes sharing the database, ordered by vantage.
+	Nodes(ctx context.Context) ([]pinwatchd.Node, error)
 	// Undeliverable sums up the notifications Slack refused for good.
 	Undeliverable(ctx context.Context) (storage.Undeliverable, error)
 	// Close releases the database.

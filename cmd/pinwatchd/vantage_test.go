@@ -2,11 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/storage"
 )
 
 // atVantage writes a copy of the config file cfg naming the node's vantage
@@ -92,5 +97,56 @@ func TestQueriesByVantage(t *testing.T) {
 	}
 	if out := query("certs", "--vantage", "us-east-1"); strings.Contains(out, "VANTAGE") || strings.Count(out, s.Addr) != 1 {
 		t.Errorf("certs --vantage us-east-1 should show one row and no VANTAGE column:\n%s", out)
+	}
+}
+
+// `pinwatchd nodes` lists the heartbeat rows (SPEC §5, §14): JSON with
+// every field, a table with the age of each node's last report.
+func TestNodesCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "pinwatchd.db")
+	s, err := storage.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if stdout, _, code := runCmd(t, "", nil, "nodes", "--database", db); code != exitOK || !strings.HasPrefix(stdout, "no node has reported yet") {
+		t.Errorf("nodes of a new database: exit %d:\n%s", code, stdout)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, n := range []pinwatchd.Node{
+		{Vantage: "us-east-1", Host: "probe-us", Version: "v1.4.0", StartedAt: now.Add(-48 * time.Hour), LastSeen: now.Add(-20 * time.Minute)},
+		{Vantage: "eu-west-1", Host: "probe-eu", Version: "v1.5.0", StartedAt: now.Add(-time.Hour), LastSeen: now},
+	} {
+		if err := s.Heartbeat(t.Context(), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdout, stderr, code := runCmd(t, "", nil, "nodes", "--database", db, "--json")
+	if code != exitOK {
+		t.Fatalf("nodes --json: exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Nodes []map[string]any `json:"nodes"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout)
+	}
+	want := []map[string]any{
+		{"vantage": "eu-west-1", "host": "probe-eu", "version": "v1.5.0", "started_at": now.Add(-time.Hour).Format(time.RFC3339), "last_seen": now.Format(time.RFC3339)},
+		{"vantage": "us-east-1", "host": "probe-us", "version": "v1.4.0", "started_at": now.Add(-48 * time.Hour).Format(time.RFC3339), "last_seen": now.Add(-20 * time.Minute).Format(time.RFC3339)},
+	}
+	if len(doc.Nodes) != len(want) {
+		t.Fatalf("nodes --json = %v, want %v", doc.Nodes, want)
+	}
+	for i := range want {
+		if !maps.Equal(doc.Nodes[i], want[i]) {
+			t.Errorf("node %d = %v, want %v", i, doc.Nodes[i], want[i])
+		}
+	}
+	stdout, _, _ = runCmd(t, "", nil, "nodes", "--database", db)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "VANTAGE ") || !strings.HasPrefix(lines[1], "eu-west-1  probe-eu  v1.5.0") ||
+		!strings.HasPrefix(lines[2], "us-east-1  probe-us  v1.4.0") || !strings.HasSuffix(lines[2], "(20m ago)") {
+		t.Errorf("nodes table:\n%s", stdout)
 	}
 }

@@ -1,12 +1,14 @@
 package storagetest
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/internal/testpki"
+	"github.com/pinwatchd/pinwatchd/storage"
 )
 
 // Several vantage points sharing one database (SPEC §14).
@@ -16,6 +18,7 @@ var vantageChecks = []check{
 	{"VantageTakesOverRowsFromBefore", checkVantageTakesOverRowsFromBefore},
 	{"ChainChangeAnnouncedOncePerNewLeaf", checkChainChangeAnnouncedOncePerNewLeaf},
 	{"ChainChangeAnnouncedOnceAcrossCalls", checkChainChangeAnnouncedOnceAcrossCalls},
+	{"Nodes", checkNodes},
 }
 
 // vantageEvent is an event as the vantage checks compare it.
@@ -243,4 +246,43 @@ func checkChainChangeAnnouncedOnceAcrossCalls(t *testing.T, newDB Factory) {
 	if got := outboxEvents(t, db.Store); !slices.Equal(got, []int64{euChange[0].ID}) {
 		t.Errorf("outbox announces events %v, want eu's only", got)
 	}
+}
+
+// Heartbeat adds a node's row, then moves it; Nodes lists every node by
+// vantage, also to a read-only handle, which cannot heartbeat.
+func checkNodes(t *testing.T, newDB Factory) {
+	db := newDB(t)
+	ctx := t.Context()
+	if nodes, err := db.Store.Nodes(ctx); err != nil || len(nodes) != 0 {
+		t.Fatalf("Nodes of a new database = %v, %v; want none", nodes, err)
+	}
+	us := pinwatchd.Node{Vantage: "us-east-1", Host: "probe-2", Version: "v1.4.0", StartedAt: t0, LastSeen: t0}
+	eu := pinwatchd.Node{Vantage: "eu-west-1", Host: "probe-1", Version: "v1.4.0", StartedAt: t0, LastSeen: t0.Add(time.Second)}
+	for _, n := range []pinwatchd.Node{us, eu} {
+		if err := db.Store.Heartbeat(ctx, n); err != nil {
+			t.Fatalf("Heartbeat(%s): %v", n.Vantage, err)
+		}
+	}
+	// eu restarts with a new version and heartbeats again, from another handle.
+	eu = pinwatchd.Node{Vantage: "eu-west-1", Host: "probe-1b", Version: "v1.5.0", StartedAt: t0.Add(time.Hour), LastSeen: t0.Add(time.Hour + 10*time.Second + 300*time.Millisecond)}
+	if err := reopen(t, db).Heartbeat(ctx, eu); err != nil {
+		t.Fatalf("Heartbeat(eu-west-1) again: %v", err)
+	}
+	eu.LastSeen = eu.LastSeen.Truncate(time.Second)
+	ro := openReadOnly(t, db)
+	got, err := ro.Nodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []pinwatchd.Node{eu, us}; !slices.EqualFunc(got, want, sameNode) {
+		t.Errorf("Nodes = %+v, want %+v (one row per vantage, the latest heartbeat's, to the second)", got, want)
+	}
+	if err := ro.Heartbeat(ctx, us); !errors.Is(err, storage.ErrReadOnly) {
+		t.Errorf("Heartbeat on a read-only handle: %v, want ErrReadOnly", err)
+	}
+}
+
+func sameNode(a, b pinwatchd.Node) bool {
+	return a.Vantage == b.Vantage && a.Host == b.Host && a.Version == b.Version &&
+		a.StartedAt.Equal(b.StartedAt) && a.LastSeen.Equal(b.LastSeen)
 }
