@@ -36,7 +36,10 @@ const (
 	KindTLSALookupFailed  Kind = "tlsa_lookup_failed"
 	KindNoTLSA            Kind = "no_tlsa"
 	KindSTARTTLSFailed    Kind = "starttls_failed"
-	KindChainChanged      Kind = "chain_changed"
+	// The kinds of several vantage points (SPEC §14).
+	KindVantageInconsistent Kind = "vantage_inconsistent"
+	KindVantageSilent       Kind = "vantage_silent"
+	KindChainChanged        Kind = "chain_changed"
 )
 
 // Kinds lists every finding kind in SPEC order.
@@ -47,7 +50,7 @@ var Kinds = []Kind{
 	KindHeaderMalformed, KindHeaderReportOnly, KindNoPinHeader, KindHSTSMissing,
 	KindHSTSMalformed, KindIPInconsistent, KindTLSAMismatch, KindTLSAMissingBackup,
 	KindTLSAUnsigned, KindTLSAMalformed, KindTLSALookupFailed, KindNoTLSA, KindSTARTTLSFailed,
-	KindChainChanged,
+	KindVantageInconsistent, KindVantageSilent, KindChainChanged,
 }
 
 // IsConnectivity reports whether k is one of the kinds that say an address

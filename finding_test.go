@@ -42,6 +42,8 @@ var specKinds = []struct {
 	{pinwatchd.KindTLSALookupFailed, "tlsa_lookup_failed"},
 	{pinwatchd.KindNoTLSA, "no_tlsa"},
 	{pinwatchd.KindSTARTTLSFailed, "starttls_failed"},
+	{pinwatchd.KindVantageInconsistent, "vantage_inconsistent"},
+	{pinwatchd.KindVantageSilent, "vantage_silent"},
 	{pinwatchd.KindChainChanged, "chain_changed"},
 }
 

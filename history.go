@@ -18,10 +18,13 @@ const (
 // form of its own: `pinwatchd history --json` renders it, with empty
 // strings and zero times as null.
 type Event struct {
-	ID            int64 // storage identity; 0 until stored
-	Time          time.Time
-	Target        string
-	Address       string
+	ID      int64 // storage identity; 0 until stored
+	Time    time.Time
+	Target  string
+	Address string
+	// Vantage names the node whose probe recorded the event (SPEC §14);
+	// "" for events recorded before vantage points existed.
+	Vantage       string
 	Event         EventType
 	Class         ChangeClass // chain_changed only
 	OldLeafPin    string      // base64; chain_changed only
@@ -45,6 +48,7 @@ type Event struct {
 type CertStatus struct {
 	Target        string
 	Address       string
+	Vantage       string // the node whose probes these are (SPEC §14)
 	LeafSubject   string
 	Issuer        string
 	LeafPin       string // base64

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/monitor"
 )
 
 // DefaultFile is the config file used when neither --config nor
@@ -66,6 +67,10 @@ type AlertsConfig struct {
 	NotifyResolved   bool     `toml:"notify_resolved"`   // send a message when an alert resolves
 	NotifyChanges    bool     `toml:"notify_changes"`    // send a message on chain_changed
 	DigestWindow     Duration `toml:"digest_window"`     // coalesce a channel's notifications this long; 0 off
+	// NodeSilentAfter is how long another node sharing the database may
+	// go without a heartbeat before vantage_silent opens (SPEC §14); nil
+	// means the default, see Config.NodeSilentAfter.
+	NodeSilentAfter *Duration `toml:"node_silent_after,omitempty"`
 }
 
 // SlackConfig is the `[slack]` table. Either a webhook (WebhookURLFile or
@@ -104,12 +109,30 @@ func (c *Config) HTTPListen() string {
 	return c.Metrics.Listen
 }
 
-// VantageName returns the vantage point in force: Vantage, else the host
-// name, else "local" when the host name cannot be read.
+// NodeSilentAfter returns `[alerts] node_silent_after` in force at now:
+// the configured value, else 3 × the default schedule's interval (for a
+// cron schedule, the gap between its next two firings after now) and at
+// least MinDefaultNodeSilentAfter.
+func (c *Config) NodeSilentAfter(now time.Time) time.Duration {
+	if a := c.Alerts.NodeSilentAfter; a != nil {
+		return a.Duration
+	}
+	return max(3*monitor.NextGap(c.Schedule.String(), now), MinDefaultNodeSilentAfter)
+}
+
+// VantageName returns the vantage point in force: Vantage, else
+// DefaultVantage.
 func (c *Config) VantageName() string {
 	if c.Vantage != "" {
 		return c.Vantage
 	}
+	return DefaultVantage()
+}
+
+// DefaultVantage is the vantage point of a node that names none: the host
+// name, else "local" when the host name cannot be read. `pinwatchd probe`,
+// which reads no config, uses it too.
+func DefaultVantage() string {
 	if h, err := os.Hostname(); err == nil && h != "" {
 		return h
 	}
@@ -156,6 +179,15 @@ type TargetConfig struct {
 const (
 	DefaultDigestWindow = 10 * time.Second
 	MaxDigestWindow     = time.Hour
+)
+
+// MinNodeSilentAfter is the shortest `[alerts] node_silent_after`
+// accepted: nodes heartbeat every 10 s, so less would call a node silent
+// between two of its heartbeats. MinDefaultNodeSilentAfter is the least
+// its default is.
+const (
+	MinNodeSilentAfter        = 30 * time.Second
+	MinDefaultNodeSilentAfter = 5 * time.Minute
 )
 
 // Defaults of a target's keys.

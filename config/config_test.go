@@ -269,7 +269,7 @@ schedule = "CRON_TZ=Europe/Berlin 0 9 * * 1-5"
 	if c.Schedule.String() != "@hourly" || c.Concurrency != 4 || c.Timeout.Duration != 90*time.Second || c.Retention.String() != "90d" {
 		t.Errorf("globals = %v %d %v %v", c.Schedule, c.Concurrency, c.Timeout, c.Retention)
 	}
-	wantAlerts := AlertsConfig{Duration{60 * 24 * time.Hour}, Duration{36 * time.Hour}, 5, Duration{2 * time.Hour}, false, false, Duration{0}}
+	wantAlerts := AlertsConfig{Duration{60 * 24 * time.Hour}, Duration{36 * time.Hour}, 5, Duration{2 * time.Hour}, false, false, Duration{0}, nil}
 	if c.Alerts != wantAlerts {
 		t.Errorf("[alerts] = %+v, want %+v", c.Alerts, wantAlerts)
 	}
@@ -505,5 +505,30 @@ func TestVantageNameDefaultsToHostName(t *testing.T) {
 	}
 	if got := c.VantageName(); got != "eu-west-1" {
 		t.Errorf("VantageName() = %q, want the configured %q", got, "eu-west-1")
+	}
+}
+
+// node_silent_after (SPEC §14): set, it is the value; unset, 3 × the
+// default schedule's interval (a cron schedule's next gap) and at least 5
+// minutes.
+func TestNodeSilentAfter(t *testing.T) {
+	now := time.Date(2026, 3, 6, 16, 30, 0, 0, time.UTC) // a Friday
+	for _, tc := range []struct {
+		toml string
+		want time.Duration
+	}{
+		{"", 45 * time.Minute}, // */15 * * * *
+		{"schedule = \"@every 1m\"\n", 5 * time.Minute},
+		{"schedule = \"@hourly\"\n", 3 * time.Hour},
+		{"schedule = \"0 9 * * 1-5\"\n", 3 * 24 * time.Hour}, // Monday 9:00, then Tuesday 9:00
+		{"schedule = \"0 9 * * 1-5\"\n[alerts]\nnode_silent_after = \"30s\"\n", 30 * time.Second},
+	} {
+		c, err := Parse(strings.NewReader(tc.toml+"[[target]]\nname = \"api\"\nhost = \"api.example.com\"\n"), "inline", Options{})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.toml, err)
+		}
+		if got := c.NodeSilentAfter(now); got != tc.want {
+			t.Errorf("%q: NodeSilentAfter = %v, want %v", tc.toml, got, tc.want)
+		}
 	}
 }

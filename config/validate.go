@@ -169,6 +169,9 @@ func (v *validator) alerts() {
 	if a.RenotifyAfter.Duration < 0 {
 		v.add("alerts.renotify_after", "renotify_after = %q must not be negative; \"0s\" turns reminders off", a.RenotifyAfter.String())
 	}
+	if s := a.NodeSilentAfter; s != nil && s.Duration < MinNodeSilentAfter {
+		v.add("alerts.node_silent_after", "node_silent_after = %q is shorter than 30s; nodes heartbeat every 10s, so write e.g. \"5m\"", s.String())
+	}
 	switch w := a.DigestWindow; {
 	case w.Duration < 0:
 		v.add("alerts.digest_window", "digest_window = %q must not be negative; write e.g. \"10s\", or \"0s\" to send every notification alone", w.String())

@@ -386,6 +386,10 @@ func ResolveReason(k pinwatchd.Kind) string {
 		return "TLSA records are published"
 	case pinwatchd.KindSTARTTLSFailed:
 		return "the server offers and accepts STARTTLS again"
+	case pinwatchd.KindVantageSilent:
+		return "the node reports again"
+	case pinwatchd.KindVantageInconsistent:
+		return "every vantage point sees the same key again"
 	}
 	return "the condition is gone"
 }

@@ -55,6 +55,10 @@ type Prober struct {
 	// Now is the clock for Observation.Time and for chain verification; nil
 	// means time.Now.
 	Now func() time.Time
+	// Vantage names the node that probes (SPEC §14); every observation
+	// carries it, so that nodes sharing a database keep apart what each
+	// one saw.
+	Vantage string
 
 	semOnce  sync.Once
 	sem      chan struct{}
@@ -70,11 +74,14 @@ type Prober struct {
 // for t.HostPort() with an error of kind dns_failed. A cancelled ctx makes the
 // remaining probes fail fast with kind timeout. For a DANE target the TLSA
 // RRset is looked up alongside and given to every observation, matched
-// against its chain.
+// against its chain. Every observation carries the Prober's Vantage.
 func (p *Prober) Probe(ctx context.Context, t *pinwatchd.Target) []pinwatchd.Observation {
 	tlsa := p.startTLSA(ctx, t)
 	obs := p.probeAll(ctx, t)
 	finishDANE(t, obs, tlsa())
+	for i := range obs {
+		obs[i].Vantage = p.Vantage
+	}
 	return obs
 }
 

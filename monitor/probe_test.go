@@ -137,7 +137,7 @@ func TestProbeHealthyChain(t *testing.T) {
 		prober func() *Prober
 		caFile bool
 	}{
-		{"roots", func() *Prober { return &Prober{Timeout: 2 * time.Second, Roots: pki.RootPool()} }, false},
+		{"roots", func() *Prober { return &Prober{Timeout: 2 * time.Second, Roots: pki.RootPool(), Vantage: "ap-south"} }, false},
 		{"ca_file", func() *Prober { return &Prober{Timeout: 2 * time.Second, Roots: x509.NewCertPool()} }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,6 +153,9 @@ func TestProbeHealthyChain(t *testing.T) {
 			}
 			if o.Address != srv.Addr || o.Target != "t" || o.SNI != "localhost" {
 				t.Errorf("Address, Target, SNI = %q, %q, %q; want %q, t, localhost", o.Address, o.Target, o.SNI, srv.Addr)
+			}
+			if want := p.Vantage; o.Vantage != want {
+				t.Errorf("Vantage = %q, want the Prober's %q", o.Vantage, want)
 			}
 			if o.Time.Location() != time.UTC || o.Time.Before(before.Add(-time.Second)) || o.Duration <= 0 {
 				t.Errorf("Time = %v, Duration = %v; want a UTC start time and a positive duration", o.Time, o.Duration)
@@ -288,9 +291,12 @@ func TestProbeDNSFailure(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkGoroutines(t)
-			p := &Prober{Timeout: 2 * time.Second, Resolver: dnsServer(t, tc.mode, "nothing.pinwatchd.test")}
+			p := &Prober{Timeout: 2 * time.Second, Resolver: dnsServer(t, tc.mode, "nothing.pinwatchd.test"), Vantage: "eu-west-1"}
 			tg := &pinwatchd.Target{Name: "gone", Host: "nothing.pinwatchd.test", Port: 8443, HTTP: true}
 			o := probeOne(t, p, tg)
+			if o.Vantage != "eu-west-1" {
+				t.Errorf("Vantage = %q, want the Prober's eu-west-1", o.Vantage)
+			}
 			if o.Error == nil || o.Error.Kind != pinwatchd.KindDNSFailed || !strings.Contains(o.Error.Message, tc.want) {
 				t.Fatalf("Error = %+v, want dns_failed containing %q", o.Error, tc.want)
 			}

@@ -46,9 +46,9 @@ type Store interface {
 	// about skip the write.
 	OpenAlerts(ctx context.Context, target string) ([]pinwatchd.Alert, error)
 	// FailureCounts returns, per address of target, how many probes in a
-	// row have failed up to the latest one; addresses whose latest probe
-	// succeeded are absent.
-	FailureCounts(ctx context.Context, target string) (map[string]int, error)
+	// row from vantage have failed up to the latest one; addresses whose
+	// latest probe from vantage succeeded are absent.
+	FailureCounts(ctx context.Context, target, vantage string) (map[string]int, error)
 	// NameState returns what the alert rules remember of target's name;
 	// the zero NameState when nothing is stored.
 	NameState(ctx context.Context, target string) (pinwatchd.NameState, error)
@@ -225,7 +225,12 @@ func (r *Runner) recall(ctx context.Context, t *pinwatchd.Target, obs []pinwatch
 	if known {
 		return m, nil
 	}
-	failures, err := r.Store.FailureCounts(ctx, t.Name)
+	// The memory is this node's: the failures its own probes saw.
+	var vantage string
+	if len(obs) > 0 {
+		vantage = obs[0].Vantage
+	}
+	failures, err := r.Store.FailureCounts(ctx, t.Name, vantage)
 	if err != nil {
 		return Memory{}, fmt.Errorf("load failure counts of %s: %w", t.Name, err)
 	}

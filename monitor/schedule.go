@@ -101,6 +101,17 @@ func Interval(s cron.Schedule) time.Duration {
 	return shortest
 }
 
+// NextGap returns the time between the next two runs of the schedule spec
+// after now; 0 for a spec CheckSchedule refuses.
+func NextGap(spec string, now time.Time) time.Duration {
+	s, err := parseSchedule(spec)
+	if err != nil {
+		return 0
+	}
+	first := s.Next(now.UTC())
+	return s.Next(first).Sub(first)
+}
+
 // Jitter returns the stable delay of a target's scheduled runs: a hash of its
 // name, at most a tenth of the interval and at most 30 s.
 func Jitter(name string, interval time.Duration) time.Duration {

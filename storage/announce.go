@@ -15,12 +15,33 @@ import (
 // events_address_time, which would read every event of the address. Every
 // daemon round runs it, so Open prepares it once.
 const pendingEventsSQL = `
-SELECT e.id, a.address, e.time, e.class, e.old_leaf_pin, e.new_leaf_pin,
+SELECT e.id, a.address, a.vantage, e.time, e.class, e.old_leaf_pin, e.new_leaf_pin,
        e.old_leaf_sha256, e.new_leaf_sha256, e.issuer, e.not_after
 FROM events e INDEXED BY events_unnotified
 JOIN addresses a ON a.id = e.address_id
 WHERE e.notified = 0 AND e.event = 'chain_changed' AND a.target = ?
 ORDER BY e.time, e.id`
+
+// repeatSQL tells whether the chain_changed event ?1 repeats one already
+// announced: another chain_changed event of the same target, into the same
+// new leaf certificate, carries the notified mark and is no older than the
+// previous change (or first sighting) at ?1's own address and vantage. So
+// the second vantage to see a rotation, or the second address to take the
+// new certificate, repeats the first; a later rotation back to a
+// certificate served before is news again.
+const repeatSQL = `
+SELECT EXISTS (
+  SELECT 1
+  FROM events e
+  JOIN addresses a ON a.id = e.address_id
+  JOIN addresses oa ON oa.target = a.target
+  JOIN events o ON o.address_id = oa.id
+  WHERE e.id = ?1 AND e.event = 'chain_changed' AND e.new_leaf_sha256 <> ''
+    AND o.id <> e.id AND o.event = 'chain_changed' AND o.notified = 1
+    AND o.new_leaf_sha256 = e.new_leaf_sha256
+    AND o.time >= coalesce((SELECT max(p.time) FROM events p
+                            WHERE p.address_id = e.address_id AND p.id < e.id
+                              AND p.event IN ('first_seen', 'chain_changed')), 0))`
 
 // PendingEvents returns the chain_changed events of target that carry no
 // notified mark yet, oldest first (ties in recording order), whoever
@@ -50,7 +71,7 @@ func (db *DB) PendingEvents(ctx context.Context, target string) ([]pinwatchd.Eve
 			class    string
 			notAfter sql.NullInt64
 		)
-		if err := rows.Scan(&e.ID, &e.Address, &at, &class, &e.OldLeafPin, &e.NewLeafPin,
+		if err := rows.Scan(&e.ID, &e.Address, &e.Vantage, &at, &class, &e.OldLeafPin, &e.NewLeafPin,
 			&e.OldLeafSHA256, &e.NewLeafSHA256, &e.Issuer, &notAfter); err != nil {
 			return nil, fmt.Errorf("read events to announce of %s from %s: %w", target, db.path, err)
 		}
@@ -72,7 +93,11 @@ func (db *DB) PendingEvents(ctx context.Context, target string) ([]pinwatchd.Eve
 // notification, nor the reverse. An event already marked (announced by
 // another writer since it was read) or unknown (pruned) is skipped together
 // with its notes, so each event is enqueued at most once and a repeated call
-// is harmless. With no notes the events are only marked (notify_changes =
+// is harmless. An event that repeats a change already announced (see
+// repeatSQL: another vantage, or another address of the target, saw the
+// same new leaf first) is marked but its notes are dropped: a chain change
+// is notified once per (target, new leaf certificate), by whichever node
+// announces it first (SPEC §14). Events are taken in the order of ids. With no notes the events are only marked (notify_changes =
 // false). It returns the number of notifications enqueued. A note about no
 // event of ids is an error, and then nothing is written. Safe for concurrent
 // use; writes are serialised.
@@ -103,6 +128,13 @@ func (db *DB) AnnounceEvents(ctx context.Context, ids []int64, notes []pinwatchd
 				return fmt.Errorf("mark event %d announced: %w", id, err)
 			}
 			marked[id] = n == 1
+			if marked[id] {
+				var repeat bool
+				if err := tx.QueryRowContext(ctx, repeatSQL, id).Scan(&repeat); err != nil {
+					return fmt.Errorf("compare event %d with those announced: %w", id, err)
+				}
+				marked[id] = !repeat
+			}
 		}
 		for _, n := range notes {
 			if !marked[n.Event.ID] {

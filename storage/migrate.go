@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -62,11 +63,8 @@ var loadMigrations = sync.OnceValues(func() ([]migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration %s: name does not start with a number and '_'", e.Name())
 		}
-		// Steps are numbered in ascending order. A number may be missing
-		// while the step that takes it lives on another branch; once merged,
-		// every database applies the steps it lacks in order.
-		if len(ms) > 0 && v <= ms[len(ms)-1].version {
-			return nil, fmt.Errorf("migration %s: want a version above %d", e.Name(), ms[len(ms)-1].version)
+		if v != len(ms)+1 {
+			return nil, fmt.Errorf("migration %s: want version %d next", e.Name(), len(ms)+1)
 		}
 		b, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
 		if err != nil {
@@ -83,10 +81,7 @@ func latestVersion() int {
 	if err != nil {
 		panic("storage: embedded migrations: " + err.Error())
 	}
-	if len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].version
+	return len(ms)
 }
 
 // migrate applies the migrations the database at path lacks, each in its own
@@ -102,13 +97,10 @@ func migrate(ctx context.Context, db *sql.DB, path string) error {
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", path, err)
 	}
-	if latest := latestVersion(); version > latest {
-		return &SchemaError{Path: path, Version: version, Known: latest}
+	if version > len(ms) {
+		return &SchemaError{Path: path, Version: version, Known: len(ms)}
 	}
-	for _, m := range ms {
-		if m.version <= version {
-			continue
-		}
+	for _, m := range ms[version:] {
 		if err := applyMigration(ctx, db, m); err != nil {
 			var se *SchemaError
 			if errors.As(err, &se) {
@@ -121,11 +113,28 @@ func migrate(ctx context.Context, db *sql.DB, path string) error {
 	return nil
 }
 
-// applyMigration applies step m to a database at the version of the step
-// before it.
+// applyMigration applies m in one transaction. Foreign keys are off while
+// it runs, as SQLite's own recipe for rebuilding a table that others
+// reference asks (a PRAGMA that only works outside a transaction, so on a
+// connection of its own), and are checked before the step commits: a step
+// that breaks a reference fails and leaves nothing behind.
 func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
-	prev := previousVersion(m)
-	tx, err := db.BeginTx(ctx, nil)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return err
+	}
+	// The connection returns to the pool: foreign keys go back on whatever
+	// happened, and a connection that cannot turn them on is not reused.
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -139,10 +148,13 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
 		return &SchemaError{Version: cur, Known: latestVersion()}
 	case cur >= m.version:
 		return nil // another process got there first
-	case cur != prev:
-		return fmt.Errorf("schema version is %d, want %d", cur, prev)
+	case cur != m.version-1:
+		return fmt.Errorf("schema version is %d, want %d", cur, m.version-1)
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return err
+	}
+	if err := checkForeignKeys(ctx, tx); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
@@ -151,18 +163,25 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
 	return tx.Commit()
 }
 
-// previousVersion returns the version of the step before m, 0 for the
-// first.
-func previousVersion(m migration) int {
-	ms, _ := loadMigrations()
-	prev := 0
-	for _, p := range ms {
-		if p.version >= m.version {
-			break
-		}
-		prev = p.version
+// checkForeignKeys fails when a row references one that does not exist.
+func checkForeignKeys(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return err
 	}
-	return prev
+	defer rows.Close()
+	if rows.Next() {
+		var (
+			table, parent string
+			rowid         sql.NullInt64
+			fkid          int64
+		)
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return err
+		}
+		return fmt.Errorf("row %d of %s references a missing row of %s", rowid.Int64, table, parent)
+	}
+	return rows.Err()
 }
 
 func userVersion(ctx context.Context, db *sql.DB) (int, error) {

@@ -16,8 +16,8 @@ SELECT e.id, e.time, e.address_id, e.event, e.class, e.old_leaf_pin, e.new_leaf_
        e.old_tlsa, e.new_tlsa`
 
 // History returns the timeline events at or after since, oldest first
-// (ties in recording order), with their IDs, of one target, or of every
-// target when target is "". A target never recorded has no events (no
+// (ties in recording order), with their IDs and vantages, of one target,
+// or of every target when target is "". A target never recorded has no events (no
 // error).
 func (db *DB) History(ctx context.Context, target string, since time.Time) ([]pinwatchd.Event, error) {
 	events, err := db.history(ctx, target, since)
@@ -42,9 +42,9 @@ func (db *DB) history(ctx context.Context, target string, since time.Time) ([]pi
 	defer tx.Rollback()
 	var rows *sql.Rows
 	if target == "" {
-		rows, err = tx.QueryContext(ctx, `SELECT id, target, address FROM addresses`)
+		rows, err = tx.QueryContext(ctx, `SELECT id, target, address, vantage FROM addresses`)
 	} else {
-		rows, err = tx.QueryContext(ctx, `SELECT id, target, address FROM addresses WHERE target = ?`, target)
+		rows, err = tx.QueryContext(ctx, `SELECT id, target, address, vantage FROM addresses WHERE target = ?`, target)
 	}
 	if err != nil {
 		return nil, err
@@ -55,7 +55,7 @@ func (db *DB) history(ctx context.Context, target string, since time.Time) ([]pi
 			id int64
 			k  addrKey
 		)
-		if err := rows.Scan(&id, &k.target, &k.address); err != nil {
+		if err := rows.Scan(&id, &k.target, &k.address, &k.vantage); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -105,7 +105,7 @@ func (db *DB) history(ctx context.Context, target string, since time.Time) ([]pi
 		if !ok {
 			return nil, fmt.Errorf("event at %d names address %d, which does not exist", t, addrID)
 		}
-		e.Target, e.Address = k.target, k.address
+		e.Target, e.Address, e.Vantage = k.target, k.address, k.vantage
 		e.Time = fromUnix(t)
 		e.Event, e.Class, e.ErrorKind = pinwatchd.EventType(typ), pinwatchd.ChangeClass(class), pinwatchd.Kind(ek)
 		if notAfter.Valid {
@@ -117,15 +117,15 @@ func (db *DB) history(ctx context.Context, target string, since time.Time) ([]pi
 	return events, rows.Err()
 }
 
-// Certs returns, per (target, address) ordered by target then address, the
-// chain of the latest probe that served one. When the latest probe failed,
+// Certs returns, per (target, address, vantage) ordered by target, address
+// then vantage, the chain of the latest probe that served one. When the latest probe failed,
 // ErrorKind names the failure and LastSeen tells when the chain was last
 // seen. DaysLeft counts from now. Every target ever recorded is listed,
 // each row marked Stale when it is history: StaleNotConfigured for a target
 // configured does not accept (nil accepts every target), else StaleLeftDNS
 // for an address that was not part of its target's latest round that
-// resolved the name (a round whose only observation is dns_failed does not
-// count). Addresses that never served a chain are left out: there is
+// resolved the name at the same vantage (a round whose only observation is
+// dns_failed does not count). Addresses that never served a chain are left out: there is
 // nothing to show for them.
 func (db *DB) Certs(ctx context.Context, now time.Time, configured func(target string) bool) ([]pinwatchd.CertStatus, error) {
 	out, err := db.certStatuses(ctx, now, configured)
@@ -140,7 +140,7 @@ func (db *DB) certStatuses(ctx context.Context, now time.Time, configured func(s
 	// served one: the addresses without a chain still count for the
 	// target's latest round.
 	rows, err := db.read.QueryContext(ctx, `
-SELECT a.target, a.address, l.error_kind, l.last_round, c.last_seen,
+SELECT a.target, a.address, a.vantage, l.error_kind, l.last_round, c.last_seen,
        leaf.subject, leaf.issuer, leaf.pin, leaf.sha256, leaf.not_after,
        (SELECT min(x.not_after) FROM chain_certs xc JOIN certs x ON x.sha256 = xc.cert_sha256
         WHERE xc.chain_id = coalesce(c.verified_chain_id, c.served_chain_id))
@@ -149,15 +149,16 @@ JOIN spans l ON l.id = (SELECT max(id) FROM spans WHERE address_id = a.id)
 LEFT JOIN spans c ON c.id = (SELECT max(id) FROM spans WHERE address_id = a.id AND served_chain_id IS NOT NULL)
 LEFT JOIN chain_certs lc ON lc.chain_id = c.served_chain_id AND lc.position = 0
 LEFT JOIN certs leaf ON leaf.sha256 = lc.cert_sha256
-ORDER BY a.target, a.address`)
+ORDER BY a.target, a.address, a.vantage`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	type targetAt struct{ target, vantage string }
 	var (
 		out    []pinwatchd.CertStatus
-		rounds []int64              // last_round of each row of out
-		latest = map[string]int64{} // target → its latest round that resolved the name
+		rounds []int64                // last_round of each row of out
+		latest = map[targetAt]int64{} // its latest round that resolved the name
 	)
 	for rows.Next() {
 		var (
@@ -167,12 +168,12 @@ ORDER BY a.target, a.address`)
 			lastSeen, notAfter, chainAfter sql.NullInt64
 			subject, issuer, pin, sha      sql.NullString
 		)
-		if err := rows.Scan(&s.Target, &s.Address, &kind, &round, &lastSeen, &subject, &issuer,
+		if err := rows.Scan(&s.Target, &s.Address, &s.Vantage, &kind, &round, &lastSeen, &subject, &issuer,
 			&pin, &sha, &notAfter, &chainAfter); err != nil {
 			return nil, err
 		}
-		if pinwatchd.Kind(kind) != pinwatchd.KindDNSFailed && round > latest[s.Target] {
-			latest[s.Target] = round
+		if k := (targetAt{s.Target, s.Vantage}); pinwatchd.Kind(kind) != pinwatchd.KindDNSFailed && round > latest[k] {
+			latest[k] = round
 		}
 		if !sha.Valid {
 			continue // never served a chain
@@ -191,7 +192,7 @@ ORDER BY a.target, a.address`)
 		switch s := &out[i]; {
 		case configured != nil && !configured(s.Target):
 			s.Stale = pinwatchd.StaleNotConfigured
-		case rounds[i] < latest[s.Target]:
+		case rounds[i] < latest[targetAt{s.Target, s.Vantage}]:
 			s.Stale = pinwatchd.StaleLeftDNS
 		}
 	}
@@ -200,7 +201,7 @@ ORDER BY a.target, a.address`)
 
 // storedSpan is a span row as LatestObservations rebuilds it.
 type storedSpan struct {
-	address                    string
+	address, vantage           string
 	lastSeen                   int64
 	sni, tlsVersion            string
 	servedID, verifiedID       sql.NullInt64
@@ -214,8 +215,9 @@ type storedSpan struct {
 }
 
 // LatestObservations returns the latest span of every address ever recorded
-// for target, ordered by address, rebuilt into Observations with their
-// chains (DER included), headers, verification and error. Time is the
+// for target at every vantage, ordered by address then vantage, rebuilt
+// into Observations with their vantage, chains (DER included), headers,
+// verification and error. Time is the
 // span's last_seen. A target never recorded yields no observations (no
 // error).
 func (db *DB) LatestObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error) {
@@ -233,7 +235,7 @@ func (db *DB) LatestObservations(ctx context.Context, target string) ([]pinwatch
 
 func latestObservations(ctx context.Context, tx *sql.Tx, target string) ([]pinwatchd.Observation, error) {
 	rows, err := tx.QueryContext(ctx, `
-SELECT a.address, s.last_seen, s.sni, s.tls_version, s.served_chain_id, s.verified_chain_id,
+SELECT a.address, a.vantage, s.last_seen, s.sni, s.tls_version, s.served_chain_id, s.verified_chain_id,
        pk.parsed, pr.parsed, hs.parsed, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
        s.http_method, s.http_status, s.http_error, s.error_kind, s.error_message, tv.parsed
 FROM addresses a
@@ -243,14 +245,14 @@ LEFT JOIN header_values pr ON pr.id = s.pkp_ro_id
 LEFT JOIN header_values hs ON hs.id = s.hsts_id
 LEFT JOIN tlsa_values tv ON tv.id = s.tlsa_id
 WHERE a.target = ?
-ORDER BY a.address`, target)
+ORDER BY a.address, a.vantage`, target)
 	if err != nil {
 		return nil, err
 	}
 	var spans []storedSpan
 	for rows.Next() {
 		var s storedSpan
-		if err := rows.Scan(&s.address, &s.lastSeen, &s.sni, &s.tlsVersion, &s.servedID, &s.verifiedID,
+		if err := rows.Scan(&s.address, &s.vantage, &s.lastSeen, &s.sni, &s.tlsVersion, &s.servedID, &s.verifiedID,
 			&s.pkp, &s.pkpRO, &s.hsts, &s.trusted, &s.untrustedReason, &s.hostnameValid, &s.hostError,
 			&s.httpMethod, &s.httpStatus, &s.httpError, &s.errorKind, &s.errorMessage, &s.tlsa); err != nil {
 			rows.Close()
@@ -265,7 +267,7 @@ ORDER BY a.address`, target)
 	out := make([]pinwatchd.Observation, 0, len(spans))
 	for _, s := range spans {
 		o := pinwatchd.Observation{
-			Target: target, Address: s.address, SNI: s.sni, Time: fromUnix(s.lastSeen), TLSVersion: s.tlsVersion,
+			Target: target, Address: s.address, Vantage: s.vantage, SNI: s.sni, Time: fromUnix(s.lastSeen), TLSVersion: s.tlsVersion,
 			Verification: pinwatchd.Verification{Trusted: s.trusted, UntrustedReason: s.untrustedReason,
 				HostnameValid: s.hostnameValid, HostnameError: s.hostError},
 		}

@@ -10,8 +10,8 @@ import (
 )
 
 // RecentObservations returns what the dashboard shows of every address of
-// target, or of every target when target is "": per address, ordered by
-// target then address, its latest observation and, when that one carries no
+// target, or of every target when target is "": per address and vantage,
+// ordered by target, address then vantage, its latest observation and, when that one carries no
 // chain (its probe failed), also the latest observation that did, so one or
 // two observations per address, newest first. Time is each span's
 // last_seen. TLSA is the recorded RRset (SPEC §12) as looked up, without
@@ -37,7 +37,7 @@ func (db *DB) RecentObservations(ctx context.Context, target string) ([]pinwatch
 // pick the latest span of each address and the latest that served a chain,
 // which are the same span when the latest probe succeeded.
 const recentColumns = `
-SELECT a.target, a.address, s.last_seen, s.sni, s.tls_version, s.served_chain_id, s.verified_chain_id,
+SELECT a.target, a.address, a.vantage, s.last_seen, s.sni, s.tls_version, s.served_chain_id, s.verified_chain_id,
        s.pkp_id, s.pkp_ro_id, s.hsts_id, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
        s.http_method, s.http_status, s.http_error, s.error_kind, s.error_message, s.tlsa_id
 FROM addresses a
@@ -46,7 +46,7 @@ JOIN spans s ON s.id IN ((SELECT max(id) FROM spans WHERE address_id = a.id),
 
 // recentSpan is one row of recentColumns.
 type recentSpan struct {
-	target, address            string
+	target, address, vantage   string
 	lastSeen                   int64
 	sni, tlsVersion            string
 	servedID, verifiedID       sql.NullInt64
@@ -67,9 +67,9 @@ func (db *DB) recentObservations(ctx context.Context, target string) ([]pinwatch
 	defer tx.Rollback()
 	var rows *sql.Rows
 	if target == "" {
-		rows, err = tx.QueryContext(ctx, recentColumns+` ORDER BY a.target, a.address, s.id DESC`)
+		rows, err = tx.QueryContext(ctx, recentColumns+` ORDER BY a.target, a.address, a.vantage, s.id DESC`)
 	} else {
-		rows, err = tx.QueryContext(ctx, recentColumns+` WHERE a.target = ? ORDER BY a.address, s.id DESC`, target)
+		rows, err = tx.QueryContext(ctx, recentColumns+` WHERE a.target = ? ORDER BY a.address, a.vantage, s.id DESC`, target)
 	}
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func (db *DB) recentObservations(ctx context.Context, target string) ([]pinwatch
 	var spans []recentSpan
 	for rows.Next() {
 		var s recentSpan
-		if err := rows.Scan(&s.target, &s.address, &s.lastSeen, &s.sni, &s.tlsVersion, &s.servedID, &s.verifiedID,
+		if err := rows.Scan(&s.target, &s.address, &s.vantage, &s.lastSeen, &s.sni, &s.tlsVersion, &s.servedID, &s.verifiedID,
 			&s.pkp, &s.pkpRO, &s.hsts, &s.trusted, &s.untrustedReason, &s.hostnameValid, &s.hostError,
 			&s.httpMethod, &s.httpStatus, &s.httpError, &s.errorKind, &s.errorMessage, &s.tlsa); err != nil {
 			rows.Close()
@@ -110,7 +110,7 @@ func (db *DB) recentObservations(ctx context.Context, target string) ([]pinwatch
 	out := make([]pinwatchd.Observation, 0, len(spans))
 	for _, s := range spans {
 		o := pinwatchd.Observation{
-			Target: s.target, Address: s.address, SNI: s.sni, Time: fromUnix(s.lastSeen), TLSVersion: s.tlsVersion,
+			Target: s.target, Address: s.address, Vantage: s.vantage, SNI: s.sni, Time: fromUnix(s.lastSeen), TLSVersion: s.tlsVersion,
 			Verification: pinwatchd.Verification{Trusted: s.trusted, UntrustedReason: s.untrustedReason,
 				HostnameValid: s.hostnameValid, HostnameError: s.hostError},
 			ServedChain: chains[s.servedID.Int64], VerifiedChain: chains[s.verifiedID.Int64],

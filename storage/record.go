@@ -185,7 +185,7 @@ func (l *latestSpan) extends(o *pinwatchd.Observation, k *obsKeys) bool {
 // observe records one observation: it extends the latest span of the
 // address or adds a span and derives the events.
 func (r *recorder) observe(o *pinwatchd.Observation) error {
-	addrID, err := r.addressID(o.Target, o.Address)
+	addrID, err := r.addressID(addrKey{o.Target, o.Address, o.Vantage})
 	if err != nil {
 		return err
 	}
@@ -308,7 +308,7 @@ func (r *recorder) insertSpan(addrID, now, round int64, o *pinwatchd.Observation
 
 // newEvent returns an event of o's address at t naming o's leaf, if any.
 func newEvent(t time.Time, o *pinwatchd.Observation, typ pinwatchd.EventType) pinwatchd.Event {
-	e := pinwatchd.Event{Time: t, Target: o.Target, Address: o.Address, Event: typ}
+	e := pinwatchd.Event{Time: t, Target: o.Target, Address: o.Address, Vantage: o.Vantage, Event: typ}
 	if leaf := o.Leaf(); leaf != nil {
 		e.NewLeafPin, e.NewLeafSHA256 = leaf.Pin.String(), leaf.SHA256
 		e.Issuer, e.NotAfter = leaf.Issuer, leaf.NotAfter.UTC().Truncate(time.Second)
@@ -336,16 +336,28 @@ func (r *recorder) event(addrID int64, e pinwatchd.Event) error {
 	return nil
 }
 
-// addressID returns the id of (target, address), adding the row if needed.
-func (r *recorder) addressID(target, address string) (int64, error) {
-	k := addrKey{target, address}
+// addressID returns the id of the addresses row of k, adding the row if
+// needed. A vantage recording an address for the first time takes over
+// the row the address had before vantage points existed (the empty
+// vantage), if any, with its spans and events: upgrading a database
+// continues its history rather than starting it again. (Only observations
+// without a vantage use empty-vantage rows, and the daemon and `check`
+// never record such, so another process still caching the row under the
+// empty vantage does no harm.)
+func (r *recorder) addressID(k addrKey) (int64, error) {
 	if id, ok := r.db.addrs.get(k); ok {
 		return id, nil
 	}
 	var id int64
-	err := r.st.get(r.db.stmts.addrSelect).QueryRowContext(r.ctx, target, address).Scan(&id)
+	err := r.st.get(r.db.stmts.addrSelect).QueryRowContext(r.ctx, k.target, k.address, k.vantage).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) && k.vantage != "" {
+		err = r.st.get(r.db.stmts.addrAdopt).QueryRowContext(r.ctx, k.vantage, k.target, k.address).Scan(&id)
+		if err == nil {
+			r.db.addrs.delete(addrKey{k.target, k.address, ""})
+		}
+	}
 	if errors.Is(err, sql.ErrNoRows) {
-		err = r.st.get(r.db.stmts.addrInsert).QueryRowContext(r.ctx, target, address).Scan(&id)
+		err = r.st.get(r.db.stmts.addrInsert).QueryRowContext(r.ctx, k.target, k.address, k.vantage).Scan(&id)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("store address: %w", err)

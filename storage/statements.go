@@ -10,7 +10,7 @@ import (
 // statements are the write path's queries, prepared once on the write
 // connection. Inside a transaction, tx.StmtContext reuses them.
 type statements struct {
-	addrSelect, addrInsert                      *sql.Stmt
+	addrSelect, addrInsert, addrAdopt           *sql.Stmt
 	latestSpan, lastServedSpan                  *sql.Stmt
 	extendSpan, insertSpan, insertEvent         *sql.Stmt
 	chainSelect, chainInsert, chainCertInsert   *sql.Stmt
@@ -79,8 +79,9 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		dst **sql.Stmt
 		sql string
 	}{
-		{&s.addrSelect, `SELECT id FROM addresses WHERE target = ? AND address = ?`},
-		{&s.addrInsert, `INSERT INTO addresses (target, address) VALUES (?, ?) RETURNING id`},
+		{&s.addrSelect, `SELECT id FROM addresses WHERE target = ? AND address = ? AND vantage = ?`},
+		{&s.addrInsert, `INSERT INTO addresses (target, address, vantage) VALUES (?, ?, ?) RETURNING id`},
+		{&s.addrAdopt, `UPDATE addresses SET vantage = ? WHERE target = ? AND address = ? AND vantage = '' RETURNING id`},
 		{&s.latestSpan, latestSpanSQL},
 		{&s.lastServedSpan, `SELECT served_chain_id, verified_chain_id FROM spans
 			WHERE address_id = ? AND served_chain_id IS NOT NULL ORDER BY id DESC LIMIT 1`},
@@ -113,7 +114,7 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 func (s *statements) close() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{
-		s.addrSelect, s.addrInsert, s.latestSpan, s.lastServedSpan, s.extendSpan, s.insertSpan,
+		s.addrSelect, s.addrInsert, s.addrAdopt, s.latestSpan, s.lastServedSpan, s.extendSpan, s.insertSpan,
 		s.insertEvent, s.chainSelect, s.chainInsert, s.chainCertInsert, s.certExists, s.certInsert,
 		s.chainLeafAndAnchors, s.headerSelect, s.headerInsert, s.tlsaSelect, s.tlsaInsert, s.lastTLSA,
 	} {

@@ -27,6 +27,7 @@ import (
 //     notification once.
 //   - History, Certs, LatestObservations, RecentObservations,
 //     PinHeadersSeen (the rotation preflight's): the queries.
+//   - Heartbeat, Nodes: the nodes sharing the database (SPEC §14).
 //   - Prune applies the retention; Ping checks the database answers.
 //
 // Every method is safe for concurrent use, also by several processes on
@@ -43,7 +44,7 @@ type Store interface {
 	Alerts(ctx context.Context, all bool) ([]pinwatchd.Alert, error)
 	SaveAlerts(ctx context.Context, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error
 	UpdateAlerts(ctx context.Context, target string, fn func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.Notification, error)) error
-	FailureCounts(ctx context.Context, target string) (map[string]int, error)
+	FailureCounts(ctx context.Context, target, vantage string) (map[string]int, error)
 	NameState(ctx context.Context, target string) (pinwatchd.NameState, error)
 	SaveNameState(ctx context.Context, target string, s pinwatchd.NameState) error
 
@@ -64,6 +65,9 @@ type Store interface {
 	LatestObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error)
 	RecentObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error)
 	PinHeadersSeen(ctx context.Context, target string) ([]pinwatchd.SeenPinHeader, error)
+
+	Heartbeat(ctx context.Context, n pinwatchd.Node) error
+	Nodes(ctx context.Context) ([]pinwatchd.Node, error)
 
 	Prune(ctx context.Context, before time.Time) (PruneStats, error)
 	Ping(ctx context.Context) error

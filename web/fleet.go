@@ -71,7 +71,10 @@ type FleetRow struct {
 	LeafLevel  string     `json:"leaf_level,omitempty"`
 	ChainLevel string     `json:"chain_level,omitempty"`
 	LastProbe  *time.Time `json:"last_probe"`
-	Addresses  int        `json:"addresses"`
+	// LastProbes is the latest probe from each vantage point, by vantage
+	// (SPEC §14, §15); [] when not probed yet.
+	LastProbes []VantageProbe `json:"last_probes"`
+	Addresses  int            `json:"addresses"`
 	// Failing lists the error kinds of the addresses whose latest probe
 	// failed, one per address.
 	Failing []string `json:"failing"`
@@ -112,7 +115,14 @@ func (p *FleetPage) fillCells(l links) {
 			c.Days, c.Chain = strconv.Itoa(*r.DaysLeft), r.ChainNotAfter.Format("2006-01-02")
 			c.DaysClass, c.ChainClass = notOK(r.LeafLevel), notOK(r.ChainLevel)
 		}
-		if r.LastProbe != nil {
+		switch {
+		case len(r.LastProbes) > 1:
+			probes := make([]string, 0, len(r.LastProbes))
+			for _, p := range r.LastProbes {
+				probes = append(probes, p.Vantage+" "+p.Time.Format("2006-01-02 15:04"))
+			}
+			c.Probe = strings.Join(probes, " · ")
+		case r.LastProbe != nil:
 			c.Probe = r.LastProbe.Format("2006-01-02 15:04")
 		}
 		r.Cells = c
@@ -192,7 +202,10 @@ func fleetRows(f Fleet, recent map[string][]addressState, open []pinwatchd.Alert
 		t := &f.Targets[i]
 		addrs := recent[t.Name]
 		r := FleetRow{Name: t.Name, Host: t.Host, Port: t.Port, Status: statusOK, OpenAlerts: count[t.Name],
-			Kinds: kinds[t.Name], Addresses: len(addrs), Failing: []string{}}
+			Kinds: kinds[t.Name], Addresses: distinctAddresses(addrs), Failing: []string{}, LastProbes: lastProbes(addrs)}
+		if r.LastProbes == nil {
+			r.LastProbes = []VantageProbe{}
+		}
 		if r.Kinds == nil {
 			r.Kinds = []string{}
 		}

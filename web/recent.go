@@ -1,6 +1,8 @@
 package web
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
@@ -19,15 +21,16 @@ type addressState struct {
 func (a *addressState) failed() bool { return a.latest.Error != nil }
 
 // groupRecent turns Store.RecentObservations (one or two observations per
-// address, newest first) into the state of each address, by target, in
-// address order.
+// address and vantage, newest first) into the state of each address as
+// each vantage saw it, by target, in address then vantage order.
 func groupRecent(obs []pinwatchd.Observation) map[string][]addressState {
 	out := map[string][]addressState{}
 	for i := 0; i < len(obs); i++ {
 		st := addressState{latest: obs[i]}
 		if len(obs[i].Chain()) > 0 {
 			st.chain = &obs[i]
-		} else if i+1 < len(obs) && obs[i+1].Target == obs[i].Target && obs[i+1].Address == obs[i].Address {
+		} else if i+1 < len(obs) && obs[i+1].Target == obs[i].Target && obs[i+1].Address == obs[i].Address &&
+			obs[i+1].Vantage == obs[i].Vantage {
 			i++
 			st.chain = &obs[i]
 		}
@@ -65,6 +68,40 @@ func lastProbe(addrs []addressState) time.Time {
 		}
 	}
 	return t
+}
+
+// VantageProbe is when one vantage point last probed a target (SPEC §14).
+type VantageProbe struct {
+	Vantage string    `json:"vantage"`
+	Time    time.Time `json:"time"`
+}
+
+// lastProbes is the time of the latest probe of addrs from each vantage,
+// by vantage; none when addrs is empty.
+func lastProbes(addrs []addressState) []VantageProbe {
+	var out []VantageProbe
+	for i := range addrs {
+		o := &addrs[i].latest
+		j := slices.IndexFunc(out, func(p VantageProbe) bool { return p.Vantage == o.Vantage })
+		switch {
+		case j < 0:
+			out = append(out, VantageProbe{o.Vantage, o.Time})
+		case o.Time.After(out[j].Time):
+			out[j].Time = o.Time
+		}
+	}
+	slices.SortFunc(out, func(a, b VantageProbe) int { return strings.Compare(a.Vantage, b.Vantage) })
+	return out
+}
+
+// distinctAddresses counts the addresses of addrs, each once whatever the
+// vantages that probed it.
+func distinctAddresses(addrs []addressState) int {
+	seen := make(map[string]bool, len(addrs))
+	for i := range addrs {
+		seen[addrs[i].latest.Address] = true
+	}
+	return len(seen)
 }
 
 // daysLeft counts whole days from now to t, negative once past, as

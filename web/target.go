@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
@@ -27,9 +28,12 @@ type TargetPage struct {
 	Status   string             `json:"status"`
 	// PinSets are the configured pin-sets (named and inline) with their
 	// pins; each address shows them checked against its chain.
-	PinSets   []ConfiguredPinSet `json:"configured_pinsets"`
-	Addresses []AddressView      `json:"addresses"`
-	Alerts    []AlertView        `json:"alerts"`
+	PinSets []ConfiguredPinSet `json:"configured_pinsets"`
+	// Addresses are per (address, vantage), grouped by vantage; Vantages
+	// lists the vantage points that probed the target (SPEC §14).
+	Addresses []AddressView `json:"addresses"`
+	Vantages  []string      `json:"vantages"`
+	Alerts    []AlertView   `json:"alerts"`
 	// Since is the start of History; null for the whole retained history.
 	Since    *time.Time  `json:"since"`
 	History  []EventView `json:"history"`
@@ -49,7 +53,12 @@ type ConfiguredPinSet struct {
 // AddressView is one address of a target.
 type AddressView struct {
 	Address string `json:"address"`
-	SNI     string `json:"sni"`
+	// Vantage names the node whose probes these are (SPEC §14).
+	Vantage string `json:"vantage"`
+	// From is set on the first address of each vantage when the target
+	// is probed from several: the page groups its addresses per vantage.
+	From string `json:"-"`
+	SNI  string `json:"sni"`
 	// LastProbe is the time of the latest probe; Error why it failed.
 	LastProbe time.Time             `json:"last_probe"`
 	Error     *pinwatchd.ProbeError `json:"error"`
@@ -142,6 +151,7 @@ func buildTargetPage(f Fleet, t *pinwatchd.Target, addrs []addressState, open []
 	for i := range addrs {
 		p.Addresses = append(p.Addresses, addressView(t, &addrs[i], now, f.Thresholds))
 	}
+	p.Vantages = groupByVantage(p.Addresses)
 	start := since
 	if start.IsZero() && len(events) > 0 {
 		start = events[0].Time
@@ -162,12 +172,45 @@ func configuredPinSets(t *pinwatchd.Target) []ConfiguredPinSet {
 	return out
 }
 
+// addressNames lists the addresses of addrs, each once.
 func addressNames(addrs []addressState) []string {
 	out := make([]string, 0, len(addrs))
 	for i := range addrs {
-		out = append(out, addrs[i].latest.Address)
+		if a := addrs[i].latest.Address; !slices.Contains(out, a) {
+			out = append(out, a)
+		}
 	}
 	return out
+}
+
+// groupByVantage orders views by vantage then address and, when they come
+// from more than one vantage, marks the first of each vantage (From). It
+// returns the vantages, in order.
+func groupByVantage(views []AddressView) []string {
+	slices.SortStableFunc(views, func(a, b AddressView) int {
+		if c := strings.Compare(a.Vantage, b.Vantage); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Address, b.Address)
+	})
+	vantages := []string{}
+	for i := range views {
+		if i == 0 || views[i].Vantage != views[i-1].Vantage {
+			vantages = append(vantages, views[i].Vantage)
+		}
+	}
+	if len(vantages) < 2 {
+		return vantages
+	}
+	for i := range views {
+		if i == 0 || views[i].Vantage != views[i-1].Vantage {
+			views[i].From = views[i].Vantage
+			if views[i].From == "" {
+				views[i].From = "before vantage points"
+			}
+		}
+	}
+	return vantages
 }
 
 func certView(c pinwatchd.Cert, pos string, served bool, now time.Time, th pinwatchd.Thresholds) CertView {
@@ -181,7 +224,7 @@ func certView(c pinwatchd.Cert, pos string, served bool, now time.Time, th pinwa
 // addressView shows the latest probe of one address and the last chain it
 // served.
 func addressView(t *pinwatchd.Target, a *addressState, now time.Time, th pinwatchd.Thresholds) AddressView {
-	v := AddressView{Address: a.latest.Address, SNI: a.latest.SNI, LastProbe: a.latest.Time, Error: a.latest.Error,
+	v := AddressView{Address: a.latest.Address, Vantage: a.latest.Vantage, SNI: a.latest.SNI, LastProbe: a.latest.Time, Error: a.latest.Error,
 		Chain: []CertView{}, PinSets: []PinSetView{}, TLSA: addressTLSA(t, a)}
 	o := a.chain
 	if o == nil {

@@ -6,32 +6,18 @@ import (
 
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/querydoc"
 	"github.com/pinwatchd/pinwatchd/internal/textreport"
 )
 
-const certsUsage = "certs [--expiring-within D] [--all] [--json] [--config F] [--database F]"
-
-// certJSON is one entry of `certs --json` (SPEC §5).
-type certJSON struct {
-	Target        string     `json:"target"`
-	Address       string     `json:"address"`
-	LeafSubject   string     `json:"leaf_subject"`
-	Issuer        string     `json:"issuer"`
-	LeafPin       string     `json:"leaf_pin"`
-	LeafSHA256    string     `json:"leaf_sha256"`
-	NotAfter      time.Time  `json:"not_after"`
-	DaysLeft      int        `json:"days_left"`
-	ChainNotAfter time.Time  `json:"chain_not_after"`
-	LastSeen      *time.Time `json:"last_seen"`
-	ErrorKind     *string    `json:"error_kind"`
-	Stale         *string    `json:"stale"` // null, "not_configured" or "left_dns"
-}
+const certsUsage = "certs [--expiring-within D] [--all] [--vantage NAME] [--json] [--config F] [--database F]"
 
 func runCerts(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "certs", certsUsage)
 	q := addQueryFlags(fs)
 	within := fs.String("expiring-within", "", "only certificates whose chain expires within this `duration` (30d)")
 	all := fs.Bool("all", false, "also show targets no longer configured and addresses that left DNS, marked as such")
+	vantage := addVantageFlag(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -70,7 +56,7 @@ func runCerts(ctx context.Context, e *env, args []string) int {
 	}
 	var rows []pinwatchd.CertStatus
 	hidden := 0
-	for _, c := range statuses {
+	for _, c := range querydoc.CertsAt(statuses, *vantage) {
 		switch {
 		case c.Stale != "" && !*all:
 			hidden++
@@ -79,16 +65,7 @@ func runCerts(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	if *q.json {
-		out := make([]certJSON, 0, len(rows))
-		for _, c := range rows {
-			out = append(out, certJSON{
-				Target: c.Target, Address: c.Address, LeafSubject: c.LeafSubject, Issuer: c.Issuer,
-				LeafPin: c.LeafPin, LeafSHA256: c.LeafSHA256, NotAfter: c.NotAfter.UTC(), DaysLeft: c.DaysLeft,
-				ChainNotAfter: c.ChainNotAfter.UTC(), LastSeen: pinwatchd.NullTime(c.LastSeen), ErrorKind: pinwatchd.NullString(string(c.ErrorKind)),
-				Stale: pinwatchd.NullString(string(c.Stale)),
-			})
-		}
-		if err := writeJSON(e.stdout, map[string]any{"certs": out}); err != nil {
+		if err := writeJSON(e.stdout, map[string]any{"certs": querydoc.Certs(rows)}); err != nil {
 			return fail(e.stderr, "write output: %v", err)
 		}
 		return exitOK

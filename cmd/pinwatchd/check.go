@@ -10,6 +10,7 @@ import (
 
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/querydoc"
 	"github.com/pinwatchd/pinwatchd/internal/textreport"
 	"github.com/pinwatchd/pinwatchd/monitor"
 	"github.com/pinwatchd/pinwatchd/storage/backend"
@@ -70,7 +71,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		defer debug.SetGCPercent(debug.SetGCPercent(checkGCPercent))
 	}
 	p := &monitor.Prober{Timeout: cfg.Timeout.Duration, Concurrency: cfg.Concurrency, UserAgent: userAgent(), Now: e.now,
-		Resolver: monitor.NewResolver(cfg.Resolver.AddrPort), DNSServer: cfg.Resolver.AddrPort}
+		Resolver: monitor.NewResolver(cfg.Resolver.AddrPort), DNSServer: cfg.Resolver.AddrPort, Vantage: cfg.VantageName()}
 	var progress func(done, total int)
 	if isTerminal(e.stderr) && len(targets) > 5 && !*jsonOut {
 		progress = func(done, total int) { fmt.Fprintf(e.stderr, "\rprobing: %d/%d targets", done, total) }
@@ -125,7 +126,7 @@ func chainChanges(events []pinwatchd.Event) []pinwatchd.Event {
 // `history --json` (absent without --record: nothing was recorded).
 type checkTargetJSON struct {
 	pinwatchd.Report
-	Events *[]eventJSON `json:"events,omitempty"`
+	Events *[]querydoc.Event `json:"events,omitempty"`
 }
 
 // checkDocJSON is the document `check --json` prints (SPEC §5).
@@ -144,7 +145,7 @@ func checkJSON(reports []pinwatchd.Report, recorded bool, changes []pinwatchd.Ev
 	for _, r := range normalizeReports(reports) {
 		t := checkTargetJSON{Report: r}
 		if recorded {
-			events := eventsJSON(byTarget[r.Name])
+			events := querydoc.Events(byTarget[r.Name])
 			t.Events = &events
 		}
 		targets = append(targets, t)

@@ -211,6 +211,10 @@ func TestProbeCommand(t *testing.T) {
 		if code != exitCritical || !strings.Contains(stdout, `"kind": "chain_untrusted"`) {
 			t.Errorf("exit %d, want 2 with chain_untrusted:\n%s", code, stdout)
 		}
+		// probe reads no config: its vantage is the host name (SPEC §14).
+		if want := fmt.Sprintf(`"vantage": %q`, config.DefaultVantage()); !strings.Contains(stdout, want) {
+			t.Errorf("probe --json lacks %s on its address:\n%s", want, stdout)
+		}
 	})
 	t.Run("connect refused is a warning", func(t *testing.T) {
 		stdout, _, code := runCmd(t, "", nil, "probe", "127.0.0.1:1", "--timeout", "2s")

@@ -46,6 +46,7 @@ var commands = []command{
 	{"config", "config check [--config F]", "validate the config file, listing every problem with its line", runConfig},
 	{"demo", "demo [--keep]", "offline tour: loopback endpoints, live alerts, a key rotation", runDemo},
 	{"history", "history [TARGET] [flags]", "when keys, certificates and issuers changed, per address", runHistory},
+	{"nodes", "nodes [flags]", "the nodes sharing the database and when each last reported", runNodes},
 	{"pin", "pin [flags] FILE…", "print the pins of certificates, keys and CSRs", runPin},
 	{"preflight", "preflight [flags] FILE…", "before a rotation: would this certificate, chain, key or CSR break pinned clients?", runPreflight},
 	{"probe", "probe HOST[:PORT] [flags]", "probe one endpoint now, no config needed", runProbe},

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/textreport"
 	"github.com/pinwatchd/pinwatchd/monitor"
 )
@@ -41,7 +42,7 @@ func runProbe(ctx context.Context, e *env, args []string) int {
 	if *timeout <= 0 {
 		return fail(e.stderr, "--timeout %s: must be positive", *timeout)
 	}
-	p := &monitor.Prober{Timeout: *timeout, UserAgent: userAgent()}
+	p := &monitor.Prober{Timeout: *timeout, UserAgent: userAgent(), Vantage: config.DefaultVantage()}
 	if *resolver != "" {
 		addr, err := monitor.ParseResolver(*resolver)
 		if err != nil {

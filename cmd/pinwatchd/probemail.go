@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/pinwatchd/pinwatchd"
 )
@@ -20,16 +19,4 @@ func probeMail(t *pinwatchd.Target, starttls string, dane bool) error {
 	}
 	t.DANE = dane
 	return nil
-}
-
-// tlsaJSON is a tlsa_changed event's records for `history --json`: a list
-// of lines (empty when none) for that event, null for the others.
-func tlsaJSON(ev pinwatchd.Event, lines string) []string {
-	if ev.Event != pinwatchd.EventTLSAChanged {
-		return nil
-	}
-	if lines == "" {
-		return []string{}
-	}
-	return strings.Split(lines, "\n")
 }

@@ -30,6 +30,8 @@ type queryStore interface {
 	// stale for targets configured does not accept (nil: all) and
 	// addresses that left DNS.
 	Certs(ctx context.Context, now time.Time, configured func(target string) bool) ([]pinwatchd.CertStatus, error)
+	// Nodes lists the nodes sharing the database, ordered by vantage.
+	Nodes(ctx context.Context) ([]pinwatchd.Node, error)
 	// Undeliverable sums up the notifications Slack refused for good.
 	Undeliverable(ctx context.Context) (storage.Undeliverable, error)
 	// Close releases the database.
@@ -49,6 +51,11 @@ func addQueryFlags(fs *flag.FlagSet) queryFlags {
 		database: fs.String("database", "", "database `file or URL` to read (default: the config's database)"),
 		json:     fs.Bool("json", false, "print JSON"),
 	}
+}
+
+// addVantageFlag adds --vantage, which keeps the rows of one vantage point.
+func addVantageFlag(fs *flag.FlagSet) *string {
+	return fs.String("vantage", "", "only what the node of this vantage `name` probed")
 }
 
 // openQueryDB opens the database for reading: --database if given, else the

@@ -47,6 +47,9 @@ type Daemon struct {
 	db      store
 	sd      *sdnotify.Client // nil outside systemd
 	started chan struct{}    // closed once Run has started everything
+	beat    chan struct{}    // a round ended: heartbeat (nodeLoop)
+
+	startedAt time.Time // when Run started, for the nodes table
 
 	life   sync.Mutex      // serialises start-up and reloads
 	runCtx context.Context // the components' context, set by Run
@@ -74,7 +77,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{opts: o, log: o.Log, db: db, cfg: cfg, sd: sdnotify.New(o.Getenv), started: make(chan struct{})}
+	d := &Daemon{opts: o, log: o.Log, db: db, cfg: cfg, sd: sdnotify.New(o.Getenv), started: make(chan struct{}), beat: make(chan struct{}, 1)}
 	// Metrics are recorded only when they are served: the series of a large
 	// fleet cost memory (SPEC §11), and nothing reads them otherwise. A nil
 	// *metrics.Metrics records nothing; a reload that turns the listener
@@ -101,6 +104,7 @@ func (d *Daemon) Close() error { return d.db.Close() }
 func (d *Daemon) Run(ctx context.Context) error {
 	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRun()
+	d.startedAt = d.opts.Now().UTC()
 	d.life.Lock()
 	d.runCtx = runCtx
 	cfg := d.config()
@@ -112,10 +116,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.running = true
 	d.mu.Unlock()
 	d.life.Unlock()
+	d.logHeartbeat(runCtx, d.heartbeat(runCtx)) // the nodes table lists this node once it is up
 	close(d.started)
 
 	d.meter().ConfigReloaded(true)
 	go d.pruneLoop(runCtx)
+	go d.nodeLoop(runCtx)
 	go d.refreshGauges(runCtx, 5*time.Second)
 	if iv, ok := sdnotify.WatchdogInterval(d.opts.Getenv); ok {
 		go sdnotify.RunWatchdog(runCtx, d.sd, iv/2, func() bool { return d.healthy(runCtx) }, d.log)
@@ -219,13 +225,14 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, probeAll bool, p
 		return err
 	}
 	prober := &monitor.Prober{Timeout: cfg.Timeout.Duration, Concurrency: cfg.Concurrency, UserAgent: "pinwatchd/" + d.opts.Version, Now: d.opts.Now,
-		Resolver: monitor.NewResolver(cfg.Resolver.AddrPort), DNSServer: cfg.Resolver.AddrPort}
+		Resolver: monitor.NewResolver(cfg.Resolver.AddrPort), DNSServer: cfg.Resolver.AddrPort, Vantage: cfg.VantageName()}
 	runner := &monitor.Runner{
 		Prober: prober, Store: d.db, Log: d.log, Policy: policy(cfg), Thresholds: cfg.Thresholds(), Now: d.opts.Now,
 		Hooks: monitor.Hooks{Enqueued: func(int) { sender.Wake() }}, Vantage: cfg.VantageName(),
 	}
-	if m != nil {
-		runner.Hooks.Probed = m.Probed
+	runner.Hooks.Probed = func(t *pinwatchd.Target, obs []pinwatchd.Observation, findings []pinwatchd.Finding) {
+		m.Probed(t, obs, findings)
+		d.roundDone()
 	}
 	sched := monitor.NewScheduler(d.log, cfg.Concurrency, func(ctx context.Context, t *pinwatchd.Target) {
 		if err := runner.Run(ctx, t); err != nil && !errors.Is(err, context.Canceled) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/monitor"
 	"github.com/pinwatchd/pinwatchd/notify"
 	"github.com/pinwatchd/pinwatchd/storage"
@@ -29,6 +30,12 @@ type store interface {
 	// Undeliverable sums up the notifications Slack refused for good; the
 	// zero value when none is parked.
 	Undeliverable(ctx context.Context) (storage.Undeliverable, error)
+	// Heartbeat adds or replaces the row of node n in the nodes table;
+	// idempotent.
+	Heartbeat(ctx context.Context, n pinwatchd.Node) error
+	// Nodes returns every node's row, ordered by vantage; none is not an
+	// error.
+	Nodes(ctx context.Context) ([]pinwatchd.Node, error)
 	// Ping reports an error unless the database answers a query.
 	Ping(ctx context.Context) error
 	// Path names the database in logs: the SQLite file, or the

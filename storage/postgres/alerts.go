@@ -222,12 +222,13 @@ func unixOrNil(t time.Time) *int64 {
 }
 
 // FailureCounts returns, per address of target, how many probes in a row
-// have failed up to the latest one; addresses whose latest probe succeeded
-// are absent.
-func (db *DB) FailureCounts(ctx context.Context, target string) (map[string]int, error) {
+// from vantage have failed up to the latest one; addresses whose latest
+// probe from vantage succeeded are absent, and so are the probes of other
+// vantages.
+func (db *DB) FailureCounts(ctx context.Context, target, vantage string) (map[string]int, error) {
 	rows, err := db.pool.Query(ctx, `SELECT a.address, s.error_kind, s.probe_count
 FROM addresses a JOIN spans s ON s.address_id = a.id
-WHERE a.target = $1 ORDER BY a.id, s.id DESC`, target)
+WHERE a.target = $1 AND a.vantage = $2 ORDER BY a.id, s.id DESC`, target, vantage)
 	if err != nil {
 		return nil, fmt.Errorf("read failure counts of %s from %s: %w", target, db.path, err)
 	}

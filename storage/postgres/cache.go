@@ -35,6 +35,12 @@ func (c *lru[K, V]) put(k K, v V) {
 	c.cur[k] = v
 }
 
+// delete forgets k.
+func (c *lru[K, V]) delete(k K) {
+	delete(c.cur, k)
+	delete(c.old, k)
+}
+
 // len returns the number of cached entries.
 func (c *lru[K, V]) len() int { return len(c.cur) + len(c.old) }
 

@@ -44,7 +44,9 @@ func (s *staged) cache(db *DB) {
 
 // resolveAddresses sets the address id of every observation, adding the
 // addresses not stored yet (in the order the observations name them) in
-// one statement.
+// one statement. A vantage recording an address for the first time takes
+// over the row the address had before vantage points existed (vantage
+// empty), if any, with its spans and events, as storage.DB.Record does.
 func (r *recorder) resolveAddresses(obs []pinwatchd.Observation) error {
 	r.addrIDs = make([]int64, len(obs))
 	var (
@@ -52,7 +54,7 @@ func (r *recorder) resolveAddresses(obs []pinwatchd.Observation) error {
 		where   = map[addrKey][]int{}
 	)
 	for i := range obs {
-		k := addrKey{obs[i].Target, obs[i].Address}
+		k := addrKey{obs[i].Target, obs[i].Address, obs[i].Vantage}
 		if id, ok := r.db.addrs.get(k); ok {
 			r.addrIDs[i] = id
 			continue
@@ -67,21 +69,36 @@ func (r *recorder) resolveAddresses(obs []pinwatchd.Observation) error {
 	}
 	targets := make([]string, len(missing))
 	addresses := make([]string, len(missing))
+	vantages := make([]string, len(missing))
 	for i, k := range missing {
-		targets[i], addresses[i] = k.target, k.address
+		targets[i], addresses[i], vantages[i] = k.target, k.address, k.vantage
+		if k.vantage != "" {
+			r.db.addrs.delete(addrKey{k.target, k.address, ""}) // it may be taken over below
+		}
 	}
-	// Insert the new ones, then read every id: an address stored already
-	// (or by another writer meanwhile) is not inserted again.
+	// Take over the rows from before vantage points, insert the new ones,
+	// then read every id: an address stored already (or by another writer
+	// meanwhile) is not inserted again.
 	_, err := r.tx.Exec(r.ctx, `
-INSERT INTO addresses (target, address)
-SELECT t, a FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS n(t, a, i) ORDER BY i
-ON CONFLICT (target, address) DO NOTHING`, targets, addresses)
+UPDATE addresses a SET vantage = n.v
+FROM unnest($1::text[], $2::text[], $3::text[]) AS n(t, ad, v)
+WHERE n.v <> '' AND a.target = n.t AND a.address = n.ad AND a.vantage = ''
+  AND NOT EXISTS (SELECT 1 FROM addresses b WHERE b.target = n.t AND b.address = n.ad AND b.vantage = n.v)`,
+		targets, addresses, vantages)
+	if err != nil {
+		return fmt.Errorf("store addresses: %w", err)
+	}
+	_, err = r.tx.Exec(r.ctx, `
+INSERT INTO addresses (target, address, vantage)
+SELECT t, a, v FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS n(t, a, v, i) ORDER BY i
+ON CONFLICT (target, address, vantage) DO NOTHING`, targets, addresses, vantages)
 	if err != nil {
 		return fmt.Errorf("store addresses: %w", err)
 	}
 	rows, err := r.tx.Query(r.ctx, `
-SELECT a.id, a.target, a.address FROM addresses a
-JOIN unnest($1::text[], $2::text[]) AS n(tg, ad) ON a.target = n.tg AND a.address = n.ad`, targets, addresses)
+SELECT a.id, a.target, a.address, a.vantage FROM addresses a
+JOIN unnest($1::text[], $2::text[], $3::text[]) AS n(tg, ad, va)
+  ON a.target = n.tg AND a.address = n.ad AND a.vantage = n.va`, targets, addresses, vantages)
 	if err != nil {
 		return fmt.Errorf("read addresses: %w", err)
 	}
@@ -91,7 +108,7 @@ JOIN unnest($1::text[], $2::text[]) AS n(tg, ad) ON a.target = n.tg AND a.addres
 			id int64
 			k  addrKey
 		)
-		if err := rows.Scan(&id, &k.target, &k.address); err != nil {
+		if err := rows.Scan(&id, &k.target, &k.address, &k.vantage); err != nil {
 			return fmt.Errorf("read addresses: %w", err)
 		}
 		for _, i := range where[k] {

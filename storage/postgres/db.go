@@ -32,13 +32,15 @@ type DB struct {
 	readOnly bool
 
 	wmu     sync.Mutex             // serialises this process's Record and Prune; guards the caches
-	addrs   *lru[addrKey, int64]   // (target, address) → addresses.id; addresses are never deleted
+	addrs   *lru[addrKey, int64]   // (target, address, vantage) → addresses.id; addresses are never deleted
 	chains  *lru[[32]byte, int64]  // chain hash → chains.id
 	headers *lru[[32]byte, int64]  // header hash → header_values.id
 	certs   *lru[string, struct{}] // certificate SHA-256 known to be stored
 }
 
-type addrKey struct{ target, address string }
+// addrKey is what an addresses row stands for: one address of a target,
+// as one vantage point probes it.
+type addrKey struct{ target, address, vantage string }
 
 // cacheSize bounds each in-memory cache; the caches only save queries.
 const cacheSize = 4096

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +28,8 @@ const (
 	lockMigrate int64 = 0x70696e77_00000001 // applying a migration
 	lockRecord  int64 = 0x70696e77_00000002 // Record and Prune
 	lockClaim   int64 = 0x70696e77_00000003 // claiming outbox rows (Claim)
+	// announcing chain changes, once per (target, new leaf) (SPEC §14)
+	lockAnnounce int64 = 0x70696e77_00000008
 )
 
 // lockNameState is the first half of the two-int advisory lock of one
@@ -67,11 +68,8 @@ var loadMigrations = sync.OnceValues(func() ([]migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration %s: name does not start with a number and '_'", e.Name())
 		}
-		// Steps are numbered in ascending order. A number may be missing
-		// while the step that takes it lives on another branch; once merged,
-		// every database applies the steps it lacks in order.
-		if len(ms) > 0 && v <= ms[len(ms)-1].version {
-			return nil, fmt.Errorf("migration %s: want a version above %d", e.Name(), ms[len(ms)-1].version)
+		if v != len(ms)+1 {
+			return nil, fmt.Errorf("migration %s: want version %d next", e.Name(), len(ms)+1)
 		}
 		b, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
 		if err != nil {
@@ -88,10 +86,7 @@ func latestVersion() int {
 	if err != nil {
 		panic("storage/postgres: embedded migrations: " + err.Error())
 	}
-	if len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].version
+	return len(ms)
 }
 
 // migrate applies the migrations the database lacks, each in its own
@@ -137,15 +132,13 @@ func migrateStep(ctx context.Context, pool *pgxpool.Pool, ms []migration) (*migr
 	if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&cur); err != nil {
 		return nil, err
 	}
-	latest := latestVersion()
 	switch {
-	case cur > latest:
-		return nil, &storage.SchemaError{Version: cur, Known: latest}
-	case cur == latest:
+	case cur > len(ms):
+		return nil, &storage.SchemaError{Version: cur, Known: len(ms)}
+	case cur == len(ms):
 		return nil, tx.Commit(ctx)
 	}
-	i := slices.IndexFunc(ms, func(m migration) bool { return m.version > cur })
-	m := &ms[i]
+	m := &ms[cur]
 	if _, err := tx.Exec(ctx, m.sql); err != nil {
 		return m, err
 	}

@@ -44,9 +44,9 @@ func history(ctx context.Context, tx pgx.Tx, target string, since time.Time) ([]
 		err  error
 	)
 	if target == "" {
-		rows, err = tx.Query(ctx, `SELECT id, target, address FROM addresses`)
+		rows, err = tx.Query(ctx, `SELECT id, target, address, vantage FROM addresses`)
 	} else {
-		rows, err = tx.Query(ctx, `SELECT id, target, address FROM addresses WHERE target = $1`, target)
+		rows, err = tx.Query(ctx, `SELECT id, target, address, vantage FROM addresses WHERE target = $1`, target)
 	}
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func history(ctx context.Context, tx pgx.Tx, target string, since time.Time) ([]
 			id int64
 			k  addrKey
 		)
-		if err := rows.Scan(&id, &k.target, &k.address); err != nil {
+		if err := rows.Scan(&id, &k.target, &k.address, &k.vantage); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -100,7 +100,7 @@ ORDER BY e.time, e.id`, ids, from)
 		if !ok {
 			return nil, fmt.Errorf("event at %d names address %d, which does not exist", t, addrID)
 		}
-		e.Target, e.Address = k.target, k.address
+		e.Target, e.Address, e.Vantage = k.target, k.address, k.vantage
 		e.Time = fromUnix(t)
 		e.Event, e.Class, e.ErrorKind = pinwatchd.EventType(typ), pinwatchd.ChangeClass(class), pinwatchd.Kind(ek)
 		if notAfter != nil {
@@ -111,12 +111,12 @@ ORDER BY e.time, e.id`, ids, from)
 	return events, rows.Err()
 }
 
-// Certs returns, per (target, address) ordered by target then address, the
-// chain of the latest probe that served one; see storage.DB.Certs, whose
+// Certs returns, per (target, address, vantage) ordered by target, address
+// then vantage, the chain of the latest probe that served one; see storage.DB.Certs, whose
 // contract it keeps: ErrorKind and LastSeen when the latest probe failed,
 // DaysLeft from now, Stale marking targets configured does not accept
 // (StaleNotConfigured) and addresses absent from their target's latest
-// round that resolved the name (StaleLeftDNS).
+// round that resolved the name at the same vantage (StaleLeftDNS).
 func (db *DB) Certs(ctx context.Context, now time.Time, configured func(target string) bool) ([]pinwatchd.CertStatus, error) {
 	out, err := db.certStatuses(ctx, now, configured)
 	if err != nil {
@@ -130,7 +130,7 @@ func (db *DB) certStatuses(ctx context.Context, now time.Time, configured func(s
 	// served one: the addresses without a chain still count for the
 	// target's latest round.
 	rows, err := db.pool.Query(ctx, `
-SELECT a.target, a.address, l.error_kind, l.last_round, c.last_seen,
+SELECT a.target, a.address, a.vantage, l.error_kind, l.last_round, c.last_seen,
        leaf.subject, leaf.issuer, leaf.pin, leaf.sha256, leaf.not_after,
        (SELECT min(x.not_after) FROM chain_certs xc JOIN certs x ON x.sha256 = xc.cert_sha256
         WHERE xc.chain_id = coalesce(c.verified_chain_id, c.served_chain_id))
@@ -140,15 +140,16 @@ LEFT JOIN LATERAL (SELECT last_seen, served_chain_id, verified_chain_id FROM spa
                    WHERE address_id = a.id AND served_chain_id IS NOT NULL ORDER BY id DESC LIMIT 1) c ON true
 LEFT JOIN chain_certs lc ON lc.chain_id = c.served_chain_id AND lc.position = 0
 LEFT JOIN certs leaf ON leaf.sha256 = lc.cert_sha256
-ORDER BY a.target COLLATE "C", a.address COLLATE "C"`)
+ORDER BY a.target COLLATE "C", a.address COLLATE "C", a.vantage COLLATE "C"`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	type targetAt struct{ target, vantage string }
 	var (
 		out    []pinwatchd.CertStatus
-		rounds []int64              // last_round of each row of out
-		latest = map[string]int64{} // target → its latest round that resolved the name
+		rounds []int64                // last_round of each row of out
+		latest = map[targetAt]int64{} // its latest round that resolved the name
 	)
 	for rows.Next() {
 		var (
@@ -158,12 +159,12 @@ ORDER BY a.target COLLATE "C", a.address COLLATE "C"`)
 			lastSeen, notAfter, chainAfter *int64
 			subject, issuer, pin, sha      *string
 		)
-		if err := rows.Scan(&s.Target, &s.Address, &kind, &round, &lastSeen, &subject, &issuer,
+		if err := rows.Scan(&s.Target, &s.Address, &s.Vantage, &kind, &round, &lastSeen, &subject, &issuer,
 			&pin, &sha, &notAfter, &chainAfter); err != nil {
 			return nil, err
 		}
-		if pinwatchd.Kind(kind) != pinwatchd.KindDNSFailed && round > latest[s.Target] {
-			latest[s.Target] = round
+		if k := (targetAt{s.Target, s.Vantage}); pinwatchd.Kind(kind) != pinwatchd.KindDNSFailed && round > latest[k] {
+			latest[k] = round
 		}
 		if sha == nil {
 			continue // never served a chain
@@ -185,7 +186,7 @@ ORDER BY a.target COLLATE "C", a.address COLLATE "C"`)
 		switch s := &out[i]; {
 		case configured != nil && !configured(s.Target):
 			s.Stale = pinwatchd.StaleNotConfigured
-		case rounds[i] < latest[s.Target]:
+		case rounds[i] < latest[targetAt{s.Target, s.Vantage}]:
 			s.Stale = pinwatchd.StaleLeftDNS
 		}
 	}
@@ -193,8 +194,8 @@ ORDER BY a.target COLLATE "C", a.address COLLATE "C"`)
 }
 
 // LatestObservations returns the latest span of every address ever recorded
-// for target, ordered by address, rebuilt into Observations with their
-// chains (DER included), headers, verification and error. Time is the
+// for target at every vantage, ordered by address then vantage, rebuilt
+// into Observations with their vantage, chains (DER included), headers, verification and error. Time is the
 // span's last_seen. A target never recorded yields no observations (no
 // error).
 func (db *DB) LatestObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error) {

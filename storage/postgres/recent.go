@@ -11,8 +11,8 @@ import (
 )
 
 // RecentObservations returns what the dashboard shows of every address of
-// target, or of every target when target is "": per address, ordered by
-// target then address, its latest observation and, when that one carries no
+// target, or of every target when target is "": per address and vantage,
+// ordered by target, address then vantage, its latest observation and, when that one carries no
 // chain (its probe failed), also the latest observation that did, so one or
 // two observations per address, newest first. Time is each span's
 // last_seen. TLSA is the recorded RRset (SPEC §12) as looked up, without
@@ -44,14 +44,14 @@ func (db *DB) RecentObservations(ctx context.Context, target string) ([]pinwatch
 
 // spanColumns are the columns of a span rebuilt into an observation.
 const spanColumns = `
-SELECT a.target, a.address, s.last_seen, s.sni, s.tls_version, s.served_chain_id, s.verified_chain_id,
+SELECT a.target, a.address, a.vantage, s.last_seen, s.sni, s.tls_version, s.served_chain_id, s.verified_chain_id,
        s.pkp_id, s.pkp_ro_id, s.hsts_id, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
        s.http_method, s.http_status, s.http_error, s.error_kind, s.error_message, s.tlsa_id
 FROM addresses a`
 
 // storedSpan is one row of spanColumns.
 type storedSpan struct {
-	target, address            string
+	target, address, vantage   string
 	lastSeen                   int64
 	sni, tlsVersion            string
 	servedID, verifiedID       *int64
@@ -64,17 +64,17 @@ type storedSpan struct {
 	tlsa                       *int64 // tlsa_values id
 }
 
-// readSpans reads the latest span of every address of target, or with
-// recent the latest and the latest that served a chain, of every target
-// when target is "": ordered by target and address (byte order, as SQLite
-// sorts), newest first.
+// readSpans reads the latest span of every address of target at every
+// vantage, or with recent the latest and the latest that served a chain,
+// of every target when target is "": ordered by target, address and
+// vantage (byte order, as SQLite sorts), newest first.
 func readSpans(ctx context.Context, tx pgx.Tx, target string, recent bool) ([]storedSpan, error) {
 	q := spanColumns + ` JOIN spans s ON s.id = (SELECT max(id) FROM spans WHERE address_id = a.id)`
 	if recent {
 		q = spanColumns + ` JOIN spans s ON s.id IN ((SELECT max(id) FROM spans WHERE address_id = a.id),
     (SELECT max(id) FROM spans WHERE address_id = a.id AND served_chain_id IS NOT NULL))`
 	}
-	const order = ` ORDER BY a.target COLLATE "C", a.address COLLATE "C", s.id DESC`
+	const order = ` ORDER BY a.target COLLATE "C", a.address COLLATE "C", a.vantage COLLATE "C", s.id DESC`
 	var (
 		rows pgx.Rows
 		err  error
@@ -91,7 +91,7 @@ func readSpans(ctx context.Context, tx pgx.Tx, target string, recent bool) ([]st
 	var spans []storedSpan
 	for rows.Next() {
 		var s storedSpan
-		if err := rows.Scan(&s.target, &s.address, &s.lastSeen, &s.sni, &s.tlsVersion, &s.servedID, &s.verifiedID,
+		if err := rows.Scan(&s.target, &s.address, &s.vantage, &s.lastSeen, &s.sni, &s.tlsVersion, &s.servedID, &s.verifiedID,
 			&s.pkp, &s.pkpRO, &s.hsts, &s.trusted, &s.untrustedReason, &s.hostnameValid, &s.hostError,
 			&s.httpMethod, &s.httpStatus, &s.httpError, &s.errorKind, &s.errorMessage, &s.tlsa); err != nil {
 			return nil, err
@@ -127,7 +127,7 @@ func buildObservations(ctx context.Context, tx pgx.Tx, spans []storedSpan, withD
 	out := make([]pinwatchd.Observation, 0, len(spans))
 	for _, s := range spans {
 		o := pinwatchd.Observation{
-			Target: s.target, Address: s.address, SNI: s.sni, Time: fromUnix(s.lastSeen), TLSVersion: s.tlsVersion,
+			Target: s.target, Address: s.address, Vantage: s.vantage, SNI: s.sni, Time: fromUnix(s.lastSeen), TLSVersion: s.tlsVersion,
 			Verification: pinwatchd.Verification{Trusted: s.trusted, UntrustedReason: s.untrustedReason,
 				HostnameValid: s.hostnameValid, HostnameError: s.hostError},
 		}

@@ -321,7 +321,7 @@ WHERE s.id = v.id`, ids, seen, rounds, probes)
 
 // newEvent returns an event of o's address at t naming o's leaf, if any.
 func newEvent(t time.Time, o *pinwatchd.Observation, typ pinwatchd.EventType) pinwatchd.Event {
-	e := pinwatchd.Event{Time: t, Target: o.Target, Address: o.Address, Event: typ}
+	e := pinwatchd.Event{Time: t, Target: o.Target, Address: o.Address, Vantage: o.Vantage, Event: typ}
 	if leaf := o.Leaf(); leaf != nil {
 		e.NewLeafPin, e.NewLeafSHA256 = leaf.Pin.String(), leaf.SHA256
 		e.Issuer, e.NotAfter = leaf.Issuer, leaf.NotAfter.UTC().Truncate(time.Second)

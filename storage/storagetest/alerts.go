@@ -103,7 +103,7 @@ func checkFailureCounts(t *testing.T, newDB Factory) {
 	record(t, db.Store, failObs("api", "10.0.0.1:443", at(1), pinwatchd.KindTimeout, "slow"), okObs("api", "10.0.0.2:443", at(1), c))
 	record(t, db.Store, failObs("api", "10.0.0.1:443", at(2), pinwatchd.KindTimeout, "slow"))
 	record(t, db.Store, failObs("api", "10.0.0.1:443", at(3), pinwatchd.KindConnectFailed, "refused"))
-	counts, err := db.Store.FailureCounts(t.Context(), "api")
+	counts, err := db.Store.FailureCounts(t.Context(), "api", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,18 @@ func checkFailureCounts(t *testing.T, newDB Factory) {
 		t.Errorf("FailureCounts = %v, want 10.0.0.1:443 failing 3 times in a row", counts)
 	}
 	record(t, db.Store, okObs("api", "10.0.0.1:443", at(4), c))
-	if counts, _ := db.Store.FailureCounts(t.Context(), "api"); len(counts) != 0 {
+	if counts, _ := db.Store.FailureCounts(t.Context(), "api", ""); len(counts) != 0 {
 		t.Errorf("after a success, FailureCounts = %v, want none", counts)
+	}
+
+	// Each vantage counts its own probes of an address (SPEC §14).
+	record(t, db.Store, fromVantage("eu", failObs("www", "10.0.0.3:443", at(5), pinwatchd.KindTimeout, "slow")),
+		fromVantage("us", okObs("www", "10.0.0.3:443", at(5), c)))
+	record(t, db.Store, fromVantage("eu", failObs("www", "10.0.0.3:443", at(6), pinwatchd.KindTimeout, "slow")))
+	if counts, _ := db.Store.FailureCounts(t.Context(), "www", "eu"); len(counts) != 1 || counts["10.0.0.3:443"] != 2 {
+		t.Errorf("FailureCounts at eu = %v, want 10.0.0.3:443 failing twice (its own probes)", counts)
+	}
+	if counts, _ := db.Store.FailureCounts(t.Context(), "www", "us"); len(counts) != 0 {
+		t.Errorf("FailureCounts at us = %v, want none: the failures were eu's", counts)
 	}
 }

@@ -29,6 +29,7 @@ func checkUnchangedProbesDoNotGrow(t *testing.T, newDB Factory) {
 		obs[i] = okObs(name, fmt.Sprintf("10.0.%d.%d:443", i/256, i%256), t0,
 			chain{served: []pinwatchd.Cert{leaf, inter}, verified: []pinwatchd.Cert{leaf, inter, root}})
 		obs[i].StrictTransportSecurity = &pinwatchd.HSTSHeader{Raw: "max-age=31536000", MaxAge: 31536000, Valid: true}
+		obs[i].Vantage = "eu-west-1" // as the daemon records them (SPEC §14)
 	}
 	record(t, db.Store, obs...)
 	record(t, db.Store, obs...) // the first extension of every span

@@ -47,6 +47,12 @@ func failObs(target, addr string, at time.Time, kind pinwatchd.Kind, msg string)
 	}
 }
 
+// fromVantage returns o as probed from vantage (SPEC §14).
+func fromVantage(vantage string, o pinwatchd.Observation) pinwatchd.Observation {
+	o.Vantage = vantage
+	return o
+}
+
 // record stores one round and fails the test on error.
 func record(t testing.TB, s storage.Store, obs ...pinwatchd.Observation) []pinwatchd.Event {
 	t.Helper()

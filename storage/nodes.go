@@ -1,0 +1,49 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/pinwatchd/pinwatchd"
+)
+
+// Heartbeat records that node n is alive (SPEC §14): it adds the row of
+// n.Vantage, or replaces its host, version, start and last_seen. Times are
+// stored to the second. Idempotent; safe for concurrent use.
+func (db *DB) Heartbeat(ctx context.Context, n pinwatchd.Node) error {
+	return db.writeTx(ctx, "record the heartbeat of "+n.Vantage, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+INSERT INTO nodes (vantage, host, version, started_at, last_seen) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (vantage) DO UPDATE SET host = excluded.host, version = excluded.version,
+       started_at = excluded.started_at, last_seen = excluded.last_seen`,
+			n.Vantage, n.Host, n.Version, n.StartedAt.Unix(), n.LastSeen.Unix())
+		return err
+	})
+}
+
+// Nodes returns every node that ever heartbeat, ordered by vantage; none
+// is not an error.
+func (db *DB) Nodes(ctx context.Context) ([]pinwatchd.Node, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT vantage, host, version, started_at, last_seen FROM nodes ORDER BY vantage`)
+	if err != nil {
+		return nil, fmt.Errorf("read nodes from %s: %w", db.path, err)
+	}
+	defer rows.Close()
+	var out []pinwatchd.Node
+	for rows.Next() {
+		var (
+			n             pinwatchd.Node
+			started, seen int64
+		)
+		if err := rows.Scan(&n.Vantage, &n.Host, &n.Version, &started, &seen); err != nil {
+			return nil, fmt.Errorf("read nodes from %s: %w", db.path, err)
+		}
+		n.StartedAt, n.LastSeen = fromUnix(started), fromUnix(seen)
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read nodes from %s: %w", db.path, err)
+	}
+	return out, nil
+}
