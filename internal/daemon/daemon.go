@@ -47,6 +47,7 @@ type Daemon struct {
 	db      store
 	sd      *sdnotify.Client // nil outside systemd
 	started chan struct{}    // closed once Run has started everything
+	rec     *groupRecorder   // the runners' group commit, set by Run
 
 	life   sync.Mutex      // serialises start-up and reloads
 	runCtx context.Context // the components' context, set by Run
@@ -103,9 +104,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer cancelRun()
 	d.life.Lock()
 	d.runCtx = runCtx
+	// One group recorder for the daemon's life: rounds of the components
+	// before and after a reload share it.
+	d.rec = newGroupRecorder(d.db, d.log)
+	d.rec.start(runCtx)
 	cfg := d.config()
 	if err := d.startAll(runCtx, cfg); err != nil {
 		d.life.Unlock()
+		d.rec.Close(runCtx)
 		return err
 	}
 	d.mu.Lock()
@@ -157,7 +163,8 @@ func (d *Daemon) startAll(ctx context.Context, cfg *config.Config) error {
 }
 
 // shutdown stops scheduling and probing and the HTTP listener, then
-// flushes the outbox, within the deadlines of shutdownDeadlines. It never
+// stops the group recorder (committing what it holds) and flushes the
+// outbox, within the deadlines of shutdownDeadlines. It never
 // waits for a reload in progress: it stops whatever that reload has
 // installed, and the reload installs nothing once stopping is set.
 func (d *Daemon) shutdown(ctx context.Context) {
@@ -177,6 +184,9 @@ func (d *Daemon) shutdown(ctx context.Context) {
 	<-httpDone
 	cancel()
 	flushCtx, cancel := context.WithDeadline(ctx, flushBy)
+	// Every job has returned, so no round waits for a commit any more;
+	// Close only ends the recorder before the database closes.
+	d.rec.Close(flushCtx)
 	d.flush(flushCtx)
 	cancel()
 }
@@ -221,13 +231,23 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, probeAll bool, p
 	prober := &monitor.Prober{Timeout: cfg.Timeout.Duration, Concurrency: cfg.Concurrency, UserAgent: "pinwatchd/" + d.opts.Version, Now: d.opts.Now,
 		Resolver: monitor.NewResolver(cfg.Resolver.AddrPort), DNSServer: cfg.Resolver.AddrPort}
 	runner := &monitor.Runner{
-		Prober: prober, Store: d.db, Log: d.log, Policy: policy(cfg), Thresholds: cfg.Thresholds(), Now: d.opts.Now,
+		Prober: prober, Store: groupStore{store: d.db, rec: d.rec}, Log: d.log, Policy: policy(cfg), Thresholds: cfg.Thresholds(), Now: d.opts.Now,
 		Hooks: monitor.Hooks{Enqueued: func(int) { sender.Wake() }},
 	}
 	if m != nil {
 		runner.Hooks.Probed = m.Probed
 	}
-	sched := monitor.NewScheduler(d.log, cfg.Concurrency, func(ctx context.Context, t *pinwatchd.Target) {
+	// concurrency bounds the targets being probed (slots); the scheduler
+	// runs more jobs at once, so that the jobs waiting for their group
+	// commit, which gave back their slot, are not counted against it: up
+	// to two batches of them, the one committing and the one filling.
+	slots := make(probeSlots, cfg.Concurrency)
+	sched := monitor.NewScheduler(d.log, cfg.Concurrency+2*groupMaxObs, func(ctx context.Context, t *pinwatchd.Target) {
+		ctx, release, err := slots.acquire(ctx)
+		if err != nil {
+			return // stopping
+		}
+		defer release()
 		if err := runner.Run(ctx, t); err != nil && !errors.Is(err, context.Canceled) {
 			d.log.Error("probe round failed", logkey.Target, t.Name, logkey.Err, err)
 		}
