@@ -242,7 +242,7 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, probeAll bool, p
 	// commit, which gave back their slot, are not counted against it: up
 	// to two batches of them, the one committing and the one filling.
 	slots := make(probeSlots, cfg.Concurrency)
-	sched := monitor.NewScheduler(d.log, cfg.Concurrency+2*groupMaxObs, func(ctx context.Context, t *pinwatchd.Target) {
+	sched := monitor.NewScheduler(d.log, cfg.Concurrency+2*groupMaxRounds, func(ctx context.Context, t *pinwatchd.Target) {
 		ctx, release, err := slots.acquire(ctx)
 		if err != nil {
 			return // stopping

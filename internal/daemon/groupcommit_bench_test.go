@@ -21,9 +21,10 @@ import (
 // BenchmarkGroupCommitRound10000 records rounds of 10,000 unchanged
 // targets (one address each) through the daemon's write path: as many
 // callers as the scheduler runs jobs (the default concurrency plus two
-// batches) each record one target's round, as a job does once its probe
-// returns. "group" goes through the groupRecorder (SPEC §11: one
-// transaction per 100 ms or 256 observations), "pertarget" calls Record
+// batches of groupMaxRounds) each record one target's round, as a job
+// does once its probe returns. "group" goes through the groupRecorder
+// (SPEC §11: one transaction per 100 ms, 256 observations or 32 rounds),
+// "pertarget" calls Record
 // once per target, as the daemon did before; on PostgreSQL, where that
 // costs about 10 s a round, run it with -benchtime 2x. A round includes
 // the wait of its last batch for its window. Reports ns/obs, obs/s and
@@ -67,7 +68,7 @@ func recordRound(rec recorder, obs []pinwatchd.Observation) error {
 		failed error
 		wg     sync.WaitGroup
 	)
-	for range 16 + 2*groupMaxObs {
+	for range 16 + 2*groupMaxRounds {
 		wg.Go(func() {
 			for i := range jobs {
 				if evs, err := rec.Record(context.Background(), obs[i:i+1]); err != nil || len(evs) != 0 {

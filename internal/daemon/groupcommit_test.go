@@ -71,6 +71,7 @@ func startRecorder(t *testing.T, s recorder, window time.Duration, maxObs int, l
 	t.Helper()
 	g := newGroupRecorder(s, logs.logger())
 	g.window, g.maxObs = window, maxObs
+	// Set before start, or from the test's goroutine before any Record.
 	g.start(context.WithoutCancel(t.Context()))
 	t.Cleanup(func() { g.Close(context.Background()) })
 	return g
@@ -132,7 +133,8 @@ func recordAll(g *groupRecorder, rounds [][]pinwatchd.Observation, check func(i 
 
 // Many targets record at once: each caller gets back exactly the events
 // of its own addresses, and finds them in the database as soon as Record
-// returns; the rounds share transactions of at most 256 observations, and
+// returns; the rounds share transactions of at most 256 observations and
+// 32 rounds, and
 // no target's round is split between two of them.
 func TestGroupRecorderConcurrentCallers(t *testing.T) {
 	s := openCounting(t)
@@ -195,14 +197,17 @@ func TestGroupRecorderConcurrentCallers(t *testing.T) {
 }
 
 // checkBatches checks the Record calls of one round of every target: each
-// at most groupMaxObs observations, each target in exactly one, fewer
-// transactions than targets.
+// at most groupMaxObs observations and groupMaxRounds targets, each target
+// in exactly one, fewer transactions than targets.
 func checkBatches(t *testing.T, calls []recordCall, targets int) {
 	t.Helper()
 	seen := map[string]int{}
 	for _, c := range calls {
 		if c.obs > groupMaxObs {
 			t.Errorf("a transaction of %d observations, want at most %d", c.obs, groupMaxObs)
+		}
+		if len(c.targets) > groupMaxRounds {
+			t.Errorf("a transaction of %d rounds, want at most %d", len(c.targets), groupMaxRounds)
 		}
 		if c.failed {
 			t.Errorf("a transaction of %d observations failed", c.obs)
@@ -224,35 +229,47 @@ func checkBatches(t *testing.T, calls []recordCall, targets int) {
 	}
 }
 
-// A full batch is committed at once, without waiting for its window.
+// A full batch, of observations or of rounds, is committed at once,
+// without waiting for its window.
 func TestGroupRecorderFullBatchCommitsAtOnce(t *testing.T) {
-	s := openCounting(t)
-	var logs logBuffer
-	g := startRecorder(t, s, time.Hour, 4, &logs)
-	p := testpki.New(t)
-	t0 := time.Now().UTC().Truncate(time.Second)
-	rounds := make([][]pinwatchd.Observation, 8)
-	for i := range rounds {
-		rounds[i] = round(fmt.Sprintf("t%d", i), 1, t0, chainOf(p, p.Leaf))
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		recordAll(g, rounds, func(i int, evs []pinwatchd.Event, err error) {
-			if err != nil || len(evs) != 1 {
-				t.Errorf("t%d: Record = %+v, %v; want its first_seen", i, evs, err)
+	for _, c := range []struct {
+		name              string
+		maxObs, maxRounds int
+	}{
+		{"observations", 4, groupMaxRounds},
+		{"rounds", groupMaxObs, 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := openCounting(t)
+			var logs logBuffer
+			g := startRecorder(t, s, time.Hour, c.maxObs, &logs)
+			g.maxRounds = c.maxRounds
+			p := testpki.New(t)
+			t0 := time.Now().UTC().Truncate(time.Second)
+			rounds := make([][]pinwatchd.Observation, 8)
+			for i := range rounds {
+				rounds[i] = round(fmt.Sprintf("t%d", i), 1, t0, chainOf(p, p.Leaf))
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				recordAll(g, rounds, func(i int, evs []pinwatchd.Event, err error) {
+					if err != nil || len(evs) != 1 {
+						t.Errorf("t%d: Record = %+v, %v; want its first_seen", i, evs, err)
+					}
+				})
+			}()
+			select {
+			case <-done:
+			case <-time.After(waitLimit):
+				t.Fatalf("8 rounds of one observation not committed within %s by batches of 4 (window 1h)", waitLimit)
+			}
+			for _, call := range s.calls() {
+				if call.obs != 4 {
+					t.Errorf("a transaction of %d observations, want 4", call.obs)
+				}
 			}
 		})
-	}()
-	select {
-	case <-done:
-	case <-time.After(waitLimit):
-		t.Fatalf("8 rounds of one observation not committed within %s by batches of 4 (window 1h)", waitLimit)
-	}
-	for _, c := range s.calls() {
-		if c.obs != 4 {
-			t.Errorf("a transaction of %d observations, want 4", c.obs)
-		}
 	}
 }
 
