@@ -30,7 +30,7 @@ const (
 	// rounds of the batch being committed and of the batch filling: once
 	// a batch holds that many, no other round can join it before the
 	// probes' slots run dry, so it is committed at once. Each waiting job
-	// holds its round in memory: 64 extra jobs cost about 4 MiB at
+	// holds its round in memory: 64 extra jobs cost about 3 MiB at
 	// 10,000 targets, 512 about 9 MiB (SPEC §11 memory budget), while a
 	// transaction of 32 rounds already costs PostgreSQL under 100 µs per
 	// observation.
