@@ -48,6 +48,7 @@ type Daemon struct {
 	sd      *sdnotify.Client // nil outside systemd
 	started chan struct{}    // closed once Run has started everything
 	beat    chan struct{}    // a round ended: heartbeat (nodeLoop)
+	rec     *groupRecorder   // the runners' group commit, set by Run
 
 	startedAt time.Time // when Run started, for the nodes table
 
@@ -107,9 +108,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.startedAt = d.opts.Now().UTC()
 	d.life.Lock()
 	d.runCtx = runCtx
+	// One group recorder for the daemon's life: rounds of the components
+	// before and after a reload share it.
+	d.rec = newGroupRecorder(d.db, d.log)
+	d.rec.start(runCtx)
 	cfg := d.config()
 	if err := d.startAll(runCtx, cfg); err != nil {
 		d.life.Unlock()
+		d.rec.Close(runCtx)
 		return err
 	}
 	d.mu.Lock()
@@ -163,7 +169,8 @@ func (d *Daemon) startAll(ctx context.Context, cfg *config.Config) error {
 }
 
 // shutdown stops scheduling and probing and the HTTP listener, then
-// flushes the outbox, within the deadlines of shutdownDeadlines. It never
+// stops the group recorder (committing what it holds) and flushes the
+// outbox, within the deadlines of shutdownDeadlines. It never
 // waits for a reload in progress: it stops whatever that reload has
 // installed, and the reload installs nothing once stopping is set.
 func (d *Daemon) shutdown(ctx context.Context) {
@@ -183,6 +190,9 @@ func (d *Daemon) shutdown(ctx context.Context) {
 	<-httpDone
 	cancel()
 	flushCtx, cancel := context.WithDeadline(ctx, flushBy)
+	// Every job has returned, so no round waits for a commit any more;
+	// Close only ends the recorder before the database closes.
+	d.rec.Close(flushCtx)
 	d.flush(flushCtx)
 	cancel()
 }
@@ -227,14 +237,24 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, probeAll bool, p
 	prober := &monitor.Prober{Timeout: cfg.Timeout.Duration, Concurrency: cfg.Concurrency, UserAgent: "pinwatchd/" + d.opts.Version, Now: d.opts.Now,
 		Resolver: monitor.NewResolver(cfg.Resolver.AddrPort), DNSServer: cfg.Resolver.AddrPort, Vantage: cfg.VantageName()}
 	runner := &monitor.Runner{
-		Prober: prober, Store: d.db, Log: d.log, Policy: policy(cfg), Thresholds: cfg.Thresholds(), Now: d.opts.Now,
+		Prober: prober, Store: groupStore{store: d.db, rec: d.rec}, Log: d.log, Policy: policy(cfg), Thresholds: cfg.Thresholds(), Now: d.opts.Now,
 		Hooks: monitor.Hooks{Enqueued: func(int) { sender.Wake() }}, Vantage: cfg.VantageName(),
 	}
 	runner.Hooks.Probed = func(t *pinwatchd.Target, obs []pinwatchd.Observation, findings []pinwatchd.Finding) {
 		m.Probed(t, obs, findings)
 		d.roundDone()
 	}
-	sched := monitor.NewScheduler(d.log, cfg.Concurrency, func(ctx context.Context, t *pinwatchd.Target) {
+	// concurrency bounds the targets being probed (slots); the scheduler
+	// runs more jobs at once, so that the jobs waiting for their group
+	// commit, which gave back their slot, are not counted against it: up
+	// to two batches of them, the one committing and the one filling.
+	slots := make(probeSlots, cfg.Concurrency)
+	sched := monitor.NewScheduler(d.log, cfg.Concurrency+2*groupMaxRounds, func(ctx context.Context, t *pinwatchd.Target) {
+		ctx, release, err := slots.acquire(ctx)
+		if err != nil {
+			return // stopping
+		}
+		defer release()
 		if err := runner.Run(ctx, t); err != nil && !errors.Is(err, context.Canceled) {
 			d.log.Error("probe round failed", logkey.Target, t.Name, logkey.Err, err)
 		}
