@@ -80,6 +80,22 @@ func (db *DB) Release(ctx context.Context, owner string) error {
 	})
 }
 
+// ReleaseOwnersUnder ends every lease of an owner whose name starts with
+// prefix. A daemon starting calls it with its vantage and "/" (its
+// senders are named VANTAGE/PID/RANDOM): the claims of its previous life,
+// cut short by a crash, are its own to deliver, without waiting for their
+// leases to end. Idempotent.
+func (db *DB) ReleaseOwnersUnder(ctx context.Context, prefix string) error {
+	if prefix == "" {
+		return fmt.Errorf("release claimed notifications in %s: an empty owner prefix would release every node's claims", db.path)
+	}
+	return db.writeTx(ctx, "release claimed notifications", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET claimed_by = '', lease_until = NULL
+WHERE claimed_by <> '' AND substr(claimed_by, 1, length(?)) = ?`, prefix, prefix)
+		return err
+	})
+}
+
 // Pause holds every node's deliveries to channel (Claim leaves it out)
 // until until, after a 429 of Slack. A pause that ends later is kept.
 func (db *DB) Pause(ctx context.Context, channel string, until time.Time) error {

@@ -58,6 +58,7 @@ type Store interface {
 	SetThread(ctx context.Context, alertID int64, channel, ts string) error
 	Claim(ctx context.Context, owner string, now, until time.Time, limit int) ([]pinwatchd.Notification, error)
 	Release(ctx context.Context, owner string) error
+	ReleaseOwnersUnder(ctx context.Context, prefix string) error
 	Pause(ctx context.Context, channel string, until time.Time) error
 
 	History(ctx context.Context, target string, since time.Time) ([]pinwatchd.Event, error)

@@ -113,6 +113,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.rec = newGroupRecorder(d.db, d.log)
 	d.rec.start(runCtx)
 	cfg := d.config()
+	// Claims on the outbox left by this node's previous life (a crash, a
+	// kill -9) are its own to deliver now, not after their leases end.
+	if err := d.db.ReleaseOwnersUnder(runCtx, ownerPrefix(cfg)); err != nil {
+		d.log.Warn("release the claims of an earlier run", logkey.Err, err)
+	}
 	if err := d.startAll(runCtx, cfg); err != nil {
 		d.life.Unlock()
 		d.rec.Close(runCtx)

@@ -21,13 +21,17 @@ type outboxSender struct {
 	wg     sync.WaitGroup
 }
 
+// ownerPrefix begins the owner name of every sender of this node, in this
+// life and the ones before: its vantage, which names one node (SPEC §14).
+func ownerPrefix(cfg *config.Config) string { return cfg.VantageName() + "/" }
+
 // newOutboxSender builds the sender of cfg: custom when given, else Slack
 // when configured, else log only. Secrets are read here, from the files the
 // config names.
 func newOutboxSender(cfg *config.Config, db notify.Outbox, log *slog.Logger, m *metrics.Metrics, custom notify.Notifier) (*outboxSender, error) {
 	// The claims on the outbox name the node and this sender: a reload's
 	// new sender never takes the old one's for its own.
-	owner := fmt.Sprintf("%s/%d/%s", cfg.VantageName(), os.Getpid(), rand.Text())
+	owner := fmt.Sprintf("%s%d/%s", ownerPrefix(cfg), os.Getpid(), rand.Text())
 	sc := notify.SenderConfig{Outbox: db, Owner: owner, Log: log, DigestWindow: cfg.Alerts.DigestWindow.Duration, Result: func(result string, n int) {
 		for range n {
 			m.NotificationResult(result)

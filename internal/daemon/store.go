@@ -30,6 +30,9 @@ type store interface {
 	// Undeliverable sums up the notifications Slack refused for good; the
 	// zero value when none is parked.
 	Undeliverable(ctx context.Context) (storage.Undeliverable, error)
+	// ReleaseOwnersUnder ends the outbox claims of every owner whose name
+	// starts with prefix: this node's earlier lives, at start-up.
+	ReleaseOwnersUnder(ctx context.Context, prefix string) error
 	// Heartbeat adds or replaces the row of node n in the nodes table;
 	// idempotent.
 	Heartbeat(ctx context.Context, n pinwatchd.Node) error

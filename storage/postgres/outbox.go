@@ -90,6 +90,19 @@ func (db *DB) Release(ctx context.Context, owner string) error {
 	})
 }
 
+// ReleaseOwnersUnder ends every lease of an owner whose name starts with
+// prefix (see storage.DB.ReleaseOwnersUnder). Idempotent.
+func (db *DB) ReleaseOwnersUnder(ctx context.Context, prefix string) error {
+	if prefix == "" {
+		return fmt.Errorf("release claimed notifications in %s: an empty owner prefix would release every node's claims", db.Path())
+	}
+	return db.writeTx(ctx, "release claimed notifications", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE outbox SET claimed_by = '', lease_until = NULL
+WHERE claimed_by <> '' AND substr(claimed_by, 1, length($1)) = $1`, prefix)
+		return err
+	})
+}
+
 // Pause holds every node's deliveries to channel (Claim leaves it out)
 // until until, after a 429 of Slack. A pause that ends later is kept.
 func (db *DB) Pause(ctx context.Context, channel string, until time.Time) error {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/storage"
@@ -18,6 +19,59 @@ var sharedChecks = []check{
 	{"AlertSitesOfCodeWithoutVantage", checkAlertSitesWithoutVantage},
 	{"UpdateAlertsSerialisesNodes", checkUpdateAlertsSerialises},
 	{"UpdateAlertsErrorStoresNothing", checkUpdateAlertsError},
+	{"ReleaseOwnersUnderFreesAPreviousLife", checkReleaseOwnersUnder},
+}
+
+// A node restarted after a crash frees the claims of its previous life
+// (owners named after its vantage) and only those: another node's lease,
+// even one whose vantage starts with the same letters, keeps running.
+func checkReleaseOwnersUnder(t *testing.T, newDB Factory) {
+	db := newDB(t)
+	ctx := t.Context()
+	for i, channel := range []string{"#a", "#ab"} {
+		a := newAlert(fmt.Sprintf("t%d", i), pinwatchd.KindPinMismatch, "ios")
+		n := pinwatchd.Notification{Channel: channel, Type: pinwatchd.ChangeOpened, Alert: &a, CreatedAt: t0}
+		if err := db.Store.SaveAlerts(ctx, []pinwatchd.Alert{a}, []pinwatchd.Notification{n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now, lease := t0.Add(2*time.Second), t0.Add(30*time.Second)
+	claim := func(owner string, at time.Time) []string {
+		t.Helper()
+		ns, err := db.Store.Claim(ctx, owner, at, lease, 10)
+		if err != nil {
+			t.Fatalf("Claim(%s) = %v", owner, err)
+		}
+		var channels []string
+		for _, n := range ns {
+			channels = append(channels, n.Channel)
+		}
+		slices.Sort(channels)
+		return channels
+	}
+	// The crashed life of node "a" holds #a (claimed while #ab was
+	// paused); node "ab" then holds #ab.
+	if err := db.Store.Pause(ctx, "#ab", t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim("a/41/old", t0); !slices.Equal(got, []string{"#a"}) {
+		t.Fatalf("a's old life claims %v, want #a (#ab is paused)", got)
+	}
+	if got := claim("ab/7/x", now); !slices.Equal(got, []string{"#ab"}) {
+		t.Fatalf("node ab claims %v, want #ab (a holds #a)", got)
+	}
+	if got := claim("a/42/new", now); len(got) != 0 {
+		t.Fatalf("before the release, the new life of a claims %v, want nothing", got)
+	}
+	if err := db.Store.ReleaseOwnersUnder(ctx, ""); err == nil {
+		t.Error("ReleaseOwnersUnder(\"\") = nil, want an error: it would free every node's claims")
+	}
+	if err := db.Store.ReleaseOwnersUnder(ctx, "a/"); err != nil {
+		t.Fatalf("ReleaseOwnersUnder = %v", err)
+	}
+	if got := claim("a/42/new", now); !slices.Equal(got, []string{"#a"}) {
+		t.Errorf("after the release, the new life of a claims %v, want #a only (ab's lease runs)", got)
+	}
 }
 
 // The (vantage, address) sites of an alert are stored and read back, with
