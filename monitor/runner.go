@@ -82,9 +82,13 @@ type Runner struct {
 	// Vantage names this node (SPEC §14): its rounds add and clear its
 	// own sites of the alerts the nodes of one database share.
 	Vantage string
+	// Vantages, when set, compares this node's view of each target with
+	// the other live nodes' (vantage_inconsistent, SPEC §14).
+	Vantages Vantages
 
-	mu     sync.Mutex
-	memory map[string]Memory // per target, after its latest round
+	mu       sync.Mutex
+	memory   map[string]Memory // per target, after its latest round
+	disagree map[string]int    // per target, consecutive vantage disagreements
 }
 
 // Run probes t once and processes the result. Errors are storage errors;
@@ -124,6 +128,13 @@ func (r *Runner) Process(ctx context.Context, t *pinwatchd.Target, obs []pinwatc
 	open, err := r.Store.OpenAlerts(ctx, t.Name)
 	if err != nil {
 		return fmt.Errorf("load alerts of %s: %w", t.Name, err)
+	}
+	f, ok, err := r.vantageFinding(ctx, t, open)
+	if err != nil {
+		r.Log.Warn("vantage comparison failed", logkey.Target, t.Name, logkey.Err, err)
+	}
+	if ok {
+		findings = append(findings, f)
 	}
 	after, _ := before.Advance(obs, nil, r.Policy.FailureThreshold)
 	n := 0

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -256,8 +257,14 @@ func TestDaemonDANEFindings(t *testing.T) {
 	} {
 		var msg string
 		waitFor(t, c.kind+" on "+c.target, func() bool {
+			// One reading of the alerts, so that the message checked is
+			// the one of the alert found.
 			stdout, _, _ := cliRun(t, "alerts", "--json", "--database", db)
-			for _, a := range queryAlerts(t, db, false).Alerts {
+			var doc e2eAlerts
+			if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+				t.Fatalf("alerts --json printed invalid JSON: %v\n%s", err, stdout)
+			}
+			for _, a := range doc.Alerts {
 				if a.Target == c.target && a.Kind == c.kind && a.Severity == c.severity {
 					msg = stdout
 					return true

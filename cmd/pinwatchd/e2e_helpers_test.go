@@ -201,6 +201,7 @@ type e2eAlert struct {
 		Address string `json:"address"`
 	} `json:"sites"`
 	State         string  `json:"state"`
+	Message       string  `json:"message"`
 	ResolveReason *string `json:"resolve_reason"`
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -31,6 +32,11 @@ type twoNodes struct {
 	hook    string
 	configs map[string]string // vantage → config file
 	targets []config.TargetConfig
+	// only lists targets of one vantage's config alone (per-node
+	// addresses), vantage → targets.
+	only map[string][]config.TargetConfig
+	// silentAfter is [alerts] node_silent_after; 0 keeps the default.
+	silentAfter time.Duration
 }
 
 func newTwoNodes(t *testing.T) *twoNodes {
@@ -58,7 +64,10 @@ func (n *twoNodes) write(t *testing.T, vantage string) string {
 	cfg.Alerts.FailureThreshold = 1
 	cfg.Alerts.DigestWindow = config.Duration{Duration: time.Second}
 	cfg.Slack.WebhookURLFile = n.hook
-	cfg.TargetConfigs = n.targets
+	cfg.TargetConfigs = append(slices.Clone(n.targets), n.only[vantage]...)
+	if n.silentAfter > 0 {
+		cfg.Alerts.NodeSilentAfter = &config.Duration{Duration: n.silentAfter}
+	}
 	var b bytes.Buffer
 	if err := config.Encode(&b, cfg); err != nil {
 		t.Fatal(err)
@@ -180,6 +189,70 @@ func TestTwoNodesShareAlertsAndDelivery(t *testing.T) {
 			t.Errorf("a Slack message names no change or target: %q", e.Text)
 		}
 	}
+	a.stop(t)
+	b.stop(t)
+	if t.Failed() {
+		t.Logf("Slack received %d requests: %+v", len(n.slack.Requests()), n.slack.Delivered())
+	}
+}
+
+// Two nodes watch each other (SPEC §14): a target whose per-node addresses
+// serve a different leaf key to each raises vantage_inconsistent, once,
+// listing both vantages; a node killed with SIGKILL gets vantage_silent
+// from the survivor after node_silent_after, resolved when it is back;
+// each change reaches Slack exactly once.
+func TestTwoNodesSeeEachOther(t *testing.T) {
+	t.Parallel()
+	n := newTwoNodes(t)
+	n.silentAfter = config.MinNodeSilentAfter
+	plain := n.f.serve(t, hstsHeaders)
+	rotated := testpki.Serve(t, testpki.Chain(n.f.pki.Intermediate.Leaf(t, testpki.Options{}), n.f.pki.Intermediate), testpki.HeaderHandler(hstsHeaders))
+	n.targets = []config.TargetConfig{n.f.target(t, "www", plain)}
+	// "edge" is one name behind two edges: node a reaches the one with
+	// the old key, node b the one that rotated.
+	n.only = map[string][]config.TargetConfig{
+		"a": {n.f.target(t, "edge", plain)},
+		"b": {n.f.target(t, "edge", rotated)},
+	}
+	a, b := startDaemon(t, n.write(t, "a")), startDaemon(t, n.write(t, "b"))
+	waitFor(t, "vantage_inconsistent on edge, seen by a and b", func() bool {
+		m, ok := n.alerts(t).find("edge", "vantage_inconsistent")
+		return ok && m.State == "open" && slices.Equal(vantages(m), []string{"a", "b"})
+	})
+	waitFor(t, "the vantage_inconsistent alert in Slack", func() bool {
+		return n.slack.Count("opened", "edge", "vantage_inconsistent") > 0
+	})
+	m, _ := n.alerts(t).find("edge", "vantage_inconsistent")
+	for _, key := range []string{n.f.pki.Leaf.Pin().String(), "a sees", "b sees"} {
+		if !strings.Contains(m.Message, key) {
+			t.Errorf("vantage_inconsistent message %q does not name %q", m.Message, key)
+		}
+	}
+	if _, ok := n.alerts(t).find("www", "vantage_inconsistent"); ok {
+		t.Error("www, served the same key to both nodes, has a vantage_inconsistent alert")
+	}
+
+	// Node a dies: b raises vantage_silent for it, and only for it.
+	a.signal(t, syscall.SIGKILL)
+	a.wait(t, e2eWait)
+	waitForWithin(t, nodesWait, "vantage_silent for a, in Slack", func() bool {
+		m, ok := n.alerts(t).find("vantage/a", "vantage_silent")
+		return ok && m.State == "open" && n.slack.Count("opened", "vantage/a", "vantage_silent") > 0
+	})
+	if _, ok := n.alerts(t).find("vantage/b", "vantage_silent"); ok {
+		t.Error("the surviving node b has a vantage_silent alert")
+	}
+
+	// Node a is back: its alert resolves.
+	a = startDaemon(t, n.configs["a"])
+	waitForWithin(t, nodesWait, "vantage_silent for a to resolve, in Slack", func() bool {
+		m, _ := n.alerts(t).find("vantage/a", "vantage_silent")
+		return m.State == "resolved" && n.slack.Count("resolved", "vantage/a", "vantage_silent") > 0
+	})
+	time.Sleep(2 * time.Second) // a round more of each node, then every change is counted
+	doc := n.alerts(t)
+	n.checkOnce(t, doc, "resolved", "opened", "resolved")
+	n.checkOnce(t, doc, "open", "opened")
 	a.stop(t)
 	b.stop(t)
 	if t.Failed() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
@@ -45,10 +46,11 @@ type Daemon struct {
 	opts    Options
 	log     *slog.Logger
 	db      store
-	sd      *sdnotify.Client // nil outside systemd
-	started chan struct{}    // closed once Run has started everything
-	beat    chan struct{}    // a round ended: heartbeat (nodeLoop)
-	rec     *groupRecorder   // the runners' group commit, set by Run
+	sd      *sdnotify.Client         // nil outside systemd
+	started chan struct{}            // closed once Run has started everything
+	beat    chan struct{}            // a round ended: heartbeat (nodeLoop)
+	rec     *groupRecorder           // the runners' group commit, set by Run
+	live    atomic.Pointer[[]string] // the other nodes heard from lately (setLive)
 
 	startedAt time.Time // when Run started, for the nodes table
 
@@ -244,6 +246,7 @@ func (d *Daemon) start(ctx context.Context, cfg *config.Config, probeAll bool, p
 	runner := &monitor.Runner{
 		Prober: prober, Store: groupStore{store: d.db, rec: d.rec}, Log: d.log, Policy: policy(cfg), Thresholds: cfg.Thresholds(), Now: d.opts.Now,
 		Hooks: monitor.Hooks{Enqueued: func(int) { sender.Wake() }}, Vantage: cfg.VantageName(),
+		Vantages: liveVantages{d: d, schedule: cfg.Schedule.String()},
 	}
 	runner.Hooks.Probed = func(t *pinwatchd.Target, obs []pinwatchd.Observation, findings []pinwatchd.Finding) {
 		m.Probed(t, obs, findings)

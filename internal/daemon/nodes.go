@@ -82,6 +82,7 @@ func (d *Daemon) checkNodes(ctx context.Context, self string, silentAfter time.D
 	if err != nil {
 		return err
 	}
+	d.setLive(self, nodes, silentAfter, now)
 	open, err := d.db.OpenAlertsUnder(ctx, monitor.VantageTargetPrefix)
 	if err != nil {
 		return err
@@ -137,4 +138,43 @@ func (d *Daemon) checkNodes(ctx context.Context, self string, silentAfter time.D
 func hostName() string {
 	h, _ := os.Hostname()
 	return h
+}
+
+// setLive keeps the vantages of the other nodes that are not silent, for
+// the runners' vantage comparison (liveVantages).
+func (d *Daemon) setLive(self string, nodes []pinwatchd.Node, silentAfter time.Duration, now time.Time) {
+	var live []string
+	for _, n := range nodes {
+		if n.Vantage != self && now.Sub(n.LastSeen) < silentAfter {
+			live = append(live, n.Vantage)
+		}
+	}
+	d.live.Store(&live)
+}
+
+// liveVantages is the daemon's monitor.Vantages: the nodes it heard from
+// lately, each target's schedule interval, and the database's latest
+// observations.
+type liveVantages struct {
+	d        *Daemon
+	schedule string // the config's default schedule
+}
+
+func (v liveVantages) Live() []string {
+	if p := v.d.live.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (v liveVantages) Interval(t *pinwatchd.Target) time.Duration {
+	spec := t.Schedule
+	if spec == "" {
+		spec = v.schedule
+	}
+	return monitor.NextGap(spec, v.d.opts.Now())
+}
+
+func (v liveVantages) LatestObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error) {
+	return v.d.db.LatestObservations(ctx, target)
 }

@@ -33,6 +33,9 @@ type store interface {
 	// ReleaseOwnersUnder ends the outbox claims of every owner whose name
 	// starts with prefix: this node's earlier lives, at start-up.
 	ReleaseOwnersUnder(ctx context.Context, prefix string) error
+	// LatestObservations returns the latest observation of every
+	// (address, vantage) of target (the vantage comparison's).
+	LatestObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error)
 	// Heartbeat adds or replaces the row of node n in the nodes table;
 	// idempotent.
 	Heartbeat(ctx context.Context, n pinwatchd.Node) error
