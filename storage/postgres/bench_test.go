@@ -18,3 +18,11 @@ func BenchmarkRound10000(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGrowthMillionProbes records 1,000,000 unchanged probes (1,000
+// targets × 1,000 rounds) on the throwaway local server and reports the
+// bytes of table data they add (SPEC §11: under 1 MiB, as on SQLite). Run
+// it with -benchtime=1x.
+func BenchmarkGrowthMillionProbes(b *testing.B) {
+	storagetest.BenchmarkGrowth(b, newPostgres, 1000, 1000)
+}

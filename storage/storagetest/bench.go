@@ -51,3 +51,46 @@ func BenchmarkRound(b *testing.B, newDB Factory, targets, batch int) {
 	b.ReportMetric(perObs, "ns/obs")
 	b.ReportMetric(1e9/perObs, "obs/s")
 }
+
+// BenchmarkGrowth records rounds × targets unchanged probes, one
+// transaction per round, after a first round and a first extension of
+// every span, and reports how many bytes of table data (Database.Size:
+// the file on SQLite, tables, indexes and TOAST on PostgreSQL) they add:
+// the database grows with changes, not with probes (SPEC §9, §11: under
+// 1 MiB for 1,000,000 probes). Run it with -benchtime=1x.
+func BenchmarkGrowth(b *testing.B, newDB Factory, targets, rounds int) {
+	root := fakeCert("bench root", "bench root", t0.Add(10*365*24*time.Hour), 0)
+	inter := fakeCert("bench intermediate", "bench root", t0.Add(5*365*24*time.Hour), 0)
+	obs := make([]pinwatchd.Observation, targets)
+	for i := range obs {
+		name := fmt.Sprintf("target-%05d", i)
+		leaf := fakeCert(name, "bench intermediate", t0.Add(90*24*time.Hour), byte(i%250+1))
+		obs[i] = okObs(name, fmt.Sprintf("10.%d.%d.%d:443", i>>16&255, i>>8&255, i&255), t0,
+			chain{served: []pinwatchd.Cert{leaf, inter}, verified: []pinwatchd.Cert{leaf, inter, root}})
+		obs[i].StrictTransportSecurity = &pinwatchd.HSTSHeader{Raw: "max-age=31536000", MaxAge: 31536000, Valid: true}
+		obs[i].Vantage = "eu-west-1"
+	}
+	for b.Loop() {
+		db := newDB(b)
+		for i := range obs {
+			obs[i].Time = t0
+		}
+		record(b, db.Store, obs...)
+		record(b, db.Store, obs...) // the first extension of every span
+		before := db.Size(b)
+		for r := 1; r <= rounds; r++ {
+			for i := range obs {
+				obs[i].Time = t0.Add(time.Duration(r) * time.Hour)
+			}
+			if evs, err := db.Store.Record(b.Context(), obs); err != nil || len(evs) != 0 {
+				b.Fatalf("round %d: Record = %d events, %v; want none", r, len(evs), err)
+			}
+		}
+		if n := countRows(b, db, "spans"); n != targets {
+			b.Fatalf("%d spans after %d unchanged rounds of %d targets", n, rounds, targets)
+		}
+		b.ReportMetric(float64(db.Size(b)-before), "growth-bytes")
+		b.ReportMetric(float64(before), "first-round-bytes")
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*targets*rounds), "ns/probe")
+}
