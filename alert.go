@@ -208,3 +208,16 @@ func (n *Notification) Target() string {
 	}
 	return ""
 }
+
+// Undeliverable sums up the notifications Slack refused for good, which the
+// outbox keeps parked (SPEC §8): shown by `pinwatchd alerts`, the
+// dashboard's /alerts and the metrics.
+type Undeliverable struct {
+	Count int // parked notifications
+	// Alerts are the IDs of the alerts a parked notification is about,
+	// ascending.
+	Alerts []int64
+	// LastError is why the most recently parked notification was refused
+	// (free of secrets); empty when none is parked.
+	LastError string
+}

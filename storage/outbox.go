@@ -151,15 +151,7 @@ func (db *DB) PendingCount(ctx context.Context) (n, maxAttempts int, err error) 
 }
 
 // Undeliverable sums up the notifications Slack refused for good (parked).
-type Undeliverable struct {
-	Count int // parked notifications
-	// Alerts are the IDs of the alerts a parked notification is about,
-	// ascending.
-	Alerts []int64
-	// LastError is why the most recently parked notification was refused
-	// (free of secrets); empty when none is parked.
-	LastError string
-}
+type Undeliverable = pinwatchd.Undeliverable
 
 // Undeliverable returns what the outbox holds of parked notifications.
 func (db *DB) Undeliverable(ctx context.Context) (Undeliverable, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/querydoc"
 )
 
 // AlertsPage is the data of /alerts: the open alerts, those resolved since
@@ -20,22 +21,15 @@ type AlertsPage struct {
 	// failed delivery attempts of one of them (0: none failed yet).
 	NotificationsPending int `json:"notifications_pending"`
 	MaxAttempts          int `json:"notifications_max_attempts"`
+	// NotificationsUndeliverable counts the notifications Slack refused for
+	// good; LastRefusal is why the latest was refused.
+	NotificationsUndeliverable int    `json:"notifications_undeliverable"`
+	LastRefusal                string `json:"last_refusal,omitempty"`
 }
 
 // AlertView is one alert, in the shape of `pinwatchd alerts --json`.
 type AlertView struct {
-	ID             int64      `json:"id"`
-	Target         string     `json:"target"`
-	Kind           string     `json:"kind"`
-	Severity       string     `json:"severity"`
-	Subject        string     `json:"subject"`
-	Addresses      []string   `json:"addresses"`
-	State          string     `json:"state"`
-	OpenedAt       time.Time  `json:"opened_at"`
-	ResolvedAt     *time.Time `json:"resolved_at"`
-	LastNotifiedAt *time.Time `json:"last_notified_at"`
-	Message        string     `json:"message"`
-	ResolveReason  string     `json:"resolve_reason"`
+	querydoc.Alert
 	// Configured is false for an alert of a target that is no longer in
 	// the configuration (it has no page to link to).
 	Configured bool `json:"-"`
@@ -61,7 +55,28 @@ func alertsPage(ctx context.Context, o *Options, since time.Time) (*AlertsPage, 
 	if err != nil {
 		return nil, err
 	}
-	return buildAlertsPage(o.Fleet(), all, n, attempts, since, o.now()), nil
+	u, err := o.Store.Undeliverable(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := buildAlertsPage(o.Fleet(), all, n, attempts, since, o.now())
+	p.markUndeliverable(u)
+	return p, nil
+}
+
+// markUndeliverable marks the alerts whose notifications Slack refused for
+// good, and counts those notifications.
+func (p *AlertsPage) markUndeliverable(u pinwatchd.Undeliverable) {
+	p.NotificationsUndeliverable, p.LastRefusal = u.Count, u.LastError
+	markUndeliverable(p.Open, u)
+	markUndeliverable(p.Resolved, u)
+}
+
+// markUndeliverable marks the views of the alerts u names.
+func markUndeliverable(views []AlertView, u pinwatchd.Undeliverable) {
+	for i := range views {
+		views[i].Undeliverable = slices.Contains(u.Alerts, views[i].ID)
+	}
 }
 
 // buildAlertsPage builds /alerts from every retained alert and the outbox
@@ -82,7 +97,7 @@ func buildAlertsPage(f Fleet, all []pinwatchd.Alert, pending, attempts int, sinc
 		case a.State == pinwatchd.AlertOpen:
 			open = append(open, a)
 		case !a.ResolvedAt.Before(since):
-			v := alertView(a)
+			v := alertView(a, pinwatchd.Undeliverable{})
 			v.Configured = configured[a.Target]
 			p.Resolved = append(p.Resolved, v)
 		}
@@ -108,41 +123,20 @@ func alertViews(alerts []pinwatchd.Alert) []AlertView {
 	})
 	out := make([]AlertView, 0, len(sorted))
 	for _, a := range sorted {
-		v := alertView(a)
+		v := alertView(a, pinwatchd.Undeliverable{})
 		v.Configured = true
 		out = append(out, v)
 	}
 	return out
 }
 
-func alertView(a pinwatchd.Alert) AlertView {
-	addrs := a.Addresses
-	if addrs == nil {
-		addrs = []string{}
-	}
-	return AlertView{
-		ID: a.ID, Target: a.Target, Kind: string(a.Kind), Severity: a.Severity.String(), Subject: a.Subject,
-		Addresses: addrs, State: string(a.State), OpenedAt: a.OpenedAt.UTC(), ResolvedAt: pinwatchd.NullTime(a.ResolvedAt),
-		LastNotifiedAt: pinwatchd.NullTime(a.LastNotifiedAt), Message: a.Message, ResolveReason: a.ResolveReason,
-	}
+func alertView(a pinwatchd.Alert, u pinwatchd.Undeliverable) AlertView {
+	return AlertView{Alert: querydoc.AlertOf(a, u)}
 }
 
 // EventView is one entry of a target's history, in the shape of
 // `pinwatchd history --json`.
-type EventView struct {
-	Time          time.Time  `json:"time"`
-	Address       string     `json:"address"`
-	Event         string     `json:"event"`
-	Class         *string    `json:"class"`
-	OldLeafPin    *string    `json:"old_leaf_pin"`
-	NewLeafPin    *string    `json:"new_leaf_pin"`
-	OldLeafSHA256 *string    `json:"old_leaf_sha256"`
-	NewLeafSHA256 *string    `json:"new_leaf_sha256"`
-	Issuer        *string    `json:"issuer"`
-	NotAfter      *time.Time `json:"not_after"`
-	ErrorKind     *string    `json:"error_kind"`
-	ErrorMessage  *string    `json:"error_message"`
-}
+type EventView querydoc.Event
 
 // What is the event in a few words: "key rotated", "probe failed
 // (timeout)".
@@ -166,15 +160,10 @@ func (e EventView) Tag() string {
 }
 
 func eventViews(events []pinwatchd.Event) []EventView {
-	out := make([]EventView, 0, len(events))
-	for _, ev := range events {
-		out = append(out, EventView{
-			Time: ev.Time.UTC(), Address: ev.Address, Event: string(ev.Event), Class: pinwatchd.NullString(string(ev.Class)),
-			OldLeafPin: pinwatchd.NullString(ev.OldLeafPin), NewLeafPin: pinwatchd.NullString(ev.NewLeafPin),
-			OldLeafSHA256: pinwatchd.NullString(ev.OldLeafSHA256), NewLeafSHA256: pinwatchd.NullString(ev.NewLeafSHA256),
-			Issuer: pinwatchd.NullString(ev.Issuer), NotAfter: pinwatchd.NullTime(ev.NotAfter),
-			ErrorKind: pinwatchd.NullString(string(ev.ErrorKind)), ErrorMessage: pinwatchd.NullString(ev.ErrorMessage),
-		})
+	docs := querydoc.Events(events)
+	out := make([]EventView, len(docs))
+	for i := range docs {
+		out[i] = EventView(docs[i])
 	}
 	return out
 }

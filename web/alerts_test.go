@@ -31,7 +31,7 @@ func TestBuildAlertsPage(t *testing.T) {
 	if !p.Open[0].Configured || p.Open[2].Configured {
 		t.Errorf("only configured targets link to a page: %+v", p.Open)
 	}
-	if len(p.Resolved) != 1 || p.Resolved[0].ID != 4 || p.Resolved[0].ResolveReason != "renewed" {
+	if len(p.Resolved) != 1 || p.Resolved[0].ID != 4 || p.Resolved[0].ResolveReason == nil || *p.Resolved[0].ResolveReason != "renewed" {
 		t.Errorf("resolved in the last 7 days = %+v, want alert 4", p.Resolved)
 	}
 	if p.NotificationsPending != 3 || p.MaxAttempts != 2 || !p.ResolvedSince.Equal(now.Add(-7*day)) {

@@ -94,6 +94,10 @@ func buildReport(ctx context.Context, o *Options, since time.Time) (*report, err
 	if err != nil {
 		return nil, err
 	}
+	undeliverable, err := o.Store.Undeliverable(ctx)
+	if err != nil {
+		return nil, err
+	}
 	events, err := o.Store.History(ctx, "", since)
 	if err != nil {
 		return nil, err
@@ -114,16 +118,19 @@ func buildReport(ctx context.Context, o *Options, since time.Time) (*report, err
 		return page{Title: title, Nav: nav, L: l, Report: true, Generated: now, Body: body}
 	}
 	fleet := buildFleetPage(f, recent, open, now, "", "")
+	alerts := buildAlertsPage(f, all, pending, attempts, since, now)
+	alerts.markUndeliverable(undeliverable)
 	fleet.fillCells(l)
 	r := &report{
 		CSS: pageCSS(), Generated: now, L: l, Since: pinwatchd.NullTime(since),
 		Fleet:  section("Fleet", "fleet", fleet),
-		Alerts: section("Alerts", "alerts", buildAlertsPage(f, all, pending, attempts, since, now)),
+		Alerts: section("Alerts", "alerts", alerts),
 		Expiry: section("Expiry", "expiry", buildExpiryPage(f, recent, now)),
 	}
 	for _, row := range fleet.Targets {
 		t := findTarget(f.Targets, row.Name)
 		p := buildTargetPage(f, t, recent[t.Name], open, byTarget[t.Name], since, now)
+		markUndeliverable(p.Alerts, undeliverable)
 		r.Targets = append(r.Targets, section(t.Name, "target", p))
 	}
 	return r, nil

@@ -27,6 +27,8 @@ type Store interface {
 	// PendingCount returns how many notifications wait in the outbox and
 	// the most failed delivery attempts among them.
 	PendingCount(ctx context.Context) (n, maxAttempts int, err error)
+	// Undeliverable sums up the notifications Slack refused for good.
+	Undeliverable(ctx context.Context) (pinwatchd.Undeliverable, error)
 }
 
 // Fleet is the configuration the pages show: the configured targets, with

@@ -117,7 +117,13 @@ func targetPage(ctx context.Context, o *Options, name string, since time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	return buildTargetPage(f, t, groupRecent(obs)[name], open, events, since, o.now()), nil
+	u, err := o.Store.Undeliverable(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := buildTargetPage(f, t, groupRecent(obs)[name], open, events, since, o.now())
+	markUndeliverable(p.Alerts, u)
+	return p, nil
 }
 
 func findTarget(targets []pinwatchd.Target, name string) *pinwatchd.Target {

@@ -5,32 +5,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/querydoc"
 	"github.com/pinwatchd/pinwatchd/internal/textreport"
 )
 
 const alertsUsage = "alerts [--all] [--vantage NAME] [--json] [--config F] [--database F]"
-
-// alertJSON is one entry of `alerts --json` (SPEC §5).
-type alertJSON struct {
-	ID             int64            `json:"id"`
-	Target         string           `json:"target"`
-	Kind           string           `json:"kind"`
-	Severity       string           `json:"severity"`
-	Subject        string           `json:"subject"`
-	Addresses      []string         `json:"addresses"`
-	Sites          []pinwatchd.Site `json:"sites"` // the (vantage, address) pairs it affects (SPEC §14)
-	State          string           `json:"state"`
-	OpenedAt       time.Time        `json:"opened_at"`
-	ResolvedAt     *time.Time       `json:"resolved_at"`
-	LastNotifiedAt *time.Time       `json:"last_notified_at"`
-	Message        string           `json:"message"`
-	ResolveReason  *string          `json:"resolve_reason"`
-	Undeliverable  bool             `json:"undeliverable"` // a notification about it was refused by Slack for good
-}
 
 func runAlerts(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "alerts", alertsUsage)
@@ -67,19 +49,9 @@ func runAlerts(ctx context.Context, e *env, args []string) int {
 		return fail(e.stderr, "%v", err)
 	}
 	if *q.json {
-		out := make([]alertJSON, 0, len(alerts))
+		out := make([]querydoc.Alert, 0, len(alerts))
 		for _, a := range alerts {
-			addrs := a.Addresses
-			if addrs == nil {
-				addrs = []string{}
-			}
-			sites := append([]pinwatchd.Site{}, a.Sites...)
-			out = append(out, alertJSON{
-				ID: a.ID, Target: a.Target, Kind: string(a.Kind), Severity: a.Severity.String(), Subject: a.Subject,
-				Addresses: addrs, Sites: sites, State: string(a.State), OpenedAt: a.OpenedAt.UTC(), ResolvedAt: pinwatchd.NullTime(a.ResolvedAt),
-				LastNotifiedAt: pinwatchd.NullTime(a.LastNotifiedAt), Message: a.Message, ResolveReason: pinwatchd.NullString(a.ResolveReason),
-				Undeliverable: slices.Contains(undeliverable.Alerts, a.ID),
-			})
+			out = append(out, querydoc.AlertOf(a, undeliverable))
 		}
 		doc := map[string]any{"alerts": out, "notifications_pending": pending, "notifications_undeliverable": undeliverable.Count}
 		if err := writeJSON(e.stdout, doc); err != nil {
