@@ -93,7 +93,7 @@ func (r *Runner) runMX(ctx context.Context, t *pinwatchd.Target) error {
 // failure_threshold like any dns_failed; an answer resolves it.
 func (r *Runner) mxAlerts(ctx context.Context, t *pinwatchd.Target, lookupErr error) error {
 	now := r.Now().UTC()
-	before, err := r.Store.NameState(ctx, t.Name)
+	before, err := r.Store.NameState(ctx, t.Name, r.Vantage)
 	if err != nil {
 		return fmt.Errorf("load the name state of %s: %w", t.Name, err)
 	}
@@ -105,7 +105,7 @@ func (r *Runner) mxAlerts(ctx context.Context, t *pinwatchd.Target, lookupErr er
 		round.Findings = []pinwatchd.Finding{MXFinding(t, lookupErr)}
 	}
 	if !sameNameState(before, after) {
-		if err := r.Store.SaveNameState(ctx, t.Name, after); err != nil {
+		if err := r.Store.SaveNameState(ctx, t.Name, r.Vantage, after); err != nil {
 			return fmt.Errorf("save the name state of %s: %w", t.Name, err)
 		}
 	}

@@ -49,12 +49,14 @@ type Store interface {
 	// row from vantage have failed up to the latest one; addresses whose
 	// latest probe from vantage succeeded are absent.
 	FailureCounts(ctx context.Context, target, vantage string) (map[string]int, error)
-	// NameState returns what the alert rules remember of target's name;
-	// the zero NameState when nothing is stored.
-	NameState(ctx context.Context, target string) (pinwatchd.NameState, error)
-	// SaveNameState replaces it; the zero NameState forgets it.
-	// Idempotent.
-	SaveNameState(ctx context.Context, target string, s pinwatchd.NameState) error
+	// NameState returns what the alert rules of vantage remember of
+	// target's name; the zero NameState when nothing is stored. Each
+	// vantage has its own, as each resolves names from where it is; one
+	// with none gets what was stored before vantages existed.
+	NameState(ctx context.Context, target, vantage string) (pinwatchd.NameState, error)
+	// SaveNameState replaces vantage's and drops what was stored before
+	// vantages existed; the zero NameState forgets it. Idempotent.
+	SaveNameState(ctx context.Context, target, vantage string, s pinwatchd.NameState) error
 }
 
 // Hooks let the caller observe what a Runner does (metrics); every field is
@@ -245,7 +247,7 @@ func (r *Runner) recall(ctx context.Context, t *pinwatchd.Target, obs []pinwatch
 	if err != nil {
 		return Memory{}, fmt.Errorf("load failure counts of %s: %w", t.Name, err)
 	}
-	name, err := r.Store.NameState(ctx, t.Name)
+	name, err := r.Store.NameState(ctx, t.Name, r.Vantage)
 	if err != nil {
 		return Memory{}, fmt.Errorf("load the name state of %s: %w", t.Name, err)
 	}
@@ -264,7 +266,7 @@ func (r *Runner) remember(ctx context.Context, t *pinwatchd.Target, before, afte
 	r.mu.Unlock()
 	addr := nameAddress(t)
 	if s := after.nameState(addr); !sameNameState(s, before.nameState(addr)) {
-		if err := r.Store.SaveNameState(ctx, t.Name, s); err != nil {
+		if err := r.Store.SaveNameState(ctx, t.Name, r.Vantage, s); err != nil {
 			return fmt.Errorf("save the name state of %s: %w", t.Name, err)
 		}
 	}

@@ -113,7 +113,7 @@ func TestRunnerDNSBlip(t *testing.T) {
 	if a, _ := f.alert(pinwatchd.KindDNSFailed); a.ResolveReason != "the name resolves again" {
 		t.Errorf("dns_failed resolved with %q", a.ResolveReason)
 	}
-	if s, _ := f.db.NameState(t.Context(), "api"); s.Unresolved != 0 || len(s.Absent) != 0 {
+	if s, _ := f.db.NameState(t.Context(), "api", ""); s.Unresolved != 0 || len(s.Absent) != 0 {
 		t.Errorf("stored name state after recovery = %+v, want nothing", s)
 	}
 }
@@ -170,7 +170,7 @@ func TestRunnerAddressLeavesDNS(t *testing.T) {
 	if ns := f.take(); len(ns) != 0 {
 		t.Errorf("an address leaving a firing alert notified %v", describe(ns))
 	}
-	if s, _ := f.db.NameState(t.Context(), "api"); len(s.Absent) != 0 {
+	if s, _ := f.db.NameState(t.Context(), "api", ""); len(s.Absent) != 0 {
 		t.Errorf("stored absences %v after the address was cleared, want none", s.Absent)
 	}
 }

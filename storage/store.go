@@ -20,7 +20,7 @@ import (
 //     Alerts, SaveAlerts (with their notifications, in one
 //     transaction), UpdateAlerts (read-modify-write of a target's open
 //     alerts, serialised across nodes), FailureCounts, NameState,
-//     SaveNameState: alert state.
+//     SaveNameState (per vantage): alert state.
 //   - Pending, PendingCount, Undeliverable, Delivered, Retry, Park,
 //     Requeue, SetThread: the outbox, whose IDs are never reused; Claim,
 //     Release and Pause let the nodes sharing it deliver each
@@ -45,8 +45,8 @@ type Store interface {
 	SaveAlerts(ctx context.Context, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error
 	UpdateAlerts(ctx context.Context, target string, fn func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.Notification, error)) error
 	FailureCounts(ctx context.Context, target, vantage string) (map[string]int, error)
-	NameState(ctx context.Context, target string) (pinwatchd.NameState, error)
-	SaveNameState(ctx context.Context, target string, s pinwatchd.NameState) error
+	NameState(ctx context.Context, target, vantage string) (pinwatchd.NameState, error)
+	SaveNameState(ctx context.Context, target, vantage string, s pinwatchd.NameState) error
 
 	Pending(ctx context.Context, now time.Time, limit int) ([]pinwatchd.Notification, error)
 	PendingCount(ctx context.Context) (n, maxAttempts int, err error)

@@ -199,7 +199,7 @@ func checkReadOnlyRefusesWrites(t *testing.T, newDB Factory) {
 				return []pinwatchd.Alert{a}, nil, nil
 			})
 		},
-		"SaveNameState": func() error { return ro.SaveNameState(ctx, "api", pinwatchd.NameState{Unresolved: 1}) },
+		"SaveNameState": func() error { return ro.SaveNameState(ctx, "api", "", pinwatchd.NameState{Unresolved: 1}) },
 		"Delivered":     func() error { return ro.Delivered(ctx, 1) },
 		"Retry":         func() error { return ro.Retry(ctx, 1, t0, "x") },
 		"Park":          func() error { return ro.Park(ctx, 1, t0, "x") },
