@@ -47,8 +47,8 @@ func (db *DB) NameState(ctx context.Context, target, vantage string) (pinwatchd.
 	return legacy, nil
 }
 
-// addNameRow adds a name_rounds row to s: address '' is the name's own
-// count, any other an alerted address's.
+// addNameRow adds a name_rounds row to s: the empty address is the
+// name's own count, any other an alerted address's.
 func addNameRow(s *pinwatchd.NameState, addr string, n int) {
 	if addr == "" {
 		s.Unresolved = n
@@ -60,8 +60,8 @@ func addNameRow(s *pinwatchd.NameState, addr string, n int) {
 	s.Absent[addr] = n
 }
 
-// nameRows returns the rows that store s: address '' for the name itself,
-// and only counts above 0.
+// nameRows returns the rows that store s: the empty address for the name
+// itself, and only counts above 0.
 func nameRows(s pinwatchd.NameState) map[string]int {
 	rows := maps.Clone(s.Absent)
 	if rows == nil {

@@ -9,7 +9,7 @@ import (
 
 // Migration 0010 keys the name state by vantage: what a node stored
 // before (a name unresolved twice, an alerted address missing once) is kept
-// under vantage '', which a node of any vantage reads until its first save
+// under the empty vantage, which a node of any vantage reads until its first save
 // of the target takes it over.
 func TestMigrateNameStateKeepsRows(t *testing.T) {
 	path, raw := openAtVersion(t, 9)

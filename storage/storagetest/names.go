@@ -68,7 +68,7 @@ func checkNameState(t *testing.T, newDB Factory) {
 
 // Each vantage resolves names from where it is (split horizon), so each
 // keeps its own name state of one target; the state stored before vantages
-// existed (vantage '') is what a vantage with none of its own starts from,
+// existed (the empty vantage) is what a vantage with none of its own starts from,
 // until its first save takes it over.
 func checkNameStatePerVantage(t *testing.T, newDB Factory) {
 	db := newDB(t)
