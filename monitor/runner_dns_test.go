@@ -1,11 +1,17 @@
 package monitor_test
 
 import (
+	"maps"
+	"net"
+	"net/netip"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
+	"github.com/pinwatchd/pinwatchd/internal/pinwatchdtest"
+	"github.com/pinwatchd/pinwatchd/internal/testpki"
 	"github.com/pinwatchd/pinwatchd/monitor"
 )
 
@@ -172,5 +178,89 @@ func TestRunnerAddressLeavesDNS(t *testing.T) {
 	}
 	if s, _ := f.db.NameState(t.Context(), "api", ""); len(s.Absent) != 0 {
 		t.Errorf("stored absences %v after the address was cleared, want none", s.Absent)
+	}
+}
+
+// Two nodes of one database resolve the same name differently (split
+// horizon): vantage a's resolver drops an alerted address from its answer
+// while vantage b's fails. Each counts its own rounds, also across a
+// restart of both: a clears the address it no longer sees after
+// failure_threshold rounds, b opens dns_failed after failure_threshold
+// failed lookups, and neither counts the other's.
+func TestRunnerNameStatePerVantage(t *testing.T) {
+	f := newRNFixture(t)
+	srv1 := testpki.Serve(t, f.pki.TLS(), nil)
+	_, port, _ := net.SplitHostPort(srv1.Addr)
+	srv2 := testpki.ServeOn(t, "127.0.0.2:"+port, f.pki.TLS(), nil)
+	const host = "split.pinwatchd.test"
+	dnsA, dnsB := pinwatchdtest.NewDNS(t), pinwatchdtest.NewDNS(t)
+	dnsA.Set(host, "127.0.0.1", "127.0.0.2")
+	dnsB.Set(host, "127.0.0.1", "127.0.0.2")
+	p, _ := strconv.Atoi(port)
+	// Pinned to keys the leaf does not have: every answer is a pin_mismatch.
+	tg := &pinwatchd.Target{Name: "api", Host: host, SNI: "localhost", Port: p,
+		PinSets: []pinwatchd.PinSet{{Name: "inline", Pins: []pinwatchd.Pin{f.spare, {1: 1}}}}}
+
+	pol := pinwatchd.AlertPolicy{FailureThreshold: 3, NotifyResolved: true}
+	node := func(vantage string, dns *pinwatchdtest.DNS) *monitor.Runner {
+		r := f.runner(pol, nil)
+		r.Vantage = vantage
+		r.Prober = &monitor.Prober{Timeout: 3 * time.Second, Roots: f.pki.RootPool(), Vantage: vantage,
+			Resolver: monitor.NewResolver(netip.MustParseAddrPort(dns.Addr))}
+		return r
+	}
+	ra, rb := node("a", dnsA), node("b", dnsB)
+	round := func() {
+		t.Helper()
+		f.now = f.now.Add(time.Minute)
+		for _, r := range []*monitor.Runner{ra, rb} {
+			if err := r.Run(t.Context(), tg); err != nil {
+				t.Fatalf("Run at %s: %v", r.Vantage, err)
+			}
+		}
+	}
+	sites := func(kind pinwatchd.Kind) []pinwatchd.Site {
+		t.Helper()
+		a, ok := f.alert(kind)
+		if !ok || a.State != pinwatchd.AlertOpen {
+			return nil
+		}
+		return a.Sites
+	}
+
+	round()
+	all := []pinwatchd.Site{{Vantage: "a", Address: srv1.Addr}, {Vantage: "a", Address: srv2.Addr},
+		{Vantage: "b", Address: srv1.Addr}, {Vantage: "b", Address: srv2.Addr}}
+	if got := sites(pinwatchd.KindPinMismatch); !slices.Equal(got, all) {
+		t.Fatalf("pin_mismatch after the first round at %v, want %v", got, all)
+	}
+
+	// Two rounds of a answering without 127.0.0.2 and of b failing.
+	dnsA.Set(host, "127.0.0.1")
+	dnsB.SetMode(pinwatchdtest.DNSServFail)
+	round()
+	round()
+	wantA := map[string]int{srv2.Addr: 2}
+	if s, err := f.db.NameState(t.Context(), "api", "a"); err != nil || s.Unresolved != 0 || !maps.Equal(s.Absent, wantA) {
+		t.Errorf("stored name state of a = %+v, %v; want %s absent twice and the name never unresolved", s, err, srv2.Addr)
+	}
+	if s, err := f.db.NameState(t.Context(), "api", "b"); err != nil || s.Unresolved != 2 || len(s.Absent) != 0 {
+		t.Errorf("stored name state of b = %+v, %v; want the name unresolved twice", s, err)
+	}
+	if got := sites(pinwatchd.KindDNSFailed); got != nil {
+		t.Fatalf("dns_failed open at %v after two failed lookups at b, want none below failure_threshold 3", got)
+	}
+
+	// Both nodes restart; the third round is the third of each count.
+	f.reopen()
+	ra, rb = node("a", dnsA), node("b", dnsB)
+	round()
+	want := []pinwatchd.Site{{Vantage: "a", Address: srv1.Addr}, {Vantage: "b", Address: srv1.Addr}, {Vantage: "b", Address: srv2.Addr}}
+	if got := sites(pinwatchd.KindPinMismatch); !slices.Equal(got, want) {
+		t.Errorf("pin_mismatch after the third round at %v, want %v: a no longer serves %s, b probed nothing", got, want, srv2.Addr)
+	}
+	dnsSite := []pinwatchd.Site{{Vantage: "b", Address: net.JoinHostPort(host, port)}}
+	if got := sites(pinwatchd.KindDNSFailed); !slices.Equal(got, dnsSite) {
+		t.Errorf("dns_failed after b's third failed lookup at %v, want %v", got, dnsSite)
 	}
 }
