@@ -94,3 +94,55 @@ func TestRunnerMX(t *testing.T) {
 		t.Errorf("mx1's alerts: %+v, want its tlsa_mismatch still open", as)
 	}
 }
+
+// The MX lookup's failures are counted per vantage: a node whose resolver
+// fails counts towards failure_threshold while another node's answers,
+// without the answering node resetting the failing one's count.
+func TestRunnerMXFailuresPerVantage(t *testing.T) {
+	f := newRNFixture(t)
+	leaf := f.pki.Intermediate.Leaf(t, testpki.Options{CommonName: "mx1.example.test", DNSNames: []string{"mx1.example.test"}})
+	srv := testpki.ServeMail(t, "smtp", testpki.Chain(leaf, f.pki.Intermediate))
+	ap := netip.MustParseAddrPort(srv.Addr)
+	dnsA, dnsB := pinwatchdtest.NewDNS(t), pinwatchdtest.NewDNS(t)
+	dnsA.SetMode(pinwatchdtest.DNSServFail)
+	dnsB.Set("mx1.example.test", "127.0.0.1")
+	dnsB.SetMX("example.test", pinwatchdtest.MX{Preference: 10, Host: "mx1.example.test"})
+	tg := &pinwatchd.Target{Name: "mail", MX: "example.test", Port: int(ap.Port()), STARTTLS: pinwatchd.ProtocolSMTP}
+
+	node := func(vantage string, dns *pinwatchdtest.DNS) *monitor.Runner {
+		r := f.runner(pinwatchd.AlertPolicy{FailureThreshold: 2, NotifyResolved: true}, nil)
+		r.Vantage = vantage
+		r.Prober = &monitor.Prober{Timeout: 3 * time.Second, Roots: f.pki.RootPool(), Vantage: vantage,
+			DNSServer: netip.MustParseAddrPort(dns.Addr), Resolver: monitor.NewResolver(netip.MustParseAddrPort(dns.Addr))}
+		return r
+	}
+	round := func(rs ...*monitor.Runner) {
+		t.Helper()
+		for _, r := range rs {
+			if err := r.Run(t.Context(), tg); err != nil {
+				t.Fatalf("Run at %s: %v", r.Vantage, err)
+			}
+		}
+	}
+	round(node("a", dnsA), node("b", dnsB))
+	if s, err := f.db.NameState(t.Context(), "mail", "a"); err != nil || s.Unresolved != 1 {
+		t.Errorf("stored name state of mail at a = %+v, %v; want the MX lookup failed once", s, err)
+	}
+	if as, err := f.db.OpenAlerts(t.Context(), "mail"); err != nil || len(as) != 0 {
+		t.Fatalf("after one failed MX lookup at a: %+v, %v; want no alert below failure_threshold", as, err)
+	}
+
+	// After a restart of both, a's second failure in a row opens dns_failed,
+	// whichever node runs first.
+	f.reopen()
+	round(node("b", dnsB), node("a", dnsA))
+	as, err := f.db.OpenAlerts(t.Context(), "mail")
+	if err != nil || len(as) != 1 || as[0].Kind != pinwatchd.KindDNSFailed {
+		t.Fatalf("after two failed MX lookups at a: %+v, %v; want dns_failed", as, err)
+	}
+	for _, s := range as[0].Sites {
+		if s.Vantage != "a" {
+			t.Errorf("dns_failed lists %+v: only a failed to look the MX records up", s)
+		}
+	}
+}
