@@ -139,8 +139,9 @@ func AlertSubject(f *Finding) string {
 
 // NameState is what the alert rules remember between rounds about a
 // target's name (SPEC §6), kept in the database so that a restart or a
-// reload does not forget it. The zero value is a name that resolves and
-// has no address of an open alert missing from its answers.
+// reload does not forget it. Each vantage (SPEC §14) keeps its own, as
+// each resolves names from where it is. The zero value is a name that
+// resolves and has no address of an open alert missing from its answers.
 type NameState struct {
 	// Unresolved counts the rounds in a row in which the name did not
 	// resolve, up to the latest.
