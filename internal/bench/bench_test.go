@@ -169,14 +169,33 @@ func TestHarnessSmall(t *testing.T) {
 	}
 	t.Chdir(root)
 	var out bytes.Buffer
-	err = Run(t.Context(), &out, Options{Targets: 20, Runs: 1, Concurrency: 4, DaemonTargets: 200, DaemonServers: 5, DaemonRuns: 1, Dir: t.TempDir()})
+	err = Run(t.Context(), &out, Options{Targets: 20, Runs: 1, SteadyPairs: 2, Concurrency: 4, DaemonTargets: 200, DaemonServers: 5, DaemonRuns: 1, LargeTargets: 300, LargeRuns: 1, Dir: t.TempDir()})
 	t.Log(out.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"ratio:", "start-up to READY=1:", "VmRSS after the first round:"} {
+	for _, want := range []string{"ratio:", "steady-state ratio:", "start-up to READY=1:", "VmRSS after the first round:", "pinwatchd run: 300 targets"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+}
+
+func TestProcCPU(t *testing.T) {
+	before, err := ProcCPU(os.Getpid())
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	// Spin until the kernel has charged this process at least two ticks.
+	var after time.Duration
+	for x := 0; after-before < 20*time.Millisecond; x++ {
+		if x%1_000_000 == 0 {
+			if after, err = ProcCPU(os.Getpid()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if after <= before {
+		t.Errorf("CPU time went from %v to %v while spinning", before, after)
 	}
 }

@@ -3,13 +3,19 @@
 // SPKI hashes of the served certificates, one HEAD and its response
 // headers) and does nothing else.
 //
-// Usage: bareclient [-concurrency N] [-timeout D] TARGET-LIST
+// Usage: bareclient [-concurrency N] [-timeout D] [-rounds] TARGET-LIST
 //
 // The list holds one "address host" per line. The exit status is 1 when a
 // target failed, 2 on a usage error.
+//
+// With -rounds the client stays up and probes the whole list once for every
+// line it reads on standard input, answering "done" (or "failed: …") on
+// standard output after each round: the baseline of the daemon's steady
+// state, a long-lived process whose CPU is read between rounds.
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -22,6 +28,7 @@ import (
 func main() {
 	concurrency := flag.Int("concurrency", 16, "probes in flight")
 	timeout := flag.Duration("timeout", 10*time.Second, "deadline of one probe")
+	rounds := flag.Bool("rounds", false, "probe the list once per line read on standard input, answering \"done\" after each round")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: bareclient [-concurrency N] [-timeout D] TARGET-LIST")
@@ -37,6 +44,17 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bareclient: %s: %v\n", flag.Arg(0), err)
 		os.Exit(2)
+	}
+	if *rounds {
+		in := bufio.NewScanner(os.Stdin)
+		for in.Scan() {
+			if failed, first := bench.BareProbeAll(context.Background(), targets, *concurrency, *timeout); failed > 0 {
+				fmt.Printf("failed: %d of %d targets; first: %v\n", failed, len(targets), first)
+				continue
+			}
+			fmt.Println("done")
+		}
+		return
 	}
 	failed, first := bench.BareProbeAll(context.Background(), targets, *concurrency, *timeout)
 	if failed > 0 {
