@@ -55,6 +55,10 @@ type Prober struct {
 	// Now is the clock for Observation.Time and for chain verification; nil
 	// means time.Now.
 	Now func() time.Time
+	// KnownSignatures are certificate signatures checked before, for
+	// instance by an earlier run that recorded the verified chains (see
+	// SignatureLink). Read only; nil means none.
+	KnownSignatures map[SignatureLink]struct{}
 
 	semOnce  sync.Once
 	sem      chan struct{}

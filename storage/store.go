@@ -23,6 +23,8 @@ import (
 //     Requeue, SetThread: the outbox, whose IDs are never reused.
 //   - History, Certs, LatestObservations, RecentObservations,
 //     PinHeadersSeen (the rotation preflight's): the queries.
+//   - VerifiedLinks: the leaf-to-issuer links of recorded verified chains,
+//     signatures a probe need not check again.
 //   - Prune applies the retention; Ping checks the database answers.
 //
 // Every method is safe for concurrent use, also by several processes on
@@ -56,6 +58,7 @@ type Store interface {
 	LatestObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error)
 	RecentObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error)
 	PinHeadersSeen(ctx context.Context, target string) ([]pinwatchd.SeenPinHeader, error)
+	VerifiedLinks(ctx context.Context) ([]VerifiedLink, error)
 
 	Prune(ctx context.Context, before time.Time) (PruneStats, error)
 	Ping(ctx context.Context) error

@@ -49,7 +49,7 @@ type check struct {
 
 // checks are every promise Run checks, one subtest each, grouped by file.
 var checks = concat(recordChecks, alertChecks, announceChecks, nameChecks, outboxChecks, queryChecks,
-	recentChecks, pruneChecks, concurrencyChecks, churnChecks, growthChecks, tlsaChecks, preflightChecks)
+	recentChecks, pruneChecks, concurrencyChecks, churnChecks, growthChecks, tlsaChecks, preflightChecks, linkChecks)
 
 func concat(lists ...[]check) []check {
 	var out []check
