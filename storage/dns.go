@@ -9,11 +9,13 @@ import (
 	"github.com/pinwatchd/pinwatchd"
 )
 
+const nameStateSQL = `SELECT address, rounds FROM name_rounds WHERE target = ?`
+
 // NameState returns what the alert rules remember of target's name (see
 // pinwatchd.NameState); the zero NameState when nothing is stored.
 func (db *DB) NameState(ctx context.Context, target string) (pinwatchd.NameState, error) {
 	var s pinwatchd.NameState
-	rows, err := db.read.QueryContext(ctx, `SELECT address, rounds FROM name_rounds WHERE target = ?`, target)
+	rows, err := db.reads.nameState.queryContext(ctx, db.read, target)
 	if err != nil {
 		return s, fmt.Errorf("read the name state of %s from %s: %w", target, db.path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // statements are the write path's queries, prepared once on the write
@@ -154,4 +155,54 @@ func (t *txStmts) get(s *sql.Stmt) *sql.Stmt {
 	b := t.tx.StmtContext(t.ctx, s)
 	t.bound[s] = b
 	return b
+}
+
+// lazyStmt is a query of the read pool prepared on its first use, so that a
+// command that never runs it does not pay for its preparation. The daemon
+// runs each of them once per target and round: a prepared statement spares
+// SQLite parsing and planning the query every time (about 40 µs each).
+type lazyStmt struct {
+	query string
+	once  sync.Once
+	st    *sql.Stmt
+	err   error
+}
+
+// queryContext runs the statement with args on pool, preparing it first if needed.
+// A failed preparation is not retried: the query runs unprepared.
+func (l *lazyStmt) queryContext(ctx context.Context, pool *sql.DB, args ...any) (*sql.Rows, error) {
+	l.once.Do(func() { l.st, l.err = pool.PrepareContext(ctx, l.query) })
+	if l.err != nil {
+		return pool.QueryContext(ctx, l.query, args...)
+	}
+	return l.st.QueryContext(ctx, args...)
+}
+
+// close releases the statement if it was prepared.
+func (l *lazyStmt) close() error {
+	// Close runs while no query does (the caller holds wmu and the pool
+	// is about to close), so once has either run or never will.
+	l.once.Do(func() {})
+	if l.st != nil {
+		return l.st.Close()
+	}
+	return nil
+}
+
+// readStatements are the lazily prepared queries of the read pool that the
+// daemon runs for every target on every round.
+type readStatements struct {
+	openAlerts, failureCounts, nameState lazyStmt
+}
+
+func newReadStatements() *readStatements {
+	return &readStatements{
+		openAlerts:    lazyStmt{query: openAlertsSQL},
+		failureCounts: lazyStmt{query: failureCountsSQL},
+		nameState:     lazyStmt{query: nameStateSQL},
+	}
+}
+
+func (r *readStatements) close() error {
+	return errors.Join(r.openAlerts.close(), r.failureCounts.close(), r.nameState.close())
 }
