@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/bench/bare"
 )
 
 // TestFleetAnswersBareClient serves a small fleet and probes it with the
@@ -27,7 +28,7 @@ func TestFleetAnswersBareClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets, err := ParseTargetList(bytes.NewReader(b))
+	targets, err := bare.ParseTargetList(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func TestFleetAnswersBareClient(t *testing.T) {
 		t.Errorf("targets 1..3 on %s, %s, %s: want 5 targets spread over 2 servers", targets[0].Addr, targets[1].Addr, targets[2].Addr)
 	}
 	for i, bt := range targets {
-		res, err := BareProbe(t.Context(), bt, 5*time.Second)
+		res, err := bare.Probe(t.Context(), bt, 5*time.Second)
 		if err != nil {
 			t.Fatalf("probe %s: %v", bt.Host, err)
 		}
@@ -52,7 +53,7 @@ func TestFleetAnswersBareClient(t *testing.T) {
 			t.Errorf("%s: Public-Key-Pins %q lacks the leaf or the spare pin", bt.Host, res.PinHeader)
 		}
 	}
-	failed, first := BareProbeAll(t.Context(), targets, 3, 5*time.Second)
+	failed, first := bare.ProbeAll(t.Context(), targets, 3, 5*time.Second)
 	if failed != 0 {
 		t.Fatalf("%d targets failed: %v", failed, first)
 	}
@@ -98,7 +99,7 @@ func TestNewFleetRejectsMoreServersThanTargets(t *testing.T) {
 }
 
 func TestParseTargetListBadLine(t *testing.T) {
-	_, err := ParseTargetList(strings.NewReader("127.0.0.1:1 a.test\n\n127.0.0.1:2\n"))
+	_, err := bare.ParseTargetList(strings.NewReader("127.0.0.1:1 a.test\n\n127.0.0.1:2\n"))
 	if err == nil || !strings.Contains(err.Error(), "line 3") {
 		t.Fatalf("err = %v, want one naming line 3", err)
 	}

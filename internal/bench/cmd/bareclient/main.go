@@ -22,7 +22,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/pinwatchd/pinwatchd/internal/bench"
+	"github.com/pinwatchd/pinwatchd/internal/bench/bare"
 )
 
 func main() {
@@ -39,7 +39,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bareclient: %v\n", err)
 		os.Exit(2)
 	}
-	targets, err := bench.ParseTargetList(f)
+	targets, err := bare.ParseTargetList(f)
 	f.Close()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bareclient: %s: %v\n", flag.Arg(0), err)
@@ -48,7 +48,7 @@ func main() {
 	if *rounds {
 		in := bufio.NewScanner(os.Stdin)
 		for in.Scan() {
-			if failed, first := bench.BareProbeAll(context.Background(), targets, *concurrency, *timeout); failed > 0 {
+			if failed, first := bare.ProbeAll(context.Background(), targets, *concurrency, *timeout); failed > 0 {
 				fmt.Printf("failed: %d of %d targets; first: %v\n", failed, len(targets), first)
 				continue
 			}
@@ -56,7 +56,7 @@ func main() {
 		}
 		return
 	}
-	failed, first := bench.BareProbeAll(context.Background(), targets, *concurrency, *timeout)
+	failed, first := bare.ProbeAll(context.Background(), targets, *concurrency, *timeout)
 	if failed > 0 {
 		fmt.Fprintf(os.Stderr, "bareclient: %d of %d targets failed; first: %v\n", failed, len(targets), first)
 		os.Exit(1)
