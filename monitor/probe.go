@@ -64,6 +64,7 @@ type Prober struct {
 	sem      chan struct{}
 	cas      caCache
 	verdicts verdictCache
+	cacerts  caCertCache
 }
 
 // Probe probes every address of t, each on its own connection and
@@ -156,7 +157,7 @@ func (p *Prober) probeAddress(ctx context.Context, t *pinwatchd.Target, addr str
 	obs.TLSVersion = tls.VersionName(state.Version)
 	obs.ServedChain = make([]pinwatchd.Cert, len(state.PeerCertificates))
 	for i, c := range state.PeerCertificates {
-		obs.ServedChain[i] = pinwatchd.CertFromX509(c)
+		obs.ServedChain[i] = p.cacerts.record(c)
 	}
 	if obs.Verification, obs.VerifiedChain, err = p.verify(ctx, t, state.PeerCertificates, obs.ServedChain, now); err != nil {
 		// No verdict: the observation is a timeout, like a handshake that
