@@ -15,10 +15,12 @@ import (
 // exactly what encoding would.
 
 // maxMemoRaw bounds the raw values remembered (longer ones are rare and
-// would make the memo large), maxMemo their number.
+// would make the memo large), maxMemo their number: every value of a round
+// stays remembered when a fleet sends at most half as many distinct ones
+// (the memo drops its older half when full), about 2.5 MB when full.
 const (
 	maxMemoRaw = 1024
-	maxMemo    = 1024
+	maxMemo    = 4096
 )
 
 type memoKey struct{ kind, raw string }

@@ -163,30 +163,38 @@ func (t *txStmts) get(s *sql.Stmt) *sql.Stmt {
 // SQLite parsing and planning the query every time (about 40 µs each).
 type lazyStmt struct {
 	query string
-	once  sync.Once
+	mu    sync.Mutex
 	st    *sql.Stmt
-	err   error
 }
 
-// queryContext runs the statement with args on pool, preparing it first if needed.
-// A failed preparation is not retried: the query runs unprepared.
+// queryContext runs the statement with args on pool, preparing it first if
+// needed. Should the preparation fail (the database busy at start-up), the
+// query runs unprepared and the next call prepares it again.
 func (l *lazyStmt) queryContext(ctx context.Context, pool *sql.DB, args ...any) (*sql.Rows, error) {
-	l.once.Do(func() { l.st, l.err = pool.PrepareContext(ctx, l.query) })
-	if l.err != nil {
+	l.mu.Lock()
+	if l.st == nil {
+		if st, err := pool.PrepareContext(ctx, l.query); err == nil {
+			l.st = st
+		}
+	}
+	st := l.st
+	l.mu.Unlock()
+	if st == nil {
 		return pool.QueryContext(ctx, l.query, args...)
 	}
-	return l.st.QueryContext(ctx, args...)
+	return st.QueryContext(ctx, args...)
 }
 
 // close releases the statement if it was prepared.
 func (l *lazyStmt) close() error {
-	// Close runs while no query does (the caller holds wmu and the pool
-	// is about to close), so once has either run or never will.
-	l.once.Do(func() {})
-	if l.st != nil {
-		return l.st.Close()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.st == nil {
+		return nil
 	}
-	return nil
+	err := l.st.Close()
+	l.st = nil
+	return err
 }
 
 // readStatements are the lazily prepared queries of the read pool that the
