@@ -59,11 +59,16 @@ type Prober struct {
 	// carries it, so that nodes sharing a database keep apart what each
 	// one saw.
 	Vantage string
+	// KnownSignatures are certificate signatures checked before, for
+	// instance by an earlier run that recorded the verified chains (see
+	// SignatureLink). Read only; nil means none.
+	KnownSignatures map[SignatureLink]struct{}
 
 	semOnce  sync.Once
 	sem      chan struct{}
 	cas      caCache
 	verdicts verdictCache
+	cacerts  caCertCache
 }
 
 // Probe probes every address of t, each on its own connection and
@@ -159,7 +164,7 @@ func (p *Prober) probeAddress(ctx context.Context, t *pinwatchd.Target, addr str
 	obs.TLSVersion = tls.VersionName(state.Version)
 	obs.ServedChain = make([]pinwatchd.Cert, len(state.PeerCertificates))
 	for i, c := range state.PeerCertificates {
-		obs.ServedChain[i] = pinwatchd.CertFromX509(c)
+		obs.ServedChain[i] = p.cacerts.record(c)
 	}
 	if obs.Verification, obs.VerifiedChain, err = p.verify(ctx, t, state.PeerCertificates, obs.ServedChain, now); err != nil {
 		// No verdict: the observation is a timeout, like a handshake that

@@ -162,9 +162,10 @@ type Scheduler struct {
 	targets  map[string]*scheduled
 }
 
-// scheduled is one target of a running Scheduler.
+// scheduled is one target of a running Scheduler: an element of the slice
+// given to Start, not a copy (a fleet of 100,000 targets is held once).
 type scheduled struct {
-	target  pinwatchd.Target
+	target  *pinwatchd.Target
 	running atomic.Bool
 }
 
@@ -176,23 +177,32 @@ func NewScheduler(log *slog.Logger, concurrency int, job func(ctx context.Contex
 
 // Start schedules every target (its own Schedule, else defaultSpec). Specs
 // must have been validated; an invalid one is an error naming the target.
-// Call RunNow to probe targets immediately, as at start-up.
+// Call RunNow to probe targets immediately, as at start-up. The scheduler
+// keeps using the elements of targets: the caller must not change them
+// while it runs.
 func (s *Scheduler) Start(ctx context.Context, defaultSpec string, targets []pinwatchd.Target) error {
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	s.cron = cron.New(cron.WithLocation(time.UTC), cron.WithParser(specParser), cron.WithLogger(cronLogger{s.log}))
 	s.lastTick.Store(time.Now().UnixNano())
 	s.targets = make(map[string]*scheduled, len(targets))
+	states := make([]scheduled, len(targets))
+	specs := map[string]cron.Schedule{} // each distinct spec parsed once
 	for i := range targets {
-		st := &scheduled{target: targets[i]}
+		st := &states[i]
+		st.target = &targets[i]
 		s.targets[st.target.Name] = st
 		spec := defaultSpec
 		if st.target.Schedule != "" {
 			spec = st.target.Schedule
 		}
-		sched, err := parseSchedule(spec)
-		if err != nil {
-			s.cancel()
-			return fmt.Errorf("target %q: %w", st.target.Name, err)
+		sched, ok := specs[spec]
+		if !ok {
+			var err error
+			if sched, err = parseSchedule(spec); err != nil {
+				s.cancel()
+				return fmt.Errorf("target %q: %w", st.target.Name, err)
+			}
+			specs[spec] = sched
 		}
 		iv := Interval(sched)
 		if s.interval == 0 || iv < s.interval {
@@ -248,7 +258,7 @@ func (s *Scheduler) runOnce(st *scheduled) {
 		return
 	}
 	defer st.running.Store(false)
-	s.runJob(&st.target)
+	s.runJob(st.target)
 }
 
 // runJob runs the job under the concurrency bound, recovering a panic.

@@ -72,7 +72,7 @@ func (p *Prober) verdict(ctx context.Context, key [sha256.Size]byte, peer []*x50
 		return d, nil
 	}
 	fresh := budget.full()
-	d, err := p.verdicts.build(ctx, peer, roots, now, budget)
+	d, err := p.verdicts.build(ctx, peer, roots, now, budget, p.KnownSignatures)
 	if err != nil {
 		return nil, err
 	}
@@ -86,8 +86,9 @@ func (p *Prober) verdict(ctx context.Context, key [sha256.Size]byte, peer []*x50
 
 // build verifies peer against roots at now and, when that fails while some
 // served certificate is expired or not yet valid, at instants when they are
-// valid, as far as budget allows.
-func (c *verdictCache) build(ctx context.Context, peer []*x509.Certificate, roots *x509.CertPool, now time.Time, budget *sigBudget) (*verdict, error) {
+// valid, as far as budget allows. Signatures in known are not checked again
+// (see verifyChains).
+func (c *verdictCache) build(ctx context.Context, peer []*x509.Certificate, roots *x509.CertPool, now time.Time, budget *sigBudget, known map[SignatureLink]struct{}) (*verdict, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -105,7 +106,7 @@ func (c *verdictCache) build(ctx context.Context, peer []*x509.Certificate, root
 		d.reason, d.limited = tooCostly(peer, e), true
 		return d, nil
 	}
-	chains, err := c.verifyChains(peer, opts)
+	chains, err := c.verifyChains(peer, opts, known)
 	if err != nil && !allValidAt(peer, now) {
 		for i, at := range validInstants(peer) {
 			if err := ctx.Err(); err != nil {

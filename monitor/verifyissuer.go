@@ -42,10 +42,23 @@ type issuerCache struct {
 // system, whose answer the two-step check cannot reproduce.
 var platformVerifier = runtime.GOOS == "windows" || runtime.GOOS == "darwin" || runtime.GOOS == "ios"
 
+// SignatureLink names a certificate and the certificate that issued it, each
+// by the SHA-256 of its DER: the two are consecutive in a chain that
+// verified, so the issuer's key signed the certificate, and the certificate
+// passed the checks x509 applies between the two (the issuer's CA flag and
+// key usage, the certificate's critical extensions and extended key usage).
+// All of these depend on the two DER encodings alone, so they hold for ever.
+type SignatureLink struct {
+	Cert, Issuer [sha256.Size]byte
+}
+
 // verifyChains returns leaf.Verify(opts) for the served chain peer, or a
-// single chain equal to the first chain it would return.
-func (c *verdictCache) verifyChains(peer []*x509.Certificate, opts x509.VerifyOptions) ([][]*x509.Certificate, error) {
-	if chain := c.viaIssuer(peer, opts); chain != nil {
+// single chain equal to the first chain it would return. A leaf whose link
+// to its served issuer is in known skips the second step's signature check
+// (a third of a probe's CPU when the issuer's chain is cached); the
+// issuer's own chain and every time-dependent check are done as before.
+func (c *verdictCache) verifyChains(peer []*x509.Certificate, opts x509.VerifyOptions, known map[SignatureLink]struct{}) ([][]*x509.Certificate, error) {
+	if chain := c.viaIssuer(peer, opts, known); chain != nil {
 		return [][]*x509.Certificate{chain}, nil
 	}
 	return peer[0].Verify(opts)
@@ -53,7 +66,7 @@ func (c *verdictCache) verifyChains(peer []*x509.Certificate, opts x509.VerifyOp
 
 // viaIssuer returns the verified chain of peer built in two steps, or nil
 // when that cannot be done or might differ from Verify's first chain.
-func (c *verdictCache) viaIssuer(peer []*x509.Certificate, opts x509.VerifyOptions) []*x509.Certificate {
+func (c *verdictCache) viaIssuer(peer []*x509.Certificate, opts x509.VerifyOptions, known map[SignatureLink]struct{}) []*x509.Certificate {
 	issuer := servedIssuer(peer, opts.CurrentTime)
 	if issuer == nil {
 		return nil
@@ -69,6 +82,11 @@ func (c *verdictCache) viaIssuer(peer []*x509.Certificate, opts x509.VerifyOptio
 	ic := c.issuerChain(issuer, peer[1:], opts)
 	if ic == nil {
 		return nil
+	}
+	// servedIssuer checked that both are valid at opts.CurrentTime: all a
+	// known link leaves to check.
+	if _, ok := known[SignatureLink{sha256.Sum256(leaf.Raw), sha256.Sum256(issuer.Raw)}]; ok {
+		return append([]*x509.Certificate{leaf}, ic.chain...)
 	}
 	chains, err := leaf.Verify(x509.VerifyOptions{Roots: ic.pool, CurrentTime: opts.CurrentTime})
 	if err != nil || len(chains) == 0 || len(chains[0]) != 2 {

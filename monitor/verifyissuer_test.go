@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
@@ -123,8 +124,14 @@ func TestVerifyChainsMatchesVerify(t *testing.T) {
 			if (wantErr == nil) != tc.wantOK {
 				t.Fatalf("Verify: %v, want success %v (the case is built wrong)", wantErr, tc.wantOK)
 			}
-			for _, round := range []string{"cold", "warm"} {
-				got, err := c.verifyChains(tc.peer, opts)
+			// Last with every served link known, as after a recorded
+			// verification: no verdict may change.
+			for _, round := range []string{"cold", "warm", "known links"} {
+				var known map[SignatureLink]struct{}
+				if round == "known links" {
+					known = linksOf(tc.peer)
+				}
+				got, err := c.verifyChains(tc.peer, opts, known)
 				if (err == nil) != (wantErr == nil) {
 					t.Fatalf("%s cache: verifyChains error %v, Verify error %v", round, err, wantErr)
 				}
@@ -136,6 +143,46 @@ func TestVerifyChainsMatchesVerify(t *testing.T) {
 				t.Errorf("issuer cache filled: %v, want %v", filled, tc.fast)
 			}
 		})
+	}
+}
+
+// linksOf returns the link of every served certificate to every other.
+func linksOf(peer []*x509.Certificate) map[SignatureLink]struct{} {
+	m := map[SignatureLink]struct{}{}
+	for _, a := range peer {
+		for _, b := range peer {
+			m[SignatureLink{sha256.Sum256(a.Raw), sha256.Sum256(b.Raw)}] = struct{}{}
+		}
+	}
+	return m
+}
+
+// TestKnownSignatureIsNotCheckedAgain: a leaf whose link to its issuer is
+// known is not checked against the issuer's key again, while a link names
+// one leaf and one issuer exactly. The leaf's parsed signature is altered
+// (its DER, which the link names, is not), so that a check would fail.
+func TestKnownSignatureIsNotCheckedAgain(t *testing.T) {
+	pki := testpki.New(t)
+	opts := x509.VerifyOptions{Roots: pki.RootPool(), CurrentTime: time.Now()}
+	broken := *pki.Leaf.Cert
+	broken.Signature = bytes.Clone(broken.Signature)
+	broken.Signature[len(broken.Signature)-1] ^= 1
+	peer := []*x509.Certificate{&broken, pki.Intermediate.Cert}
+	opts.Intermediates = poolOf(peer[1:]...)
+	var c verdictCache
+	if _, err := c.verifyChains(peer, opts, nil); err == nil {
+		t.Fatal("a leaf with a broken signature verified without a known link")
+	}
+	other := pki.Intermediate.Leaf(t, testpki.Options{CommonName: "other.localhost", DNSNames: []string{"other.localhost"}})
+	if _, err := c.verifyChains(peer, opts, linksOf([]*x509.Certificate{other.Cert, pki.Intermediate.Cert})); err == nil {
+		t.Fatal("another leaf's link vouched for this one")
+	}
+	got, err := c.verifyChains(peer, opts, map[SignatureLink]struct{}{{sha256.Sum256(broken.Raw), sha256.Sum256(pki.Intermediate.Cert.Raw)}: {}})
+	if err != nil {
+		t.Fatalf("with its link known: %v", err)
+	}
+	if len(got) != 1 || !sameChain(got[0], []*x509.Certificate{&broken, pki.Intermediate.Cert, pki.Root.Cert}) {
+		t.Fatalf("chain %v, want leaf, intermediate, root", names(got[0]))
 	}
 }
 

@@ -13,10 +13,12 @@ import (
 const alertColumns = `SELECT id, target, kind, subject, severity, addresses, sites, state, message, resolve_reason,
        opened_at, resolved_at, last_notified_at, channel, thread_ts FROM alerts`
 
+const openAlertsSQL = alertColumns + ` WHERE state = 'open' AND target = ? ORDER BY id`
+
 // OpenAlerts returns the open alerts of target, oldest first; none is not an
 // error.
 func (db *DB) OpenAlerts(ctx context.Context, target string) ([]pinwatchd.Alert, error) {
-	rows, err := db.read.QueryContext(ctx, alertColumns+` WHERE state = 'open' AND target = ? ORDER BY id`, target)
+	rows, err := db.reads.openAlerts.queryContext(ctx, db.read, target)
 	if err != nil {
 		return nil, fmt.Errorf("read alerts of %s from %s: %w", target, db.path, err)
 	}
@@ -184,14 +186,16 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	return a.ID, err
 }
 
+const failureCountsSQL = `SELECT a.address, s.error_kind, s.probe_count
+FROM addresses a JOIN spans s ON s.address_id = a.id
+WHERE a.target = ? AND a.vantage = ? ORDER BY a.id, s.id DESC`
+
 // FailureCounts returns, per address of target, how many probes in a row
 // from vantage have failed up to the latest one; addresses whose latest
 // probe from vantage succeeded are absent, and so are the probes of other
 // vantages.
 func (db *DB) FailureCounts(ctx context.Context, target, vantage string) (map[string]int, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT a.address, s.error_kind, s.probe_count
-FROM addresses a JOIN spans s ON s.address_id = a.id
-WHERE a.target = ? AND a.vantage = ? ORDER BY a.id, s.id DESC`, target, vantage)
+	rows, err := db.reads.failureCounts.queryContext(ctx, db.read, target, vantage)
 	if err != nil {
 		return nil, fmt.Errorf("read failure counts of %s from %s: %w", target, db.path, err)
 	}

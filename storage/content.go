@@ -57,6 +57,9 @@ func encodeHeader(kind string, v any, present bool) (headerValue, error) {
 	if !present {
 		return headerValue{}, nil
 	}
+	if hv, ok := recallHeader(kind, v); ok {
+		return hv, nil
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return headerValue{}, fmt.Errorf("encode %s header: %w", kind, err)
@@ -70,6 +73,7 @@ func encodeHeader(kind string, v any, present bool) (headerValue, error) {
 		}
 		hv.hash, hv.cut = hashHeader(kind, hv.parsed), true
 	}
+	rememberHeader(kind, v, hv)
 	return hv, nil
 }
 

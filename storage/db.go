@@ -56,6 +56,7 @@ type DB struct {
 	// pendingEvents is PendingEvents' query, prepared on the read pool
 	// (nil when read-only): every daemon round runs it.
 	pendingEvents *sql.Stmt
+	reads         *readStatements // prepared on first use
 
 	wmu     sync.Mutex // serialises writes; guards the caches below
 	stmts   *statements
@@ -116,6 +117,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		headers: newLRU[[32]byte, int64](cacheSize),
 		tlsa:    newLRU[[32]byte, int64](cacheSize),
 		certs:   newLRU[string, struct{}](cacheSize),
+		reads:   newReadStatements(),
 	}
 	if err := migrate(ctx, write, path); err != nil {
 		write.Close()
@@ -174,7 +176,7 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		read.Close()
 		return nil, &SchemaError{Path: path, Version: version, Known: latest}
 	}
-	return &DB{path: path, read: read}, nil
+	return &DB{path: path, read: read, reads: newReadStatements()}, nil
 }
 
 // Path returns the file name the database was opened with.
@@ -200,6 +202,7 @@ func (db *DB) Close() error {
 	if db.pendingEvents != nil {
 		errs = append(errs, db.pendingEvents.Close())
 	}
+	errs = append(errs, db.reads.close())
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}

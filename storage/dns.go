@@ -9,6 +9,8 @@ import (
 	"github.com/pinwatchd/pinwatchd"
 )
 
+const nameStateSQL = `SELECT vantage, address, rounds FROM name_rounds WHERE target = ? AND vantage IN (?, '')`
+
 // NameState returns what the alert rules of vantage remember of target's
 // name (see pinwatchd.NameState); the zero NameState when nothing is
 // stored. Each vantage keeps its own, as each resolves names from where it
@@ -16,8 +18,7 @@ import (
 // empty vantage instead, written before vantages existed, so that an
 // upgraded node keeps its counts until its first SaveNameState of target.
 func (db *DB) NameState(ctx context.Context, target, vantage string) (pinwatchd.NameState, error) {
-	rows, err := db.read.QueryContext(ctx,
-		`SELECT vantage, address, rounds FROM name_rounds WHERE target = ? AND vantage IN (?, '')`, target, vantage)
+	rows, err := db.reads.nameState.queryContext(ctx, db.read, target, vantage)
 	if err != nil {
 		return pinwatchd.NameState{}, fmt.Errorf("read the name state of %s at vantage %q from %s: %w", target, vantage, db.path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // statements are the write path's queries, prepared once on the write
@@ -155,4 +156,62 @@ func (t *txStmts) get(s *sql.Stmt) *sql.Stmt {
 	b := t.tx.StmtContext(t.ctx, s)
 	t.bound[s] = b
 	return b
+}
+
+// lazyStmt is a query of the read pool prepared on its first use, so that a
+// command that never runs it does not pay for its preparation. The daemon
+// runs each of them once per target and round: a prepared statement spares
+// SQLite parsing and planning the query every time (about 40 µs each).
+type lazyStmt struct {
+	query string
+	mu    sync.Mutex
+	st    *sql.Stmt
+}
+
+// queryContext runs the statement with args on pool, preparing it first if
+// needed. Should the preparation fail (the database busy at start-up), the
+// query runs unprepared and the next call prepares it again.
+func (l *lazyStmt) queryContext(ctx context.Context, pool *sql.DB, args ...any) (*sql.Rows, error) {
+	l.mu.Lock()
+	if l.st == nil {
+		if st, err := pool.PrepareContext(ctx, l.query); err == nil {
+			l.st = st
+		}
+	}
+	st := l.st
+	l.mu.Unlock()
+	if st == nil {
+		return pool.QueryContext(ctx, l.query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// close releases the statement if it was prepared.
+func (l *lazyStmt) close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.st == nil {
+		return nil
+	}
+	err := l.st.Close()
+	l.st = nil
+	return err
+}
+
+// readStatements are the lazily prepared queries of the read pool that the
+// daemon runs for every target on every round.
+type readStatements struct {
+	openAlerts, failureCounts, nameState lazyStmt
+}
+
+func newReadStatements() *readStatements {
+	return &readStatements{
+		openAlerts:    lazyStmt{query: openAlertsSQL},
+		failureCounts: lazyStmt{query: failureCountsSQL},
+		nameState:     lazyStmt{query: nameStateSQL},
+	}
+}
+
+func (r *readStatements) close() error {
+	return errors.Join(r.openAlerts.close(), r.failureCounts.close(), r.nameState.close())
 }

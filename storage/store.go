@@ -28,6 +28,8 @@ import (
 //   - History, Certs, LatestObservations, RecentObservations,
 //     PinHeadersSeen (the rotation preflight's): the queries.
 //   - Heartbeat, Nodes: the nodes sharing the database (SPEC §14).
+//   - VerifiedLinks: the leaf-to-issuer links of recorded verified chains,
+//     signatures a probe need not check again.
 //   - Prune applies the retention; Ping checks the database answers.
 //
 // Every method is safe for concurrent use, also by several processes on
@@ -66,6 +68,7 @@ type Store interface {
 	LatestObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error)
 	RecentObservations(ctx context.Context, target string) ([]pinwatchd.Observation, error)
 	PinHeadersSeen(ctx context.Context, target string) ([]pinwatchd.SeenPinHeader, error)
+	VerifiedLinks(ctx context.Context) ([]VerifiedLink, error)
 
 	Heartbeat(ctx context.Context, n pinwatchd.Node) error
 	Nodes(ctx context.Context) ([]pinwatchd.Node, error)

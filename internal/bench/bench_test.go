@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd/config"
+	"github.com/pinwatchd/pinwatchd/internal/bench/bare"
 )
 
 // TestFleetAnswersBareClient serves a small fleet and probes it with the
@@ -27,7 +28,7 @@ func TestFleetAnswersBareClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets, err := ParseTargetList(bytes.NewReader(b))
+	targets, err := bare.ParseTargetList(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func TestFleetAnswersBareClient(t *testing.T) {
 		t.Errorf("targets 1..3 on %s, %s, %s: want 5 targets spread over 2 servers", targets[0].Addr, targets[1].Addr, targets[2].Addr)
 	}
 	for i, bt := range targets {
-		res, err := BareProbe(t.Context(), bt, 5*time.Second)
+		res, err := bare.Probe(t.Context(), bt, 5*time.Second)
 		if err != nil {
 			t.Fatalf("probe %s: %v", bt.Host, err)
 		}
@@ -52,7 +53,7 @@ func TestFleetAnswersBareClient(t *testing.T) {
 			t.Errorf("%s: Public-Key-Pins %q lacks the leaf or the spare pin", bt.Host, res.PinHeader)
 		}
 	}
-	failed, first := BareProbeAll(t.Context(), targets, 3, 5*time.Second)
+	failed, first := bare.ProbeAll(t.Context(), targets, 3, 5*time.Second)
 	if failed != 0 {
 		t.Fatalf("%d targets failed: %v", failed, first)
 	}
@@ -98,7 +99,7 @@ func TestNewFleetRejectsMoreServersThanTargets(t *testing.T) {
 }
 
 func TestParseTargetListBadLine(t *testing.T) {
-	_, err := ParseTargetList(strings.NewReader("127.0.0.1:1 a.test\n\n127.0.0.1:2\n"))
+	_, err := bare.ParseTargetList(strings.NewReader("127.0.0.1:1 a.test\n\n127.0.0.1:2\n"))
 	if err == nil || !strings.Contains(err.Error(), "line 3") {
 		t.Fatalf("err = %v, want one naming line 3", err)
 	}
@@ -169,14 +170,33 @@ func TestHarnessSmall(t *testing.T) {
 	}
 	t.Chdir(root)
 	var out bytes.Buffer
-	err = Run(t.Context(), &out, Options{Targets: 20, Runs: 1, Concurrency: 4, DaemonTargets: 200, DaemonServers: 5, DaemonRuns: 1, Dir: t.TempDir()})
+	err = Run(t.Context(), &out, Options{Targets: 20, Runs: 1, SteadyPairs: 2, Concurrency: 4, DaemonTargets: 200, DaemonServers: 5, DaemonRuns: 1, LargeTargets: 300, LargeRuns: 1, Dir: t.TempDir()})
 	t.Log(out.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"ratio:", "start-up to READY=1:", "VmRSS after the first round:"} {
+	for _, want := range []string{"ratio:", "steady-state ratio:", "start-up to READY=1:", "VmRSS after the first round:", "pinwatchd run: 300 targets"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+}
+
+func TestProcCPU(t *testing.T) {
+	before, err := ProcCPU(os.Getpid())
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	// Spin until the kernel has charged this process at least two ticks.
+	var after time.Duration
+	for x := 0; after-before < 20*time.Millisecond; x++ {
+		if x%1_000_000 == 0 {
+			if after, err = ProcCPU(os.Getpid()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if after <= before {
+		t.Errorf("CPU time went from %v to %v while spinning", before, after)
 	}
 }

@@ -23,8 +23,13 @@ func (d *Daemon) dashboard() http.Handler {
 	return web.NewHandler(web.Options{
 		Store: d.db,
 		Fleet: func() web.Fleet {
-			cfg := d.config()
-			return web.Fleet{Targets: cfg.Targets(), Thresholds: cfg.Thresholds()}
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			targets := d.targetList
+			if targets == nil { // not started yet: the config still holds them
+				targets = d.cfg.Targets()
+			}
+			return web.Fleet{Targets: targets, Thresholds: d.cfg.Thresholds()}
 		},
 		Now: d.opts.Now,
 		Log: d.log,

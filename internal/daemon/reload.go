@@ -59,7 +59,7 @@ func (d *Daemon) reload(ctx context.Context) error {
 		return err
 	}
 	d.mu.Lock()
-	old, oldTargets := d.cfg, d.targets
+	old, oldTargets, oldList := d.cfg, d.targets, d.targetList
 	d.mu.Unlock()
 	if cfg.DatabasePath(d.opts.Getenv) != old.DatabasePath(d.opts.Getenv) || cfg.DatabasePasswordFile != old.DatabasePasswordFile {
 		d.log.Warn("database or database_password_file changed; it takes effect at the next restart",
@@ -80,19 +80,19 @@ func (d *Daemon) reload(ctx context.Context) error {
 	seen := map[string]bool{}
 	for _, t := range newTargets {
 		seen[t.Name] = true
-		if prev, ok := oldTargets[t.Name]; !ok || !reflect.DeepEqual(prev, t) {
+		if prev, ok := oldTargets[t.Name]; !ok || !reflect.DeepEqual(*prev, t) {
 			probe = append(probe, t.Name)
 		}
 	}
 	for name, t := range oldTargets {
 		if !seen[name] {
-			if err := d.resolveRemoved(ctx, t, cfg.VantageName(), policy(cfg)); err != nil {
+			if err := d.resolveRemoved(ctx, *t, cfg.VantageName(), policy(cfg)); err != nil {
 				d.log.Error("resolve alerts of a removed target", logkey.Target, name, logkey.Err, err)
 			}
-			d.forgetSeries(t, seen)
+			d.forgetSeries(*t, seen)
 		}
 	}
-	if err := d.start(d.runCtx, cfg, false, probe); err != nil {
+	if err := d.start(d.runCtx, cfg, newTargets, false, probe); err != nil {
 		swap.rollback(context.WithoutCancel(ctx))
 		if errors.Is(err, errStopping) {
 			return err
@@ -100,7 +100,7 @@ func (d *Daemon) reload(ctx context.Context) error {
 		// The new file validated, so this is unexpected: keep watching
 		// with the old configuration.
 		d.meter().ConfigReloaded(false)
-		if rerr := d.start(d.runCtx, old, false, nil); rerr != nil {
+		if rerr := d.start(d.runCtx, old, oldList, false, nil); rerr != nil {
 			return fmt.Errorf("restart with the previous configuration: %w", rerr)
 		}
 		return err

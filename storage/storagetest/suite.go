@@ -49,7 +49,8 @@ type check struct {
 
 // checks are every promise Run checks, one subtest each, grouped by file.
 var checks = concat(recordChecks, alertChecks, announceChecks, nameChecks, outboxChecks, queryChecks,
-	recentChecks, pruneChecks, concurrencyChecks, churnChecks, growthChecks, tlsaChecks, preflightChecks, sharedChecks, vantageChecks)
+	recentChecks, pruneChecks, concurrencyChecks, churnChecks, growthChecks, tlsaChecks, preflightChecks, sharedChecks, vantageChecks,
+	linkChecks)
 
 func concat(lists ...[]check) []check {
 	var out []check

@@ -2,7 +2,7 @@
 // of SPEC §11 as whole processes and prints the figures. Run it from the
 // repository root (it builds ./cmd/pinwatchd and the bare client):
 //
-//	go run ./internal/bench/cmd/pinwatchd-bench [-runs 7] [-targets 600] [-daemon-runs 3] [-daemon-targets 10000]
+//	go run ./internal/bench/cmd/pinwatchd-bench [-runs 9] [-steady-pairs 9] [-targets 600] [-daemon-runs 3] [-daemon-targets 10000] [-large-targets 100000]
 //
 // `make bench` runs it together with the Go benchmarks of monitor and
 // storage.
@@ -22,7 +22,10 @@ import (
 func main() {
 	var o bench.Options
 	flag.IntVar(&o.Targets, "targets", 600, "loopback targets of the CPU comparison; 0 skips it")
-	flag.IntVar(&o.Runs, "runs", 7, "runs of each client in the CPU comparison")
+	flag.IntVar(&o.Runs, "runs", 9, "alternating pairs of runs in the CPU comparison of check --record")
+	flag.IntVar(&o.SteadyPairs, "steady-pairs", 9, "alternating pairs of rounds in the daemon's steady-state comparison; 0 skips it")
+	flag.IntVar(&o.LargeTargets, "large-targets", 0, "targets of a second daemon start-up and memory measurement, metrics off (SPEC §11: 100000); 0 skips it")
+	flag.IntVar(&o.LargeRuns, "large-runs", 2, "daemon starts on -large-targets")
 	flag.IntVar(&o.DaemonRuns, "daemon-runs", 3, "daemon starts")
 	flag.IntVar(&o.Concurrency, "concurrency", 16, "probes in flight of both clients (pinwatchd's default)")
 	flag.IntVar(&o.DaemonTargets, "daemon-targets", 10000, "targets of the daemon start-up config; 0 skips it")
@@ -31,8 +34,8 @@ func main() {
 	flag.BoolVar(&o.Serve, "serve", false, "only serve the fleet of -targets and write its config and target list to -dir, until interrupted (for profiling)")
 	flag.IntVar(&o.Servers, "servers", 0, "with -serve: servers answering for the targets (default: one per target)")
 	flag.Parse()
-	if o.Runs < 1 || o.DaemonRuns < 1 || o.Concurrency < 1 || o.Targets < 0 || o.DaemonTargets < 0 || o.DaemonServers < 1 {
-		fmt.Fprintln(os.Stderr, "pinwatchd-bench: -runs, -daemon-runs, -concurrency and -daemon-servers must be at least 1, target counts at least 0")
+	if o.Runs < 1 || o.DaemonRuns < 1 || o.LargeRuns < 1 || o.Concurrency < 1 || o.Targets < 0 || o.DaemonTargets < 0 || o.LargeTargets < 0 || o.SteadyPairs < 0 || o.DaemonServers < 1 {
+		fmt.Fprintln(os.Stderr, "pinwatchd-bench: -runs, -daemon-runs, -large-runs, -concurrency and -daemon-servers must be at least 1, target counts and -steady-pairs at least 0")
 		os.Exit(2)
 	}
 	if o.Serve && o.Dir == "" {

@@ -1,4 +1,7 @@
-package bench
+// Package bare is the baseline client of SPEC §11's CPU budgets: the same
+// network work a pinwatchd probe does and nothing else. It imports nothing
+// of pinwatchd, so the bare client's process carries none of its start-up.
+package bare
 
 import (
 	"bufio"
@@ -14,16 +17,16 @@ import (
 	"time"
 )
 
-// BareTarget is one line of the bare client's target list.
-type BareTarget struct {
+// Target is one line of the bare client's target list.
+type Target struct {
 	Addr string // "ip:port" to connect to
 	Host string // SNI and Host header
 }
 
-// ParseTargetList reads "address host" lines (as Fleet.WriteTargetList
+// ParseTargetList reads "address host" lines (as bench.Fleet.WriteTargetList
 // writes them); blank lines are skipped.
-func ParseTargetList(r io.Reader) ([]BareTarget, error) {
-	var out []BareTarget
+func ParseTargetList(r io.Reader) ([]Target, error) {
+	var out []Target
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
 		f := strings.Fields(sc.Text())
@@ -33,7 +36,7 @@ func ParseTargetList(r io.Reader) ([]BareTarget, error) {
 		if len(f) != 2 {
 			return nil, fmt.Errorf("target list line %d %q: want \"address host\"", n, sc.Text())
 		}
-		out = append(out, BareTarget{Addr: f[0], Host: f[1]})
+		out = append(out, Target{Addr: f[0], Host: f[1]})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read target list: %w", err)
@@ -41,22 +44,22 @@ func ParseTargetList(r io.Reader) ([]BareTarget, error) {
 	return out, nil
 }
 
-// BareResult is what the bare client saw at one target.
-type BareResult struct {
+// Result is what the bare client saw at one target.
+type Result struct {
 	Pins   [][sha256.Size]byte // SHA-256 of each served certificate's SPKI
 	Status int
 	// PinHeader is the Public-Key-Pins response header.
 	PinHeader string
 }
 
-// BareProbe is the baseline of SPEC §11: the same work a pinwatchd probe
+// Probe is the baseline of SPEC §11: the same work a pinwatchd probe
 // does on the network, and nothing else. It connects, handshakes with the
 // default key exchange offering HTTP/1.1 by ALPN (no chain verification),
 // hashes the SPKI of every served certificate, sends the HEAD request
 // pinwatchd sends and reads the response headers. timeout bounds the whole
 // probe.
-func BareProbe(ctx context.Context, t BareTarget, timeout time.Duration) (BareResult, error) {
-	var res BareResult
+func Probe(ctx context.Context, t Target, timeout time.Duration) (Result, error) {
+	var res Result
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var d net.Dialer
@@ -88,10 +91,10 @@ func BareProbe(ctx context.Context, t BareTarget, timeout time.Duration) (BareRe
 	return res, nil
 }
 
-// BareProbeAll probes every target with at most workers in flight and
+// ProbeAll probes every target with at most workers in flight and
 // returns how many failed, with the first error.
-func BareProbeAll(ctx context.Context, targets []BareTarget, workers int, timeout time.Duration) (failed int, first error) {
-	jobs := make(chan BareTarget)
+func ProbeAll(ctx context.Context, targets []Target, workers int, timeout time.Duration) (failed int, first error) {
+	jobs := make(chan Target)
 	var (
 		wg sync.WaitGroup
 		mu sync.Mutex
@@ -99,7 +102,7 @@ func BareProbeAll(ctx context.Context, targets []BareTarget, workers int, timeou
 	for range max(1, min(workers, len(targets))) {
 		wg.Go(func() {
 			for t := range jobs {
-				res, err := BareProbe(ctx, t, timeout)
+				res, err := Probe(ctx, t, timeout)
 				if err == nil && (res.Status != http.StatusOK || res.PinHeader == "" || len(res.Pins) == 0) {
 					err = fmt.Errorf("%s at %s: status %d, %d certificates, Public-Key-Pins %q", t.Host, t.Addr, res.Status, len(res.Pins), res.PinHeader)
 				}
