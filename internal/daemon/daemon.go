@@ -139,6 +139,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go d.pruneLoop(runCtx)
 	go d.nodeLoop(runCtx)
 	go d.refreshGauges(runCtx, 5*time.Second)
+	go tuneGC(runCtx, d.opts.Getenv)
 	if iv, ok := sdnotify.WatchdogInterval(d.opts.Getenv); ok {
 		go sdnotify.RunWatchdog(runCtx, d.sd, iv/2, func() bool { return d.healthy(runCtx) }, d.log)
 	}
