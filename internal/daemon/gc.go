@@ -13,13 +13,14 @@ import (
 // a small fleet's few megabytes of live heap would be collected several
 // times per round, each time scanning the stacks of every waiting job. A
 // high GOGC makes collections rare, and a soft memory limit of twice the
-// live heap (never below gcFloor) keeps a large fleet where GOGC=100 would:
+// live heap (never below gcFloor; the limit also counts stacks and runtime
+// metadata, which GOGC does not) keeps a large fleet at or below where
+// GOGC=100 would:
 // small fleets get headroom, large ones the usual bound. An operator's own
 // GOGC or GOMEMLIMIT wins; the tuning is then left off.
 const (
 	gcPercent = 400
-	gcFloor   = 48 << 20 // bytes: the memory limit of a small fleet
-	gcSlack   = 16 << 20 // bytes over twice the live heap: stacks, metadata
+	gcFloor   = 40 << 20 // bytes: the memory limit of a small fleet
 	gcEvery   = 5 * time.Second
 )
 
@@ -54,5 +55,5 @@ func tuneGC(ctx context.Context, getenv func(string) string) {
 
 // gcLimit is the soft memory limit for a live heap of live bytes.
 func gcLimit(live uint64) int64 {
-	return max(gcFloor, int64(2*live)+gcSlack)
+	return max(gcFloor, int64(2*live))
 }

@@ -14,7 +14,7 @@ func TestGCLimit(t *testing.T) {
 	}{
 		{0, gcFloor},
 		{8 << 20, gcFloor},     // a small fleet: headroom up to the floor
-		{100 << 20, 216 << 20}, // a large one: twice the live heap, and slack
+		{100 << 20, 200 << 20}, // a large one: twice the live heap
 	} {
 		if got := gcLimit(tt.live); got != tt.want {
 			t.Errorf("gcLimit(%d MiB) = %d MiB, want %d MiB", tt.live>>20, got>>20, tt.want>>20)
