@@ -22,6 +22,21 @@ ON CONFLICT (vantage) DO UPDATE SET host = excluded.host, version = excluded.ver
 	})
 }
 
+// ForgetNode deletes the row of the node vantage and reports whether there
+// was one (see monitor.ForgetNode).
+func (db *DB) ForgetNode(ctx context.Context, vantage string) (bool, error) {
+	var n int64
+	err := db.writeTx(ctx, "forget node "+vantage, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM nodes WHERE vantage = ?`, vantage)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n > 0, err
+}
+
 // Nodes returns every node that ever heartbeat, ordered by vantage; none
 // is not an error.
 func (db *DB) Nodes(ctx context.Context) ([]pinwatchd.Node, error) {

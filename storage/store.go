@@ -27,7 +27,8 @@ import (
 //     notification once.
 //   - History, Certs, LatestObservations, RecentObservations,
 //     PinHeadersSeen (the rotation preflight's): the queries.
-//   - Heartbeat, Nodes: the nodes sharing the database (SPEC §14).
+//   - Heartbeat, Nodes, ForgetNode: the nodes sharing the database (SPEC
+//     §14).
 //   - VerifiedLinks: the leaf-to-issuer links of recorded verified chains,
 //     signatures a probe need not check again.
 //   - Prune applies the retention; Ping checks the database answers.
@@ -72,6 +73,7 @@ type Store interface {
 
 	Heartbeat(ctx context.Context, n pinwatchd.Node) error
 	Nodes(ctx context.Context) ([]pinwatchd.Node, error)
+	ForgetNode(ctx context.Context, vantage string) (bool, error)
 
 	Prune(ctx context.Context, before time.Time) (PruneStats, error)
 	Ping(ctx context.Context) error

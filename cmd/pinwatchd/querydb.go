@@ -32,6 +32,7 @@ type queryStore interface {
 	Certs(ctx context.Context, now time.Time, configured func(target string) bool) ([]pinwatchd.CertStatus, error)
 	// Nodes lists the nodes sharing the database, ordered by vantage.
 	Nodes(ctx context.Context) ([]pinwatchd.Node, error)
+
 	// Undeliverable sums up the notifications Slack refused for good.
 	Undeliverable(ctx context.Context) (storage.Undeliverable, error)
 	// Close releases the database.
@@ -115,14 +116,21 @@ func configured(cfg *config.Config) func(string) bool {
 // The config's database_password_file applies to the config's database
 // (with --database naming another, the password comes from PGPASSFILE).
 func openDatabase(ctx context.Context, e *env, q queryFlags, cfg *config.Config) (queryStore, error) {
-	path := *q.database
-	var o backend.Options
-	if cfg != nil && (path == "" || path == cfg.DatabasePath(e.getenv)) {
-		path, o.PasswordFile = cfg.DatabasePath(e.getenv), cfg.DatabasePasswordFile
-	}
+	path, o := databaseOf(e, q, cfg)
 	db, err := backend.OpenReadOnly(ctx, path, o)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("database %s does not exist yet: run the daemon or 'pinwatchd check --record' first, or name it with --database", path)
 	}
 	return db, err
+}
+
+// databaseOf returns the database the query names: --database, else the
+// config's, with the config's password file for the config's database.
+func databaseOf(e *env, q queryFlags, cfg *config.Config) (string, backend.Options) {
+	path := *q.database
+	var o backend.Options
+	if cfg != nil && (path == "" || path == cfg.DatabasePath(e.getenv)) {
+		path, o.PasswordFile = cfg.DatabasePath(e.getenv), cfg.DatabasePasswordFile
+	}
+	return path, o
 }

@@ -150,3 +150,52 @@ func TestNodesCommand(t *testing.T) {
 		t.Errorf("nodes table:\n%s", stdout)
 	}
 }
+
+// `nodes --forget NAME` removes a node gone for good: its row, and its
+// sites on the open alerts; a running node and an unknown name are
+// refused, each with one clear sentence.
+func TestNodesForget(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "pinwatchd.db")
+	if _, stderr, code := runCmd(t, "", nil, "nodes", "--forget", "old", "--database", db); code == exitOK || !strings.Contains(stderr, "does not exist yet") {
+		t.Errorf("forgetting in a missing database: exit %d, %q", code, stderr)
+	}
+	s, err := storage.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, n := range []pinwatchd.Node{
+		{Vantage: "old", Host: "probe-old", StartedAt: now.Add(-48 * time.Hour), LastSeen: now.Add(-2 * time.Hour)},
+		{Vantage: "eu", Host: "probe-eu", StartedAt: now.Add(-time.Hour), LastSeen: now},
+	} {
+		if err := s.Heartbeat(t.Context(), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sites := []pinwatchd.Site{{Vantage: "old", Address: "192.0.2.1:443"}}
+	if err := s.SaveAlerts(t.Context(), []pinwatchd.Alert{{Target: "api", Kind: pinwatchd.KindPinMismatch, Subject: "inline",
+		Severity: pinwatchd.SeverityCritical, State: pinwatchd.AlertOpen, OpenedAt: now.Add(-time.Hour), Message: "pin mismatch",
+		Sites: sites, Addresses: pinwatchd.SiteAddresses(sites)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	if _, stderr, code := runCmd(t, "", nil, "nodes", "--forget", "eu", "--database", db); code == exitOK || !strings.Contains(stderr, `node "eu" reported`) {
+		t.Errorf("forgetting a running node: exit %d, %q", code, stderr)
+	}
+	if _, stderr, code := runCmd(t, "", nil, "nodes", "--forget", "nowhere", "--database", db); code == exitOK || !strings.Contains(stderr, `no node "nowhere"`) {
+		t.Errorf("forgetting an unknown node: exit %d, %q", code, stderr)
+	}
+	stdout, stderr, code := runCmd(t, "", nil, "nodes", "--forget", "old", "--database", db)
+	if code != exitOK || !strings.Contains(stdout, "forgot node old: taken off 1 open alert, 1 of them resolved") {
+		t.Fatalf("nodes --forget old: exit %d\n%s%s", code, stdout, stderr)
+	}
+	stdout, _, _ = runCmd(t, "", nil, "nodes", "--database", db)
+	if strings.Contains(stdout, "old") || !strings.Contains(stdout, "eu") {
+		t.Errorf("nodes after forgetting old:\n%s", stdout)
+	}
+	stdout, _, _ = runCmd(t, "", nil, "alerts", "--all", "--json", "--database", db)
+	if !strings.Contains(stdout, `"state": "resolved"`) || !strings.Contains(stdout, "node old was forgotten") || !strings.Contains(stdout, `"notifications_pending": 1`) {
+		t.Errorf("alerts after forgetting old, want api's resolved with its notification waiting:\n%s", stdout)
+	}
+}

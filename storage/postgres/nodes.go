@@ -21,6 +21,18 @@ ON CONFLICT (vantage) DO UPDATE SET host = excluded.host, version = excluded.ver
 	})
 }
 
+// ForgetNode deletes the row of the node vantage and reports whether there
+// was one (see monitor.ForgetNode).
+func (db *DB) ForgetNode(ctx context.Context, vantage string) (bool, error) {
+	var n int64
+	err := db.writeTx(ctx, "forget node "+vantage, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM nodes WHERE vantage = $1`, vantage)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n > 0, err
+}
+
 // Nodes returns every node that ever heartbeat, ordered by vantage (byte
 // order, as SQLite sorts); none is not an error.
 func (db *DB) Nodes(ctx context.Context) ([]pinwatchd.Node, error) {

@@ -280,6 +280,20 @@ func checkNodes(t *testing.T, newDB Factory) {
 	if err := ro.Heartbeat(ctx, us); !errors.Is(err, storage.ErrReadOnly) {
 		t.Errorf("Heartbeat on a read-only handle: %v, want ErrReadOnly", err)
 	}
+	if _, err := ro.ForgetNode(ctx, "us-east-1"); !errors.Is(err, storage.ErrReadOnly) {
+		t.Errorf("ForgetNode on a read-only handle: %v, want ErrReadOnly", err)
+	}
+
+	// A node that left for good is forgotten: its row goes, the others stay.
+	if found, err := db.Store.ForgetNode(ctx, "us-east-1"); err != nil || !found {
+		t.Fatalf("ForgetNode(us-east-1) = %v, %v; want true", found, err)
+	}
+	if found, err := db.Store.ForgetNode(ctx, "us-east-1"); err != nil || found {
+		t.Errorf("ForgetNode(us-east-1) again = %v, %v; want false, no error", found, err)
+	}
+	if got, err := ro.Nodes(ctx); err != nil || !slices.EqualFunc(got, []pinwatchd.Node{eu}, sameNode) {
+		t.Errorf("Nodes after forgetting us-east-1 = %+v, %v; want eu-west-1 alone", got, err)
+	}
 }
 
 func sameNode(a, b pinwatchd.Node) bool {
