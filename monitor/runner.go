@@ -91,6 +91,31 @@ type Runner struct {
 	mu       sync.Mutex
 	memory   map[string]Memory // per target, after its latest round
 	disagree map[string]int    // per target, consecutive vantage disagreements
+	// calm holds the targets whose latest round left no open alert at
+	// all (Process skips their alert read while nothing alerts).
+	calm map[string]bool
+}
+
+// quiet reports whether the latest round of target left no open alert.
+func (r *Runner) quiet(target string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calm[target]
+}
+
+// setQuiet records whether the round of target just processed left no
+// open alert.
+func (r *Runner) setQuiet(target string, quiet bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !quiet {
+		delete(r.calm, target)
+		return
+	}
+	if r.calm == nil {
+		r.calm = map[string]bool{}
+	}
+	r.calm[target] = true
 }
 
 // Run probes t once and processes the result. Errors are storage errors;
@@ -127,9 +152,14 @@ func (r *Runner) Process(ctx context.Context, t *pinwatchd.Target, obs []pinwatc
 	if err != nil {
 		return err
 	}
-	open, err := r.Store.OpenAlerts(ctx, t.Name)
-	if err != nil {
-		return fmt.Errorf("load alerts of %s: %w", t.Name, err)
+	// A target whose latest round left no open alert, and whose round
+	// now has nothing to alert about, has nothing to move: no other node
+	// adds this node's sites to an alert, so the read is skipped.
+	var open []pinwatchd.Alert
+	if alertable(findings) || !r.quiet(t.Name) {
+		if open, err = r.Store.OpenAlerts(ctx, t.Name); err != nil {
+			return fmt.Errorf("load alerts of %s: %w", t.Name, err)
+		}
 	}
 	f, ok, err := r.vantageFinding(ctx, t, open)
 	if err != nil {
@@ -139,19 +169,23 @@ func (r *Runner) Process(ctx context.Context, t *pinwatchd.Target, obs []pinwatc
 		findings = append(findings, f)
 	}
 	after, _ := before.Advance(obs, nil, r.Policy.FailureThreshold)
-	n := 0
+	n, quiet := 0, true
 	if len(open) > 0 || alertable(findings) {
 		n, err = r.update(ctx, t, func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.AlertChange) {
 			var gone []string
 			after, gone = before.Advance(obs, ViewOf(open, r.Vantage), r.Policy.FailureThreshold)
 			round := NewRound(obs, findings, after, gone)
 			round.Vantage = r.Vantage
-			return UpdateAlerts(t.Name, open, round, r.Policy, now)
+			next, changes := UpdateAlerts(t.Name, open, round, r.Policy, now)
+			quiet = len(open) == 0 && len(next) == 0
+			return next, changes
 		})
 		if err != nil {
+			r.setQuiet(t.Name, false)
 			return err
 		}
 	}
+	r.setQuiet(t.Name, quiet)
 	if err := r.remember(ctx, t, before, after); err != nil {
 		return err
 	}
