@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
-	"github.com/pinwatchd/pinwatchd/monitor"
 )
 
 // DefaultFile is the config file used when neither --config nor
@@ -107,36 +106,6 @@ func (c *Config) HTTPListen() string {
 		return c.HTTP.Listen
 	}
 	return c.Metrics.Listen
-}
-
-// NodeSilentAfter returns `[alerts] node_silent_after` in force at now:
-// the configured value, else 3 × the default schedule's interval (for a
-// cron schedule, the gap between its next two firings after now) and at
-// least MinDefaultNodeSilentAfter.
-func (c *Config) NodeSilentAfter(now time.Time) time.Duration {
-	if a := c.Alerts.NodeSilentAfter; a != nil {
-		return a.Duration
-	}
-	return max(3*monitor.NextGap(c.Schedule.String(), now), MinDefaultNodeSilentAfter)
-}
-
-// VantageName returns the vantage point in force: Vantage, else
-// DefaultVantage.
-func (c *Config) VantageName() string {
-	if c.Vantage != "" {
-		return c.Vantage
-	}
-	return DefaultVantage()
-}
-
-// DefaultVantage is the vantage point of a node that names none: the host
-// name, else "local" when the host name cannot be read. `pinwatchd probe`,
-// which reads no config, uses it too.
-func DefaultVantage() string {
-	if h, err := os.Hostname(); err == nil && h != "" {
-		return h
-	}
-	return "local"
 }
 
 // PinSetConfig is one `[[pinset]]`.

@@ -131,23 +131,6 @@ func (v *validator) global() {
 	}
 }
 
-// validVantage reports whether name is a vantage name: it is shown in
-// tables, Slack messages and alert targets (vantage/NAME), so it is kept to
-// a short word.
-func validVantage(name string) bool {
-	if len(name) == 0 || len(name) > 64 {
-		return false
-	}
-	for _, r := range name {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // positive reports a duration that is zero or negative.
 func (v *validator) positive(key string, d Duration, example string) {
 	if d.Duration <= 0 {

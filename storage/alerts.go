@@ -117,20 +117,11 @@ func (db *DB) UpdateAlerts(ctx context.Context, target string, fn func(open []pi
 
 // saveAll stores alerts and enqueues notes in tx (see SaveAlerts).
 func saveAll(ctx context.Context, tx *sql.Tx, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error {
-	ids := make(map[pinwatchd.AlertKey]int64, len(alerts))
-	for i := range alerts {
-		id, err := saveAlert(ctx, tx, &alerts[i])
-		if err != nil {
-			return fmt.Errorf("alert %s/%s %q: %w", alerts[i].Target, alerts[i].Kind, alerts[i].Subject, err)
-		}
-		ids[alerts[i].Key()] = id
-	}
-	for i := range notes {
-		if err := enqueue(ctx, tx, notes[i], ids); err != nil {
-			return err
-		}
-	}
-	return nil
+	return SaveAlertsWith(alerts, notes,
+		func(a *pinwatchd.Alert) (int64, error) { return saveAlert(ctx, tx, a) },
+		func(n pinwatchd.Notification, ids map[pinwatchd.AlertKey]int64) error {
+			return enqueue(ctx, tx, n, ids)
+		})
 }
 
 // enqueue adds one notification to the outbox, pointing it at the alert of

@@ -45,19 +45,8 @@ func (db *DB) Nodes(ctx context.Context) ([]pinwatchd.Node, error) {
 		return nil, fmt.Errorf("read nodes from %s: %w", db.path, err)
 	}
 	defer rows.Close()
-	var out []pinwatchd.Node
-	for rows.Next() {
-		var (
-			n             pinwatchd.Node
-			started, seen int64
-		)
-		if err := rows.Scan(&n.Vantage, &n.Host, &n.Version, &started, &seen); err != nil {
-			return nil, fmt.Errorf("read nodes from %s: %w", db.path, err)
-		}
-		n.StartedAt, n.LastSeen = fromUnix(started), fromUnix(seen)
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := ScanNodes(rows)
+	if err != nil {
 		return nil, fmt.Errorf("read nodes from %s: %w", db.path, err)
 	}
 	return out, nil

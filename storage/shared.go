@@ -1,6 +1,10 @@
 package storage
 
-import "github.com/pinwatchd/pinwatchd"
+import (
+	"fmt"
+
+	"github.com/pinwatchd/pinwatchd"
+)
 
 // What another backend needs to store content exactly as this one does
 // (SPEC §9): the same identities for chains and header values, the same
@@ -103,3 +107,54 @@ func (v TLSAValue) WholeHash() []byte {
 // certificates' DER: a record other than selector 1, matching type 1,
 // which the key pin alone answers.
 func NeedsDER(res *pinwatchd.TLSAResult) bool { return needsDER(res) }
+
+// Rows is what both backends' query results offer (database/sql's
+// *sql.Rows, pgx's pgx.Rows), so that scanning a row into a domain value
+// is written once.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// ScanNodes reads the rows of `SELECT vantage, host, version, started_at,
+// last_seen FROM nodes` (times in unix seconds).
+func ScanNodes(rows Rows) ([]pinwatchd.Node, error) {
+	var out []pinwatchd.Node
+	for rows.Next() {
+		var (
+			n             pinwatchd.Node
+			started, seen int64
+		)
+		if err := rows.Scan(&n.Vantage, &n.Host, &n.Version, &started, &seen); err != nil {
+			return nil, err
+		}
+		n.StartedAt, n.LastSeen = fromUnix(started), fromUnix(seen)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// SaveAlertsWith stores alerts with save, which returns each one's ID, and
+// then enqueues notes with enqueue, which points a notification about an
+// alert without an ID at the one of its identity saved here (ids): the
+// order of SaveAlerts and UpdateAlerts on either backend, inside the
+// caller's transaction.
+func SaveAlertsWith(alerts []pinwatchd.Alert, notes []pinwatchd.Notification,
+	save func(a *pinwatchd.Alert) (int64, error),
+	enqueue func(n pinwatchd.Notification, ids map[pinwatchd.AlertKey]int64) error) error {
+	ids := make(map[pinwatchd.AlertKey]int64, len(alerts))
+	for i := range alerts {
+		id, err := save(&alerts[i])
+		if err != nil {
+			return fmt.Errorf("alert %s/%s %q: %w", alerts[i].Target, alerts[i].Kind, alerts[i].Subject, err)
+		}
+		ids[alerts[i].Key()] = id
+	}
+	for i := range notes {
+		if err := enqueue(notes[i], ids); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -22,16 +21,10 @@ type e2eCert struct {
 // queryCerts runs `pinwatchd certs --json --database db`.
 func queryCerts(t *testing.T, db string) []e2eCert {
 	t.Helper()
-	stdout, stderr, code := cliRun(t, "certs", "--json", "--database", db)
-	if code != exitOK {
-		t.Fatalf("pinwatchd certs exited %d: %s", code, stderr)
-	}
 	var doc struct {
 		Certs []e2eCert `json:"certs"`
 	}
-	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
-		t.Fatalf("certs --json printed invalid JSON: %v\n%s", err, stdout)
-	}
+	cliJSON(t, &doc, "certs", "--json", "--database", db)
 	return doc.Certs
 }
 

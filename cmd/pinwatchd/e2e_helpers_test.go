@@ -229,14 +229,8 @@ func queryAlerts(t *testing.T, db string, all bool) e2eAlerts {
 	if all {
 		args = append(args, "--all")
 	}
-	stdout, stderr, code := cliRun(t, args...)
-	if code != exitOK {
-		t.Fatalf("pinwatchd alerts exited %d: %s", code, stderr)
-	}
 	var doc e2eAlerts
-	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
-		t.Fatalf("alerts --json printed invalid JSON: %v\n%s", err, stdout)
-	}
+	cliJSON(t, &doc, args...)
 	return doc
 }
 
@@ -255,17 +249,24 @@ type e2eEvent struct {
 // queryHistory runs `pinwatchd history --json --database db`.
 func queryHistory(t *testing.T, db string) []e2eEvent {
 	t.Helper()
-	stdout, stderr, code := cliRun(t, "history", "--json", "--database", db)
-	if code != exitOK {
-		t.Fatalf("pinwatchd history exited %d: %s", code, stderr)
-	}
 	var doc struct {
 		Events []e2eEvent `json:"events"`
 	}
-	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
-		t.Fatalf("history --json printed invalid JSON: %v\n%s", err, stdout)
-	}
+	cliJSON(t, &doc, "history", "--json", "--database", db)
 	return doc.Events
+}
+
+// cliJSON runs the binary with args, which must exit 0, and decodes what
+// it prints into v.
+func cliJSON(t *testing.T, v any, args ...string) {
+	t.Helper()
+	stdout, stderr, code := cliRun(t, args...)
+	if code != exitOK {
+		t.Fatalf("pinwatchd %s exited %d: %s", args[0], code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), v); err != nil {
+		t.Fatalf("pinwatchd %s printed invalid JSON: %v\n%s", strings.Join(args, " "), err, stdout)
+	}
 }
 
 // lastSeen returns the last_seen of target's address from `certs --json`,

@@ -144,20 +144,11 @@ func lockAlerts(ctx context.Context, tx pgx.Tx, target string) error {
 
 // saveAll stores alerts and enqueues notes in tx (see SaveAlerts).
 func saveAll(ctx context.Context, tx pgx.Tx, alerts []pinwatchd.Alert, notes []pinwatchd.Notification) error {
-	ids := make(map[pinwatchd.AlertKey]int64, len(alerts))
-	for i := range alerts {
-		id, err := saveAlert(ctx, tx, &alerts[i])
-		if err != nil {
-			return fmt.Errorf("alert %s/%s %q: %w", alerts[i].Target, alerts[i].Kind, alerts[i].Subject, err)
-		}
-		ids[alerts[i].Key()] = id
-	}
-	for i := range notes {
-		if err := enqueue(ctx, tx, notes[i], ids); err != nil {
-			return err
-		}
-	}
-	return nil
+	return storage.SaveAlertsWith(alerts, notes,
+		func(a *pinwatchd.Alert) (int64, error) { return saveAlert(ctx, tx, a) },
+		func(n pinwatchd.Notification, ids map[pinwatchd.AlertKey]int64) error {
+			return enqueue(ctx, tx, n, ids)
+		})
 }
 
 // enqueue adds one notification to the outbox, pointing it at the alert of

@@ -18,17 +18,7 @@ import (
 // stores everything once, is not measured. It reports obs/s and ns/obs.
 func BenchmarkRound(b *testing.B, newDB Factory, targets, batch int) {
 	db := newDB(b)
-	root := fakeCert("bench root", "bench root", t0.Add(10*365*24*time.Hour), 0)
-	inter := fakeCert("bench intermediate", "bench root", t0.Add(5*365*24*time.Hour), 0)
-	obs := make([]pinwatchd.Observation, targets)
-	for i := range obs {
-		name := fmt.Sprintf("target-%05d", i)
-		leaf := fakeCert(name, "bench intermediate", t0.Add(90*24*time.Hour), byte(i%250+1))
-		obs[i] = okObs(name, fmt.Sprintf("10.%d.%d.%d:443", i>>16&255, i>>8&255, i&255), t0,
-			chain{served: []pinwatchd.Cert{leaf, inter}, verified: []pinwatchd.Cert{leaf, inter, root}})
-		obs[i].StrictTransportSecurity = &pinwatchd.HSTSHeader{Raw: "max-age=31536000; includeSubDomains",
-			MaxAge: 31536000, IncludeSubDomains: true, Valid: true}
-	}
+	obs := benchFleet(targets)
 	record(b, db.Store, obs...)
 	round := 0
 	b.ResetTimer()
@@ -59,17 +49,7 @@ func BenchmarkRound(b *testing.B, newDB Factory, targets, batch int) {
 // the database grows with changes, not with probes (SPEC §9, §11: under
 // 1 MiB for 1,000,000 probes). Run it with -benchtime=1x.
 func BenchmarkGrowth(b *testing.B, newDB Factory, targets, rounds int) {
-	root := fakeCert("bench root", "bench root", t0.Add(10*365*24*time.Hour), 0)
-	inter := fakeCert("bench intermediate", "bench root", t0.Add(5*365*24*time.Hour), 0)
-	obs := make([]pinwatchd.Observation, targets)
-	for i := range obs {
-		name := fmt.Sprintf("target-%05d", i)
-		leaf := fakeCert(name, "bench intermediate", t0.Add(90*24*time.Hour), byte(i%250+1))
-		obs[i] = okObs(name, fmt.Sprintf("10.%d.%d.%d:443", i>>16&255, i>>8&255, i&255), t0,
-			chain{served: []pinwatchd.Cert{leaf, inter}, verified: []pinwatchd.Cert{leaf, inter, root}})
-		obs[i].StrictTransportSecurity = &pinwatchd.HSTSHeader{Raw: "max-age=31536000", MaxAge: 31536000, Valid: true}
-		obs[i].Vantage = "eu-west-1"
-	}
+	obs := benchFleet(targets)
 	for b.Loop() {
 		db := newDB(b)
 		for i := range obs {
@@ -93,4 +73,24 @@ func BenchmarkGrowth(b *testing.B, newDB Factory, targets, rounds int) {
 		b.ReportMetric(float64(before), "first-round-bytes")
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*targets*rounds), "ns/probe")
+}
+
+// benchFleet returns one unchanged observation per target, at t0: one
+// address each, a leaf per target under a shared intermediate and root, a
+// Strict-Transport-Security header, recorded from one vantage as the
+// daemon records them.
+func benchFleet(targets int) []pinwatchd.Observation {
+	root := fakeCert("bench root", "bench root", t0.Add(10*365*24*time.Hour), 0)
+	inter := fakeCert("bench intermediate", "bench root", t0.Add(5*365*24*time.Hour), 0)
+	obs := make([]pinwatchd.Observation, targets)
+	for i := range obs {
+		name := fmt.Sprintf("target-%05d", i)
+		leaf := fakeCert(name, "bench intermediate", t0.Add(90*24*time.Hour), byte(i%250+1))
+		obs[i] = okObs(name, fmt.Sprintf("10.%d.%d.%d:443", i>>16&255, i>>8&255, i&255), t0,
+			chain{served: []pinwatchd.Cert{leaf, inter}, verified: []pinwatchd.Cert{leaf, inter, root}})
+		obs[i].StrictTransportSecurity = &pinwatchd.HSTSHeader{Raw: "max-age=31536000; includeSubDomains",
+			MaxAge: 31536000, IncludeSubDomains: true, Valid: true}
+		obs[i].Vantage = "eu-west-1"
+	}
+	return obs
 }
