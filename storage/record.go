@@ -18,6 +18,7 @@ type recorder struct {
 	usedCache bool // a cached id or certificate was trusted
 	events    []pinwatchd.Event
 	rounds    map[string]int64 // target → start of its round, unix milliseconds
+	ahead     *readAhead       // nil: each observation reads for itself
 }
 
 // Record stores one round of observations of targets in one transaction and
@@ -79,10 +80,18 @@ func (db *DB) record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwat
 	}
 	defer tx.Rollback()
 	r := &recorder{ctx: ctx, db: db, st: &txStmts{ctx: ctx, tx: tx}, rounds: roundStarts(obs)}
+	if len(obs) >= readAheadMin {
+		if err := r.readAhead(obs); err != nil {
+			return nil, r.usedCache, err
+		}
+	}
 	for i := range obs {
 		if err := r.observe(&obs[i]); err != nil {
 			return nil, r.usedCache, fmt.Errorf("target %s address %s: %w", obs[i].Target, obs[i].Address, err)
 		}
+	}
+	if err := r.writeExtensions(); err != nil {
+		return nil, r.usedCache, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, r.usedCache, err
@@ -194,17 +203,19 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 		return err
 	}
 	now, round := o.Time.Unix(), r.rounds[o.Target]
-	var l latestSpan
-	err = r.st.get(r.db.stmts.latestSpan).QueryRowContext(r.ctx, addrID).Scan(
-		&l.id, &l.servedID, &l.verifiedID, &l.served, &l.verified, &l.pkp, &l.pkpRO, &l.hsts,
-		&l.sni, &l.tlsVersion, &l.trusted, &l.untrustedReason, &l.hostnameValid, &l.hostError,
-		&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind, &l.tlsa)
-	first := errors.Is(err, sql.ErrNoRows)
-	if err != nil && !first {
+	var (
+		l     latestSpan
+		first bool
+	)
+	if ahead, ok := r.latestOf(addrID); ok {
+		if first = ahead == nil; !first {
+			l = *ahead
+		}
+	} else if l, first, err = r.readLatestSpan(addrID); err != nil {
 		return fmt.Errorf("read latest span: %w", err)
 	}
 	if !first && l.extends(o, &keys) {
-		if _, err := r.st.get(r.db.stmts.extendSpan).ExecContext(r.ctx, now, round, l.id); err != nil {
+		if err := r.extendSpan(l.id, now, round); err != nil {
 			return fmt.Errorf("extend span: %w", err)
 		}
 		return nil
@@ -225,6 +236,7 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 	if err != nil {
 		return err
 	}
+	r.spanAdded(addrID)
 
 	t := fromUnix(now)
 	failing := o.Error != nil
@@ -347,6 +359,12 @@ func (r *recorder) event(addrID int64, e pinwatchd.Event) error {
 func (r *recorder) addressID(k addrKey) (int64, error) {
 	if id, ok := r.db.addrs.get(k); ok {
 		return id, nil
+	}
+	if r.ahead != nil {
+		if id, ok := r.ahead.ids[k]; ok {
+			r.db.addrs.put(k, id)
+			return id, nil
+		}
 	}
 	var id int64
 	err := r.st.get(r.db.stmts.addrSelect).QueryRowContext(r.ctx, k.target, k.address, k.vantage).Scan(&id)

@@ -50,7 +50,7 @@ type check struct {
 // checks are every promise Run checks, one subtest each, grouped by file.
 var checks = concat(recordChecks, alertChecks, announceChecks, nameChecks, outboxChecks, queryChecks,
 	recentChecks, pruneChecks, concurrencyChecks, churnChecks, growthChecks, tlsaChecks, preflightChecks, sharedChecks, vantageChecks,
-	linkChecks)
+	linkChecks, batchChecks)
 
 func concat(lists ...[]check) []check {
 	var out []check

@@ -1,0 +1,230 @@
+package storage
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/pinwatchd/pinwatchd"
+)
+
+// A Record call of many observations (a `check --record` of a fleet, a
+// group commit of the daemon) reads ahead, in two queries, what each
+// observation would otherwise read with statements of its own: the ids of
+// its addresses and their latest spans. It writes the spans that unchanged
+// observations extend in one statement at the end. Each statement costs
+// database/sql and SQLite more than the rows it reads, so a round of
+// unchanged observations costs about half as much (BENCHMARKS.md).
+
+// readAheadMin is the fewest observations in a call that reads ahead: a
+// single observation reads its address and span as cheaply alone.
+const readAheadMin = 2
+
+// readAhead is what a recorder read ahead.
+type readAhead struct {
+	ids     map[addrKey]int64     // addresses stored already
+	latest  map[int64]*latestSpan // address id → its latest span; nil entry: none
+	changed map[int64]bool        // addresses that got a new span in this call: read again
+	extend  map[int64]*extension  // span id → what this call adds to it
+}
+
+// extension is what the unchanged observations of one call add to a span.
+type extension struct{ lastSeen, round, probes int64 }
+
+// addressesSQL reads the stored addresses of the targets in the JSON array
+// ?2 as seen from vantage ?1 (the unique index on target, address and
+// vantage answers it).
+const addressesSQL = `
+SELECT a.id, a.target, a.address FROM json_each(?2) t
+JOIN addresses a ON a.target = t.value AND a.vantage = ?1`
+
+// latestSpansSQL reads the latest span of each address id in the JSON
+// array ?, one index seek each.
+const latestSpansSQL = `
+SELECT j.value, s.id, s.served_chain_id, s.verified_chain_id, sc.hash, vc.hash,
+       coalesce(s.pkp_whole, pk.hash), coalesce(s.pkp_ro_whole, pr.hash), coalesce(s.hsts_whole, hs.hash),
+       s.sni, s.tls_version, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
+       s.http_method, s.http_status, s.http_error, s.error_kind, coalesce(s.tlsa_whole, tv.hash)
+FROM json_each(?) j
+JOIN spans s ON s.id = (SELECT id FROM spans WHERE address_id = j.value ORDER BY id DESC LIMIT 1)
+LEFT JOIN chains sc ON sc.id = s.served_chain_id
+LEFT JOIN chains vc ON vc.id = s.verified_chain_id
+LEFT JOIN header_values pk ON pk.id = s.pkp_id
+LEFT JOIN header_values pr ON pr.id = s.pkp_ro_id
+LEFT JOIN header_values hs ON hs.id = s.hsts_id
+LEFT JOIN tlsa_values tv ON tv.id = s.tlsa_id`
+
+// extendSpansSQL adds to each span of the JSON array ? of
+// [id, last_seen, round, probes] what the call's observations saw.
+const extendSpansSQL = `
+UPDATE spans SET last_seen = max(last_seen, json_extract(v.value, '$[1]')),
+       last_round = max(last_round, json_extract(v.value, '$[2]')),
+       probe_count = probe_count + json_extract(v.value, '$[3]')
+FROM json_each(?) v
+WHERE spans.id = json_extract(v.value, '$[0]')`
+
+// readAhead reads the ids of the call's stored addresses (those not cached
+// already) and the latest span of each.
+func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
+	ra := &readAhead{ids: map[addrKey]int64{}, changed: map[int64]bool{}, extend: map[int64]*extension{}}
+	// The targets whose addresses are not all cached, per vantage.
+	missing := map[string]map[string]bool{}
+	for i := range obs {
+		k := addrKey{obs[i].Target, obs[i].Address, obs[i].Vantage}
+		if id, ok := r.db.addrs.get(k); ok {
+			ra.ids[k] = id
+			continue
+		}
+		if missing[k.vantage] == nil {
+			missing[k.vantage] = map[string]bool{}
+		}
+		missing[k.vantage][k.target] = true
+	}
+	for vantage, targets := range missing {
+		if err := ra.readAddresses(r, vantage, targets); err != nil {
+			return fmt.Errorf("read addresses: %w", err)
+		}
+	}
+	ra.latest = make(map[int64]*latestSpan, len(ra.ids))
+	list := make([]byte, 0, 8*len(ra.ids)+2)
+	list = append(list, '[')
+	for _, id := range ra.ids {
+		if len(list) > 1 {
+			list = append(list, ',')
+		}
+		list = strconv.AppendInt(list, id, 10)
+		ra.latest[id] = nil
+	}
+	list = append(list, ']')
+	rows, err := r.st.tx.QueryContext(r.ctx, latestSpansSQL, string(list))
+	if err != nil {
+		return fmt.Errorf("read latest spans: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			addrID int64
+			l      latestSpan
+		)
+		if err := rows.Scan(&addrID, &l.id, &l.servedID, &l.verifiedID, &l.served, &l.verified, &l.pkp, &l.pkpRO, &l.hsts,
+			&l.sni, &l.tlsVersion, &l.trusted, &l.untrustedReason, &l.hostnameValid, &l.hostError,
+			&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind, &l.tlsa); err != nil {
+			return fmt.Errorf("read latest spans: %w", err)
+		}
+		ra.latest[addrID] = &l
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read latest spans: %w", err)
+	}
+	r.ahead = ra
+	return nil
+}
+
+// readAddresses adds the stored addresses of targets seen from vantage to
+// ra.ids.
+func (ra *readAhead) readAddresses(r *recorder, vantage string, targets map[string]bool) error {
+	names := make([]string, 0, len(targets))
+	for t := range targets {
+		names = append(names, t)
+	}
+	list, err := json.Marshal(names)
+	if err != nil {
+		return err
+	}
+	rows, err := r.st.tx.QueryContext(r.ctx, addressesSQL, vantage, string(list))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id int64
+			k  = addrKey{vantage: vantage}
+		)
+		if err := rows.Scan(&id, &k.target, &k.address); err != nil {
+			return err
+		}
+		ra.ids[k] = id
+	}
+	return rows.Err()
+}
+
+// latestOf returns the latest span of an address (nil for none) and
+// whether the recorder read it ahead (else the caller reads it itself).
+func (r *recorder) latestOf(addrID int64) (*latestSpan, bool) {
+	if r.ahead == nil || r.ahead.changed[addrID] {
+		return nil, false
+	}
+	l, ok := r.ahead.latest[addrID]
+	return l, ok
+}
+
+// extendSpan extends span id by an unchanged observation at now: at the
+// end of the call when the recorder reads ahead, else at once.
+func (r *recorder) extendSpan(id, now, round int64) error {
+	if r.ahead == nil {
+		_, err := r.st.get(r.db.stmts.extendSpan).ExecContext(r.ctx, now, round, id)
+		return err
+	}
+	e := r.ahead.extend[id]
+	if e == nil {
+		e = &extension{lastSeen: now, round: round}
+		r.ahead.extend[id] = e
+	}
+	e.lastSeen, e.round, e.probes = max(e.lastSeen, now), max(e.round, round), e.probes+1
+	return nil
+}
+
+// spanAdded notes that address addrID got a new span in this call: a later
+// observation of it reads its latest span again.
+func (r *recorder) spanAdded(addrID int64) {
+	if r.ahead != nil {
+		r.ahead.changed[addrID] = true
+	}
+}
+
+// writeExtensions writes what the call's unchanged observations add to
+// their spans, in one statement.
+func (r *recorder) writeExtensions() error {
+	if r.ahead == nil || len(r.ahead.extend) == 0 {
+		return nil
+	}
+	list := make([]byte, 0, 40*len(r.ahead.extend)+2)
+	list = append(list, '[')
+	for id, e := range r.ahead.extend {
+		if len(list) > 1 {
+			list = append(list, ',')
+		}
+		list = append(list, '[')
+		list = strconv.AppendInt(list, id, 10)
+		for _, v := range [...]int64{e.lastSeen, e.round, e.probes} {
+			list = append(list, ',')
+			list = strconv.AppendInt(list, v, 10)
+		}
+		list = append(list, ']')
+	}
+	list = append(list, ']')
+	res, err := r.st.tx.ExecContext(r.ctx, extendSpansSQL, string(list))
+	if err != nil {
+		return fmt.Errorf("extend spans: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n != int64(len(r.ahead.extend)) {
+		return fmt.Errorf("extend spans: %d of %d spans found", n, len(r.ahead.extend))
+	}
+	return nil
+}
+
+// readLatestSpan reads the latest span of addrID with a statement of its
+// own; first reports that the address has none.
+func (r *recorder) readLatestSpan(addrID int64) (l latestSpan, first bool, err error) {
+	err = r.st.get(r.db.stmts.latestSpan).QueryRowContext(r.ctx, addrID).Scan(
+		&l.id, &l.servedID, &l.verifiedID, &l.served, &l.verified, &l.pkp, &l.pkpRO, &l.hsts,
+		&l.sni, &l.tlsVersion, &l.trusted, &l.untrustedReason, &l.hostnameValid, &l.hostError,
+		&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind, &l.tlsa)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, true, nil
+	}
+	return l, false, err
+}
