@@ -87,6 +87,36 @@ func (db *DB) PendingEvents(ctx context.Context, target string) ([]pinwatchd.Eve
 	return out, nil
 }
 
+// PendingTargets returns the targets that have chain_changed events
+// without the notified mark (those PendingEvents returns), in no order:
+// one query for a whole fleet, so that a caller recording many targets at
+// once (the daemon's group commit) asks PendingEvents only of the targets
+// that have any. Like PendingEvents it reads the partial index of
+// unannounced events, empty in the steady state.
+func (db *DB) PendingTargets(ctx context.Context) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, `
+SELECT DISTINCT a.target
+FROM events e INDEXED BY events_unnotified
+JOIN addresses a ON a.id = e.address_id
+WHERE e.notified = 0 AND e.event = 'chain_changed'`)
+	if err != nil {
+		return nil, fmt.Errorf("read targets with events to announce from %s: %w", db.path, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var target string
+		if err := rows.Scan(&target); err != nil {
+			return nil, fmt.Errorf("read targets with events to announce from %s: %w", db.path, err)
+		}
+		out = append(out, target)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read targets with events to announce from %s: %w", db.path, err)
+	}
+	return out, nil
+}
+
 // AnnounceEvents sets the notified mark of the events ids and adds notes
 // (the notifications about them: each note's Event.ID is one of ids) to the
 // outbox, in one transaction: an event is never marked without its

@@ -15,7 +15,8 @@ import (
 //   - Record stores a round of observations in one transaction and returns
 //     the events it derived; an observation equal to the latest of its
 //     address only moves a span.
-//   - PendingEvents, AnnounceEvents: chain changes announced exactly once.
+//   - PendingEvents, AnnounceEvents: chain changes announced exactly once;
+//     PendingTargets: which targets have any to announce.
 //   - OpenAlerts, OpenAlertsUnder (the sub-targets of an mx target),
 //     Alerts, SaveAlerts (with their notifications, in one
 //     transaction), UpdateAlerts (read-modify-write of a target's open
@@ -40,6 +41,7 @@ import (
 type Store interface {
 	Record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwatchd.Event, error)
 	PendingEvents(ctx context.Context, target string) ([]pinwatchd.Event, error)
+	PendingTargets(ctx context.Context) ([]string, error)
 	AnnounceEvents(ctx context.Context, ids []int64, notes []pinwatchd.Notification) (int, error)
 
 	OpenAlerts(ctx context.Context, target string) ([]pinwatchd.Alert, error)

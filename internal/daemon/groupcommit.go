@@ -47,6 +47,9 @@ type recorder interface {
 	// transaction and returns the events it derived, each naming its
 	// target; on error nothing is stored.
 	Record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwatchd.Event, error)
+	// PendingTargets returns the targets that have chain changes not
+	// announced yet.
+	PendingTargets(ctx context.Context) ([]string, error)
 }
 
 // groupRecorder gathers the rounds that concurrent callers record into
@@ -68,6 +71,11 @@ type groupRecorder struct {
 	// pending batch, with the batch's observations (tests).
 	joined func(pending int)
 
+	// announced holds the targets whose latest commit left no chain
+	// change to announce: their runner's PendingEvents is answered
+	// without a query (groupStore.PendingEvents), once.
+	announced sync.Map // target name → struct{}
+
 	reqs    chan *recordRequest
 	closing chan struct{} // closed by Close: flush and stop
 	stopped chan struct{} // closed when run has returned
@@ -82,7 +90,10 @@ type recordRequest struct {
 	obs    []pinwatchd.Observation
 	events []pinwatchd.Event
 	err    error
-	done   chan struct{} // closed once events and err are set
+	// nothingPending: after the commit, none of obs's targets had a
+	// chain change to announce.
+	nothingPending bool
+	done           chan struct{} // closed once events, err and nothingPending are set
 }
 
 // newGroupRecorder returns a group recorder writing to db with the
@@ -120,10 +131,22 @@ func (g *groupRecorder) Record(ctx context.Context, obs []pinwatchd.Observation)
 	}
 	select {
 	case <-req.done:
+		if req.err == nil && req.nothingPending {
+			for i := range obs {
+				g.announced.Store(obs[i].Target, struct{}{})
+			}
+		}
 		return req.events, req.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// nothingPending reports, once, whether the latest commit of target's
+// round found no chain change of target to announce.
+func (g *groupRecorder) nothingPending(target string) bool {
+	_, ok := g.announced.LoadAndDelete(target)
+	return ok
 }
 
 // Close commits the pending batch and stops the recorder; later rounds get
@@ -223,10 +246,15 @@ func (g *groupRecorder) commit(batch []*recordRequest) {
 	if len(live) == 0 {
 		return
 	}
+	defer func() {
+		g.checkPending(live)
+		for _, r := range live {
+			close(r.done)
+		}
+	}()
 	if len(live) == 1 {
 		r := live[0]
 		r.events, r.err = g.db.Record(g.ctx, r.obs)
-		close(r.done)
 		return
 	}
 	obs := make([]pinwatchd.Observation, 0, n)
@@ -238,7 +266,6 @@ func (g *groupRecorder) commit(batch []*recordRequest) {
 		g.log.Warn("group commit failed; recording each target's round alone", "rounds", len(live), "observations", n, logkey.Err, err)
 		for _, r := range live {
 			r.events, r.err = g.db.Record(g.ctx, r.obs)
-			close(r.done)
 		}
 		return
 	}
@@ -253,8 +280,26 @@ func (g *groupRecorder) commit(batch []*recordRequest) {
 			r.events = append(r.events, ev)
 		}
 	}
+}
+
+// checkPending asks the store, once for the whole batch, which targets
+// have chain changes to announce (this batch's, or left by `check
+// --record`, a crash or a failed announcement), and marks the rounds of
+// the others: their runners need not ask PendingEvents each. A change
+// recorded by another process after this query waits for its target's
+// next round. If the query fails, every runner asks for itself.
+func (g *groupRecorder) checkPending(live []*recordRequest) {
+	pending, err := g.db.PendingTargets(g.ctx)
+	if err != nil {
+		g.log.Warn("could not read which targets have chain changes to announce; each target's round asks for itself", logkey.Err, err)
+		return
+	}
+	set := make(map[string]bool, len(pending))
+	for _, t := range pending {
+		set[t] = true
+	}
 	for _, r := range live {
-		close(r.done)
+		r.nothingPending = r.err == nil && !anyTarget(set, r.obs)
 	}
 }
 
@@ -300,4 +345,13 @@ type groupStore struct {
 // Record records obs in the next group commit (groupRecorder.Record).
 func (s groupStore) Record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwatchd.Event, error) {
 	return s.rec.Record(ctx, obs)
+}
+
+// PendingEvents returns the chain changes of target to announce, without
+// a query when the commit of its latest round found none.
+func (s groupStore) PendingEvents(ctx context.Context, target string) ([]pinwatchd.Event, error) {
+	if s.rec.nothingPending(target) {
+		return nil, nil
+	}
+	return s.store.PendingEvents(ctx, target)
 }

@@ -61,7 +61,9 @@ func (c *txCounter) Record(ctx context.Context, obs []pinwatchd.Observation) ([]
 // as many callers as the scheduler runs jobs at the default concurrency,
 // and returns once every caller has returned: the last ones wait for
 // their commit.
-func recordRound(rec recorder, obs []pinwatchd.Observation) error {
+func recordRound(rec interface {
+	Record(context.Context, []pinwatchd.Observation) ([]pinwatchd.Event, error)
+}, obs []pinwatchd.Observation) error {
 	jobs := make(chan int)
 	var (
 		mu     sync.Mutex
@@ -100,7 +102,9 @@ func benchRound(b *testing.B, database string, group bool, targets int) {
 		}
 	}
 	counter := &txCounter{recorder: db}
-	var rec recorder = counter
+	var rec interface {
+		Record(context.Context, []pinwatchd.Observation) ([]pinwatchd.Event, error)
+	} = counter
 	if group {
 		g := newGroupRecorder(counter, slog.New(slog.DiscardHandler))
 		g.start(context.WithoutCancel(b.Context()))

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,6 +47,10 @@ func (s *countingStore) Record(ctx context.Context, obs []pinwatchd.Observation)
 	s.c = append(s.c, recordCall{obs: len(obs), targets: slices.Compact(names), failed: err != nil})
 	s.mu.Unlock()
 	return evs, err
+}
+
+func (s *countingStore) PendingTargets(ctx context.Context) ([]string, error) {
+	return s.db.PendingTargets(ctx)
 }
 
 func (s *countingStore) calls() []recordCall {
@@ -460,5 +465,115 @@ func waitGoroutines(t *testing.T, base int) {
 			t.Fatalf("%d goroutines still running, %d before:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// pendingCounter is a store whose PendingEvents calls are counted.
+type pendingCounter struct {
+	store
+	calls atomic.Int64
+}
+
+func (s *pendingCounter) PendingEvents(ctx context.Context, target string) ([]pinwatchd.Event, error) {
+	s.calls.Add(1)
+	return s.store.PendingEvents(ctx, target)
+}
+
+// The group commit asks the store once per batch which targets have chain
+// changes to announce: the runners of the others get none without a query
+// of their own, while a rotation committed in the batch, and one that
+// `check --record` (another handle) stored before it, are still found.
+// A rotation stored after a round's commit is found at its next round.
+func TestGroupRecorderAsksForPendingChangesOncePerBatch(t *testing.T) {
+	s := openCounting(t)
+	var logs logBuffer
+	g := startRecorder(t, s, 50*time.Millisecond, groupMaxObs, &logs)
+	counted := &pendingCounter{store: s.db}
+	gs := groupStore{store: counted, rec: g}
+	p := testpki.New(t)
+	first, rotated := chainOf(p, p.Leaf), chainOf(p, p.Intermediate.Leaf(t, testpki.Options{}))
+	t0 := time.Now().UTC().Truncate(time.Second)
+	names := []string{"calm-1", "calm-2", "calm-3", "rotates", "checked"}
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	roundOf := func(name string, h int) []pinwatchd.Observation {
+		c := first
+		if name == "rotates" && h >= 1 {
+			c = rotated
+		}
+		return round(name, 1, at(h), c)
+	}
+	// pending runs one round of every target through gs as the runners
+	// do (Record, then PendingEvents) and returns the targets that got
+	// events to announce.
+	pending := func(h int) []string {
+		var (
+			mu  sync.Mutex
+			got []string
+			wg  sync.WaitGroup
+		)
+		for _, name := range names {
+			wg.Go(func() {
+				if _, err := gs.Record(t.Context(), roundOf(name, h)); err != nil {
+					t.Errorf("Record %s: %v", name, err)
+					return
+				}
+				evs, err := gs.PendingEvents(t.Context(), name)
+				if err != nil {
+					t.Errorf("PendingEvents %s: %v", name, err)
+				}
+				if len(evs) > 0 {
+					mu.Lock()
+					got = append(got, name)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		slices.Sort(got)
+		return got
+	}
+	pending(0) // first sightings: nothing to announce
+	counted.calls.Store(0)
+
+	// `check --record` stores a rotation of "checked" from another handle
+	// before the round: it is found in the same round.
+	other, err := storage.Open(t.Context(), s.db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Record(t.Context(), round("checked", 1, at(1).Add(-time.Minute), rotated)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pending(1), []string{"checked", "rotates"}; !slices.Equal(got, want) {
+		t.Fatalf("round 1 found changes to announce of %q, want %q", got, want)
+	}
+	if n := counted.calls.Load(); n != 2 {
+		t.Errorf("round 1 asked PendingEvents %d times, want 2 (only the targets with changes)", n)
+	}
+
+	// Nothing is announced (the runner would mark them): they stay
+	// pending, and the next round finds them again.
+	counted.calls.Store(0)
+	if got, want := pending(2), []string{"checked", "rotates"}; !slices.Equal(got, want) {
+		t.Errorf("round 2 found changes to announce of %q, want %q", got, want)
+	}
+	evs, err := s.db.PendingEvents(t.Context(), "rotates")
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("PendingEvents(rotates) = %+v, %v", evs, err)
+	}
+	// A change stored after a round's commit, before its runner asks,
+	// waits for the next round.
+	if _, err := gs.Record(t.Context(), roundOf("calm-1", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Record(t.Context(), round("calm-1", 1, at(3).Add(time.Minute), rotated)); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := gs.PendingEvents(t.Context(), "calm-1"); err != nil || len(evs) != 0 {
+		t.Errorf("PendingEvents(calm-1) right after a commit that found none = %+v, %v; want none", evs, err)
+	}
+	if got := pending(4); !slices.Contains(got, "calm-1") {
+		t.Errorf("the next round found changes to announce of %q, want calm-1 among them", got)
 	}
 }

@@ -42,6 +42,9 @@ type store interface {
 	// Nodes returns every node's row, ordered by vantage; none is not an
 	// error.
 	Nodes(ctx context.Context) ([]pinwatchd.Node, error)
+	// PendingTargets returns the targets that have chain changes not
+	// announced yet (the group commit asks once per batch).
+	PendingTargets(ctx context.Context) ([]string, error)
 	// Ping reports an error unless the database answers a query.
 	Ping(ctx context.Context) error
 	// Path names the database in logs: the SQLite file, or the

@@ -25,6 +25,22 @@ SELECT EXISTS (
                             WHERE p.address_id = e.address_id AND p.id < e.id
                               AND p.event IN ('first_seen', 'chain_changed')), 0))`
 
+// PendingTargets returns the targets that have chain_changed events
+// without the notified mark, in no order: storage.DB.PendingTargets' contract.
+func (db *DB) PendingTargets(ctx context.Context) ([]string, error) {
+	rows, err := db.pool.Query(ctx, `
+SELECT DISTINCT a.target FROM events e JOIN addresses a ON a.id = e.address_id
+WHERE NOT e.notified AND e.event = 'chain_changed'`)
+	if err != nil {
+		return nil, fmt.Errorf("read targets with events to announce from %s: %w", db.path, err)
+	}
+	targets, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("read targets with events to announce from %s: %w", db.path, err)
+	}
+	return targets, nil
+}
+
 // PendingEvents returns the chain_changed events of target that carry no
 // notified mark yet, oldest first (ties in recording order), whoever
 // recorded them. A target with none, or never recorded, yields none (no

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +88,33 @@ func checkPendingEvents(t *testing.T, newDB Factory) {
 			t.Errorf("PendingEvents(%s) = %v, want none", target, ids)
 		}
 	}
+	// PendingTargets names the targets PendingEvents has events of, once
+	// each, and none once they are announced.
+	rotation(t, db.Store, testpki.New(t), "api", "127.0.0.3:443")
+	if got := pendingTargets(t, db.Store); !slices.Equal(got, []string{"api"}) {
+		t.Errorf("PendingTargets = %q, want [api]", got)
+	}
+	evs, err := db.Store.PendingEvents(t.Context(), "api")
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("PendingEvents(api) = %+v, %v; want two rotations", evs, err)
+	}
+	if _, err := db.Store.AnnounceEvents(t.Context(), []int64{evs[0].ID, evs[1].ID}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := pendingTargets(t, db.Store); len(got) != 0 {
+		t.Errorf("PendingTargets after the announcement = %q, want none", got)
+	}
+}
+
+// pendingTargets returns PendingTargets' answer, sorted.
+func pendingTargets(t *testing.T, s storage.Store) []string {
+	t.Helper()
+	got, err := s.PendingTargets(t.Context())
+	if err != nil {
+		t.Fatalf("PendingTargets: %v", err)
+	}
+	slices.Sort(got)
+	return got
 }
 
 func checkAnnounceEvents(t *testing.T, newDB Factory) {
