@@ -108,6 +108,15 @@ func (p *Prober) probeAll(ctx context.Context, t *pinwatchd.Target) []pinwatchd.
 			obs[i] = notStarted(t, addr, p.now(), err)
 			continue
 		}
+		if i == len(addrs)-1 {
+			// The last address on this goroutine: a target of one
+			// address starts none.
+			func() {
+				defer p.release()
+				obs[i] = p.probeAddress(ctx, t, addr)
+			}()
+			break
+		}
 		wg.Go(func() {
 			defer p.release()
 			obs[i] = p.probeAddress(ctx, t, addr)

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -149,15 +150,26 @@ func (j *jittered) Next(t time.Time) time.Time {
 // stable per-target jitter; a target whose previous run is still going is
 // skipped, at most Concurrency jobs run at once, and a panicking job is
 // recovered and logged.
+//
+// The targets that share a schedule and a jitter fire at the same instants,
+// so they share one cron entry, and the jobs run on a fixed set of worker
+// goroutines: a round of many targets costs neither a cron entry nor a new
+// goroutine (with its stack grown again) per target, and cron's scheduling
+// goroutine sorts a few entries, not one per target.
 type Scheduler struct {
 	cron     *cron.Cron
 	log      *slog.Logger
-	sem      chan struct{}
+	workers  int
 	job      func(ctx context.Context, t *pinwatchd.Target)
 	ctx      context.Context
 	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	lastTick atomic.Int64 // unix nanos of the last job start (or of Start)
+	work     chan *scheduled // to the workers, unbuffered
+	stopping chan struct{}   // closed by Stop: hand out nothing more
+	quit     chan struct{}   // closed by Stop once nothing is handed out
+	dispatch sync.WaitGroup  // RunNow's goroutines
+	pool     sync.WaitGroup  // the workers
+	stopOnce sync.Once
+	lastTick atomic.Int64    // unix nanos of the last job start (or of Start)
 	interval time.Duration
 	targets  map[string]*scheduled
 }
@@ -166,13 +178,19 @@ type Scheduler struct {
 // given to Start, not a copy (a fleet of 100,000 targets is held once).
 type scheduled struct {
 	target  *pinwatchd.Target
-	running atomic.Bool
+	running atomic.Bool // handed to a worker and not finished yet
 }
 
 // NewScheduler prepares a scheduler that calls job for each target it runs.
 // concurrency bounds jobs in flight (at least 1).
 func NewScheduler(log *slog.Logger, concurrency int, job func(ctx context.Context, t *pinwatchd.Target)) *Scheduler {
-	return &Scheduler{log: log, sem: make(chan struct{}, max(concurrency, 1)), job: job}
+	return &Scheduler{log: log, workers: max(concurrency, 1), job: job}
+}
+
+// slot is the cron entry of the targets that share a schedule and a jitter.
+type slot struct {
+	spec  string
+	delay time.Duration
 }
 
 // Start schedules every target (its own Schedule, else defaultSpec). Specs
@@ -185,8 +203,11 @@ func (s *Scheduler) Start(ctx context.Context, defaultSpec string, targets []pin
 	s.cron = cron.New(cron.WithLocation(time.UTC), cron.WithParser(specParser), cron.WithLogger(cronLogger{s.log}))
 	s.lastTick.Store(time.Now().UnixNano())
 	s.targets = make(map[string]*scheduled, len(targets))
+	s.work, s.stopping, s.quit = make(chan *scheduled), make(chan struct{}), make(chan struct{})
 	states := make([]scheduled, len(targets))
 	specs := map[string]cron.Schedule{} // each distinct spec parsed once
+	slots := map[slot][]*scheduled{}
+	var order []slot // slots in the order of their first target
 	for i := range targets {
 		st := &states[i]
 		st.target = &targets[i]
@@ -208,7 +229,18 @@ func (s *Scheduler) Start(ctx context.Context, defaultSpec string, targets []pin
 		if s.interval == 0 || iv < s.interval {
 			s.interval = iv
 		}
-		s.cron.Schedule(&jittered{inner: sched, delay: Jitter(st.target.Name, iv)}, cron.FuncJob(func() { s.runOnce(st) }))
+		k := slot{spec, Jitter(st.target.Name, iv)}
+		if _, ok := slots[k]; !ok {
+			order = append(order, k)
+		}
+		slots[k] = append(slots[k], st)
+	}
+	for _, k := range order {
+		list := slices.Clip(slots[k])
+		s.cron.Schedule(&jittered{inner: specs[k.spec], delay: k.delay}, cron.FuncJob(func() { s.hand(list) }))
+	}
+	for range s.workers {
+		s.pool.Go(s.worker)
 	}
 	s.cron.Start()
 	return nil
@@ -229,46 +261,41 @@ func (s *Scheduler) RunNow(names ...string) {
 			list = append(list, st)
 		}
 	}
-	// As many workers as jobs may run at once, rather than a goroutine per
-	// target: 10,000 targets waiting for a slot would hold 10,000 stacks.
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		next := make(chan *scheduled)
-		var wg sync.WaitGroup
-		for range min(cap(s.sem), len(list)) {
-			wg.Go(func() {
-				for st := range next {
-					s.runOnce(st)
-				}
-			})
-		}
-		for _, st := range list {
-			next <- st
-		}
-		close(next)
-		wg.Wait()
-	}()
+	s.dispatch.Go(func() { s.hand(list) })
 }
 
-// runOnce runs a target's job unless it is already running.
-func (s *Scheduler) runOnce(st *scheduled) {
-	if !st.running.CompareAndSwap(false, true) {
-		s.log.Warn("previous probe still running; skipping this run", logkey.Target, st.target.Name)
-		return
+// hand gives each target of list to the next free worker, skipping those
+// still running, until the list is done or the scheduler stops.
+func (s *Scheduler) hand(list []*scheduled) {
+	for _, st := range list {
+		if !st.running.CompareAndSwap(false, true) {
+			s.log.Warn("previous probe still running; skipping this run", logkey.Target, st.target.Name)
+			continue
+		}
+		select {
+		case s.work <- st:
+		case <-s.stopping:
+			st.running.Store(false)
+			return
+		}
 	}
-	defer st.running.Store(false)
-	s.runJob(st.target)
 }
 
-// runJob runs the job under the concurrency bound, recovering a panic.
+// worker runs the targets handed to it until Stop.
+func (s *Scheduler) worker() {
+	for {
+		select {
+		case st := <-s.work:
+			s.runJob(st.target)
+			st.running.Store(false)
+		case <-s.quit:
+			return
+		}
+	}
+}
+
+// runJob runs the job, recovering a panic.
 func (s *Scheduler) runJob(t *pinwatchd.Target) {
-	select {
-	case s.sem <- struct{}{}:
-	case <-s.ctx.Done():
-		return
-	}
-	defer func() { <-s.sem }()
 	s.lastTick.Store(time.Now().UnixNano())
 	defer func() {
 		if r := recover(); r != nil {
@@ -298,22 +325,26 @@ func addSaturating(a, b time.Duration) time.Duration {
 	return a + b
 }
 
-// Stop stops scheduling and waits for running jobs; once ctx is done it
-// cancels their context and waits for them to return.
+// Stop stops scheduling (targets of a round not started yet are not
+// started) and waits for running jobs; once ctx is done it cancels their
+// context and waits for them to return.
 func (s *Scheduler) Stop(ctx context.Context) {
 	if s.cron == nil {
 		return
 	}
-	cronDone := s.cron.Stop().Done()
-	startupDone := make(chan struct{})
-	go func() { s.wg.Wait(); close(startupDone) }()
-	for _, done := range []<-chan struct{}{cronDone, startupDone} {
-		select {
-		case <-done:
-		case <-ctx.Done():
-			s.cancel()
-			<-done
-		}
+	s.stopOnce.Do(func() {
+		close(s.stopping)
+		<-s.cron.Stop().Done() // its jobs only hand out targets: they return at once
+		s.dispatch.Wait()
+		close(s.quit)
+	})
+	done := make(chan struct{})
+	go func() { s.pool.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.cancel()
+		<-done
 	}
 	s.cancel()
 }

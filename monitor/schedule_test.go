@@ -2,9 +2,11 @@ package monitor
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -253,5 +255,49 @@ func TestSchedulerStopCancelsAtDeadline(t *testing.T) {
 		if took := time.Since(begin); took != 5*time.Second {
 			t.Errorf("Stop took %v, want exactly the 5s deadline", took)
 		}
+	})
+}
+
+// TestSchedulerRoundOnFixedWorkers: a round of many targets neither adds
+// a cron entry per target (targets with the same schedule and jitter
+// share one) nor parks a goroutine per target waiting for a free worker,
+// and still runs every target once.
+func TestSchedulerRoundOnFixedWorkers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n, workers = 1000, 4
+		release := make(chan struct{})
+		var runs atomic.Int32
+		s := NewScheduler(discardLogger(), workers, func(ctx context.Context, _ *pinwatchd.Target) {
+			runs.Add(1)
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		})
+		targets := make([]pinwatchd.Target, n)
+		for i := range targets {
+			targets[i].Name = fmt.Sprintf("t%04d", i)
+		}
+		before := runtime.NumGoroutine()
+		if err := s.Start(t.Context(), "*/15 * * * *", targets); err != nil {
+			t.Fatal(err)
+		}
+		if e := len(s.cron.Entries()); e > int(maxJitter/time.Second) {
+			t.Errorf("%d cron entries for %d targets of one schedule, want at most one per jitter (%d)", e, n, maxJitter/time.Second)
+		}
+		time.Sleep(16 * time.Minute) // past the first slot and every jitter
+		synctest.Wait()
+		// Every worker is busy and the rest of the round waits: on a few
+		// goroutines handing targets out, not one per target.
+		if extra := runtime.NumGoroutine() - before; extra > workers+int(maxJitter/time.Second)+2 {
+			t.Errorf("%d goroutines more than before Start while %d workers are busy, want at most a few beyond them", extra, workers)
+		}
+		close(release)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if got := runs.Load(); got != n {
+			t.Errorf("%d runs in the first slot, want every one of the %d targets once", got, n)
+		}
+		s.Stop(t.Context())
 	})
 }
