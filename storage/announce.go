@@ -43,6 +43,14 @@ SELECT EXISTS (
                             WHERE p.address_id = e.address_id AND p.id < e.id
                               AND p.event IN ('first_seen', 'chain_changed')), 0))`
 
+// pendingTargetsSQL reads the targets with unannounced chain changes,
+// from the partial index of unannounced events.
+const pendingTargetsSQL = `
+SELECT DISTINCT a.target
+FROM events e INDEXED BY events_unnotified
+JOIN addresses a ON a.id = e.address_id
+WHERE e.notified = 0 AND e.event = 'chain_changed'`
+
 // PendingEvents returns the chain_changed events of target that carry no
 // notified mark yet, oldest first (ties in recording order), whoever
 // recorded them: the daemon's own rounds, a round that stopped before
@@ -94,11 +102,7 @@ func (db *DB) PendingEvents(ctx context.Context, target string) ([]pinwatchd.Eve
 // that have any. Like PendingEvents it reads the partial index of
 // unannounced events, empty in the steady state.
 func (db *DB) PendingTargets(ctx context.Context) ([]string, error) {
-	rows, err := db.read.QueryContext(ctx, `
-SELECT DISTINCT a.target
-FROM events e INDEXED BY events_unnotified
-JOIN addresses a ON a.id = e.address_id
-WHERE e.notified = 0 AND e.event = 'chain_changed'`)
+	rows, err := db.reads.pendingTargets.queryContext(ctx, db.read)
 	if err != nil {
 		return nil, fmt.Errorf("read targets with events to announce from %s: %w", db.path, err)
 	}

@@ -98,7 +98,7 @@ func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
 		ra.latest[id] = nil
 	}
 	list = append(list, ']')
-	rows, err := r.st.tx.QueryContext(r.ctx, latestSpansSQL, string(list))
+	rows, err := r.st.get(r.db.stmts.latestSpans).QueryContext(r.ctx, string(list))
 	if err != nil {
 		return fmt.Errorf("read latest spans: %w", err)
 	}
@@ -133,7 +133,7 @@ func (ra *readAhead) readAddresses(r *recorder, vantage string, targets map[stri
 	if err != nil {
 		return err
 	}
-	rows, err := r.st.tx.QueryContext(r.ctx, addressesSQL, vantage, string(list))
+	rows, err := r.st.get(r.db.stmts.addresses).QueryContext(r.ctx, vantage, string(list))
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (r *recorder) writeExtensions() error {
 		list = append(list, ']')
 	}
 	list = append(list, ']')
-	res, err := r.st.tx.ExecContext(r.ctx, extendSpansSQL, string(list))
+	res, err := r.st.get(r.db.stmts.extendSpans).ExecContext(r.ctx, string(list))
 	if err != nil {
 		return fmt.Errorf("extend spans: %w", err)
 	}

@@ -18,6 +18,7 @@ type statements struct {
 	certExists, certInsert, chainLeafAndAnchors *sql.Stmt
 	headerSelect, headerInsert                  *sql.Stmt
 	tlsaSelect, tlsaInsert, lastTLSA            *sql.Stmt
+	addresses, latestSpans, extendSpans         *sql.Stmt // reading ahead (readahead.go)
 }
 
 // latestSpanSQL reads the latest span of an address: the columns compared to
@@ -101,6 +102,9 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&s.tlsaSelect, tlsaSelectSQL},
 		{&s.tlsaInsert, tlsaInsertSQL},
 		{&s.lastTLSA, lastTLSASQL},
+		{&s.addresses, addressesSQL},
+		{&s.latestSpans, latestSpansSQL},
+		{&s.extendSpans, extendSpansSQL},
 	} {
 		st, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -118,6 +122,7 @@ func (s *statements) close() error {
 		s.addrSelect, s.addrInsert, s.addrAdopt, s.latestSpan, s.lastServedSpan, s.extendSpan, s.insertSpan,
 		s.insertEvent, s.chainSelect, s.chainInsert, s.chainCertInsert, s.certExists, s.certInsert,
 		s.chainLeafAndAnchors, s.headerSelect, s.headerInsert, s.tlsaSelect, s.tlsaInsert, s.lastTLSA,
+		s.addresses, s.latestSpans, s.extendSpans,
 	} {
 		if st != nil {
 			errs = append(errs, st.Close())
@@ -202,16 +207,18 @@ func (l *lazyStmt) close() error {
 // daemon runs for every target on every round.
 type readStatements struct {
 	openAlerts, failureCounts, nameState lazyStmt
+	pendingTargets                       lazyStmt // once per group commit
 }
 
 func newReadStatements() *readStatements {
 	return &readStatements{
-		openAlerts:    lazyStmt{query: openAlertsSQL},
-		failureCounts: lazyStmt{query: failureCountsSQL},
-		nameState:     lazyStmt{query: nameStateSQL},
+		openAlerts:     lazyStmt{query: openAlertsSQL},
+		failureCounts:  lazyStmt{query: failureCountsSQL},
+		nameState:      lazyStmt{query: nameStateSQL},
+		pendingTargets: lazyStmt{query: pendingTargetsSQL},
 	}
 }
 
 func (r *readStatements) close() error {
-	return errors.Join(r.openAlerts.close(), r.failureCounts.close(), r.nameState.close())
+	return errors.Join(r.openAlerts.close(), r.failureCounts.close(), r.nameState.close(), r.pendingTargets.close())
 }
