@@ -30,10 +30,17 @@ type Cert struct {
 
 // CertFromX509 records c. Times are UTC.
 func CertFromX509(c *x509.Certificate) Cert {
+	return CertFromX509Named(c, c.Subject.String(), c.Issuer.String())
+}
+
+// CertFromX509Named records c with its subject and issuer already turned
+// into strings (c.Subject.String(), c.Issuer.String()), for a caller that
+// keeps the strings of names it sees often.
+func CertFromX509Named(c *x509.Certificate, subject, issuer string) Cert {
 	sum := sha256.Sum256(c.Raw)
 	return Cert{
-		Subject:   c.Subject.String(),
-		Issuer:    c.Issuer.String(),
+		Subject:   subject,
+		Issuer:    issuer,
 		Serial:    strings.ToLower(c.SerialNumber.Text(16)),
 		NotBefore: c.NotBefore.UTC(),
 		NotAfter:  c.NotAfter.UTC(),

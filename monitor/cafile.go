@@ -8,8 +8,14 @@ import (
 	"time"
 )
 
+// caFileRecheck is how long a CA file's pool is used before the file is
+// looked at again: a probe of each of thousands of targets sharing one
+// ca_file need not stat it.
+const caFileRecheck = time.Second
+
 // caCache holds the trust pools of targets' CA files, keyed by path and
-// reloaded when the file's size or modification time changes.
+// reloaded when the file's size or modification time changes (looked at
+// at most once per caFileRecheck).
 type caCache struct {
 	mu    sync.Mutex
 	pools map[string]caEntry
@@ -18,6 +24,7 @@ type caCache struct {
 type caEntry struct {
 	size    int64
 	modTime time.Time
+	checked time.Time // when size and modTime were read
 	pool    *x509.CertPool
 	// withSystem is the system roots plus the file's certificates, built on
 	// first use: nil when pool already holds every anchor (Prober.Roots set).
@@ -34,21 +41,28 @@ func (p *Prober) roots(caFile string) (pool *x509.CertPool, more func() *x509.Ce
 	if caFile == "" {
 		return p.Roots, nil, nil
 	}
+	now := p.now()
+	c := &p.cas
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.pools[caFile]
+	if ok && now.Sub(e.checked) < caFileRecheck && !now.Before(e.checked) {
+		return e.pool, e.withSystem, nil
+	}
 	fi, err := os.Stat(caFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot read ca_file %s: %w", caFile, err)
 	}
-	c := &p.cas
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.pools[caFile]; ok && e.size == fi.Size() && e.modTime.Equal(fi.ModTime()) {
+	if ok && e.size == fi.Size() && e.modTime.Equal(fi.ModTime()) {
+		e.checked = now
+		c.pools[caFile] = e
 		return e.pool, e.withSystem, nil
 	}
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot read ca_file %s: %w", caFile, err)
 	}
-	e := caEntry{size: fi.Size(), modTime: fi.ModTime(), pool: x509.NewCertPool()}
+	e = caEntry{size: fi.Size(), modTime: fi.ModTime(), checked: now, pool: x509.NewCertPool()}
 	if p.Roots != nil {
 		e.pool = p.Roots.Clone()
 	} else {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,7 +163,10 @@ func TestVerifyCAFile(t *testing.T) {
 	}
 
 	// A ca_file adds to the roots; a target without it still uses them.
-	q := &Prober{Timeout: 2 * time.Second, Roots: testpki.New(t).RootPool()}
+	var clock atomic.Int64 // seconds past now
+	start := time.Now()
+	q := &Prober{Timeout: 2 * time.Second, Roots: testpki.New(t).RootPool(),
+		Now: func() time.Time { return start.Add(time.Duration(clock.Load()) * time.Second) }}
 	tg := target(srv.Addr)
 	tg.HTTP = false
 	if v := probeOne(t, q, tg).Verification; v.Trusted {
@@ -175,18 +179,24 @@ func TestVerifyCAFile(t *testing.T) {
 		}
 	}
 
-	// A changed ca_file is read again, and verdicts reached with the old
-	// one are not reused.
+	// A changed ca_file is read again once caFileRecheck has passed
+	// since it was last looked at (not on every probe), and verdicts
+	// reached with the old one are not reused.
 	other := testpki.New(t)
 	if err := os.WriteFile(tg.CAFile, other.Root.PEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if v := probeOne(t, q, tg).Verification; !v.Trusted {
+		t.Errorf("ca_file changed within a second of its last look: Verification = %+v, want the old pool's (trusted)", v)
+	}
+	clock.Add(1)
 	if v := probeOne(t, q, tg).Verification; v.Trusted {
 		t.Errorf("ca_file with another root: Verification = %+v, want untrusted", v)
 	}
 	if err := os.WriteFile(tg.CAFile, append(other.Root.PEM(), pki.Root.PEM()...), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	clock.Add(1)
 	if o := probeOne(t, q, tg); !o.Verification.Trusted || len(o.VerifiedChain) != 3 {
 		t.Errorf("ca_file with both roots: Verification = %+v, want trusted", o.Verification)
 	}
