@@ -169,7 +169,7 @@ type Scheduler struct {
 	dispatch sync.WaitGroup  // RunNow's goroutines
 	pool     sync.WaitGroup  // the workers
 	stopOnce sync.Once
-	lastTick atomic.Int64    // unix nanos of the last job start (or of Start)
+	lastTick atomic.Int64 // unix nanos of the last job start (or of Start)
 	interval time.Duration
 	targets  map[string]*scheduled
 }
