@@ -236,16 +236,15 @@ func DaemonOptions(getenv func(string) string) Options {
 // paths in it are taken relative to the file's directory. A missing file is
 // an error that says how to name another.
 func Load(path string, o Options) (*Config, error) {
-	f, err := os.Open(path)
+	doc, err := os.ReadFile(path) // sized from the file, unlike io.ReadAll
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("config file %s does not exist (set --config or $PINWATCHD_CONFIG)", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read config file: %w", err)
 	}
-	defer f.Close()
 	o.baseDir = filepath.Dir(path)
-	return Parse(f, path, o)
+	return parse(doc, path, o)
 }
 
 // Parse decodes a config strictly (an unknown key is an error), applies the
@@ -257,6 +256,10 @@ func Parse(r io.Reader, source string, o Options) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config %s: %w", source, err)
 	}
+	return parse(doc, source, o)
+}
+
+func parse(doc []byte, source string, o Options) (*Config, error) {
 	c, probs, err := decodeAll(doc, source)
 	if err != nil {
 		return nil, err
