@@ -93,13 +93,9 @@ func (c *verdictCache) build(ctx context.Context, peer []*x509.Certificate, root
 		return nil, err
 	}
 	leaf := peer[0]
+	// The served intermediates go into a pool only for Verify itself: the
+	// two-step check (viaIssuer), which verifies most chains, needs none.
 	opts := x509.VerifyOptions{Roots: roots, CurrentTime: now}
-	if len(peer) > 1 {
-		opts.Intermediates = x509.NewCertPool()
-		for _, ic := range peer[1:] {
-			opts.Intermediates.AddCert(ic)
-		}
-	}
 	d := &verdict{roots: roots}
 	d.from, d.until = stableAround(peer, now)
 	if e := estimatePath(peer, now, true); !budget.take(e) {
@@ -108,6 +104,7 @@ func (c *verdictCache) build(ctx context.Context, peer []*x509.Certificate, root
 	}
 	chains, err := c.verifyChains(peer, opts, known)
 	if err != nil && !allValidAt(peer, now) {
+		opts.Intermediates = intermediates(peer)
 		for i, at := range validInstants(peer) {
 			if err := ctx.Err(); err != nil {
 				return nil, err

@@ -30,6 +30,7 @@ type issuerChain struct {
 	from, until time.Time
 	chain       []*x509.Certificate
 	pool        *x509.CertPool // holds the issuer alone, for the leaf's check
+	issuerSum   [sha256.Size]byte
 }
 
 // issuerCache holds issuer chains keyed by the served certificates above the
@@ -61,7 +62,32 @@ func (c *verdictCache) verifyChains(peer []*x509.Certificate, opts x509.VerifyOp
 	if chain := c.viaIssuer(peer, opts, known); chain != nil {
 		return [][]*x509.Certificate{chain}, nil
 	}
+	opts.Intermediates = intermediates(peer)
 	return peer[0].Verify(opts)
+}
+
+// intermediates returns the served certificates above the leaf as a pool,
+// nil when there are none.
+func intermediates(peer []*x509.Certificate) *x509.CertPool {
+	if len(peer) < 2 {
+		return nil
+	}
+	pool := x509.NewCertPool()
+	for _, c := range peer[1:] {
+		pool.AddCert(c)
+	}
+	return pool
+}
+
+// unknownAuthority reports whether err says that no root issued the
+// certificate (Verify returns the error itself; errors.As is only needed,
+// and slower, for a wrapped one).
+func unknownAuthority(err error) bool {
+	if _, ok := err.(x509.UnknownAuthorityError); ok { //nolint:errorlint // fast path; errors.As below
+		return true
+	}
+	var ua x509.UnknownAuthorityError
+	return errors.As(err, &ua)
 }
 
 // viaIssuer returns the verified chain of peer built in two steps, or nil
@@ -75,8 +101,7 @@ func (c *verdictCache) viaIssuer(peer []*x509.Certificate, opts x509.VerifyOptio
 	// Verify tries the roots first: a chain through them alone would be its
 	// first answer. Without a root named as the leaf's issuer this costs no
 	// signature check.
-	var ua x509.UnknownAuthorityError
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: opts.Roots, CurrentTime: opts.CurrentTime}); !errors.As(err, &ua) {
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: opts.Roots, CurrentTime: opts.CurrentTime}); !unknownAuthority(err) {
 		return nil
 	}
 	ic := c.issuerChain(issuer, peer[1:], opts)
@@ -85,8 +110,10 @@ func (c *verdictCache) viaIssuer(peer []*x509.Certificate, opts x509.VerifyOptio
 	}
 	// servedIssuer checked that both are valid at opts.CurrentTime: all a
 	// known link leaves to check.
-	if _, ok := known[SignatureLink{sha256.Sum256(leaf.Raw), sha256.Sum256(issuer.Raw)}]; ok {
-		return append([]*x509.Certificate{leaf}, ic.chain...)
+	if len(known) > 0 {
+		if _, ok := known[SignatureLink{sha256.Sum256(leaf.Raw), ic.issuerSum}]; ok {
+			return append([]*x509.Certificate{leaf}, ic.chain...)
+		}
 	}
 	chains, err := leaf.Verify(x509.VerifyOptions{Roots: ic.pool, CurrentTime: opts.CurrentTime})
 	if err != nil || len(chains) == 0 || len(chains[0]) != 2 {
@@ -155,7 +182,7 @@ func (c *verdictCache) issuerChain(issuer *x509.Certificate, rest []*x509.Certif
 			return nil
 		}
 	}
-	e = &issuerChain{roots: opts.Roots, chain: chain, pool: x509.NewCertPool()}
+	e = &issuerChain{roots: opts.Roots, chain: chain, pool: x509.NewCertPool(), issuerSum: sha256.Sum256(issuer.Raw)}
 	e.from, e.until = validity(chain)
 	e.pool.AddCert(issuer)
 	c.mu.Lock()
