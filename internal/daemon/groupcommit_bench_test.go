@@ -23,7 +23,7 @@ import (
 // callers as the scheduler runs jobs (the default concurrency plus two
 // batches of groupMaxRounds) each record one target's round, as a job
 // does once its probe returns. "group" goes through the groupRecorder
-// (SPEC §11: one transaction per 100 ms, 256 observations or 32 rounds),
+// (SPEC §11: one transaction per 100 ms, 256 observations or 64 rounds),
 // "pertarget" calls Record
 // once per target, as the daemon did before; on PostgreSQL, where that
 // costs about 10 s a round, run it with -benchtime 2x. A round includes

@@ -139,8 +139,8 @@ func recordAll(g *groupRecorder, rounds [][]pinwatchd.Observation, check func(i 
 // Many targets record at once: each caller gets back exactly the events
 // of its own addresses, and finds them in the database as soon as Record
 // returns; the rounds share transactions of at most 256 observations and
-// 32 rounds, and
-// no target's round is split between two of them.
+// groupMaxRounds rounds, and no target's round is split between two of
+// them.
 func TestGroupRecorderConcurrentCallers(t *testing.T) {
 	s := openCounting(t)
 	var logs logBuffer
