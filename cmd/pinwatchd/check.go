@@ -11,6 +11,7 @@ import (
 	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/querydoc"
+	"github.com/pinwatchd/pinwatchd/internal/terminal"
 	"github.com/pinwatchd/pinwatchd/internal/textreport"
 	"github.com/pinwatchd/pinwatchd/monitor"
 	"github.com/pinwatchd/pinwatchd/storage"
@@ -179,13 +180,8 @@ func checkJSON(reports []pinwatchd.Report, recorded bool, changes []pinwatchd.Ev
 	return checkDocJSON{Targets: targets}
 }
 
-// isTerminal reports whether w is a character device (an interactive
-// terminal).
+// isTerminal reports whether w is an interactive terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && terminal.IsTerminal(f)
 }
