@@ -65,6 +65,10 @@ type DB struct {
 	headers *lru[[32]byte, int64]  // header hash → header_values.id
 	tlsa    *lru[[32]byte, int64]  // TLSA value hash → tlsa_values.id
 	certs   *lru[string, struct{}] // certificate SHA-256 known to be stored
+	// memo is the latest span of each address this DB recorded, valid
+	// while data_version is memoVersion (spanmemo.go).
+	memo        *lru[int64, spanMemo]
+	memoVersion int64
 }
 
 // addrKey is what an addresses row stands for: one address of a target,
@@ -117,6 +121,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		headers: newLRU[[32]byte, int64](cacheSize),
 		tlsa:    newLRU[[32]byte, int64](cacheSize),
 		certs:   newLRU[string, struct{}](cacheSize),
+		memo:    newLRU[int64, spanMemo](spanMemoSize),
 		reads:   newReadStatements(),
 	}
 	if err := migrate(ctx, write, path); err != nil {
@@ -222,7 +227,8 @@ func (db *DB) Close() error {
 // resetCaches forgets everything cached and reports whether anything was.
 // The caller holds wmu.
 func (db *DB) resetCaches() bool {
-	had := db.addrs.len()+db.chains.len()+db.headers.len()+db.certs.len()+db.tlsa.len() > 0
+	had := db.addrs.len()+db.chains.len()+db.headers.len()+db.certs.len()+db.tlsa.len()+db.memo.len() > 0
+	db.memo.clear()
 	db.addrs.clear()
 	db.chains.clear()
 	db.headers.clear()

@@ -26,7 +26,6 @@ const readAheadMin = 2
 type readAhead struct {
 	ids     map[addrKey]int64     // addresses stored already
 	latest  map[int64]*latestSpan // address id → its latest span; nil entry: none
-	changed map[int64]bool        // addresses that got a new span in this call: read again
 	extend  map[int64]*extension  // span id → what this call adds to it
 }
 
@@ -68,7 +67,7 @@ WHERE spans.id = json_extract(v.value, '$[0]')`
 // readAhead reads the ids of the call's stored addresses (those not cached
 // already) and the latest span of each.
 func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
-	ra := &readAhead{ids: map[addrKey]int64{}, changed: map[int64]bool{}, extend: map[int64]*extension{}}
+	ra := &readAhead{ids: map[addrKey]int64{}, extend: map[int64]*extension{}}
 	// The targets whose addresses are not all cached, per vantage.
 	missing := map[string]map[string]bool{}
 	for i := range obs {
@@ -91,6 +90,9 @@ func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
 	list := make([]byte, 0, 8*len(ra.ids)+2)
 	list = append(list, '[')
 	for _, id := range ra.ids {
+		if _, ok := r.db.memo.get(id); ok {
+			continue // remembered: read only if the observation differs
+		}
 		if len(list) > 1 {
 			list = append(list, ',')
 		}
@@ -154,7 +156,7 @@ func (ra *readAhead) readAddresses(r *recorder, vantage string, targets map[stri
 // latestOf returns the latest span of an address (nil for none) and
 // whether the recorder read it ahead (else the caller reads it itself).
 func (r *recorder) latestOf(addrID int64) (*latestSpan, bool) {
-	if r.ahead == nil || r.ahead.changed[addrID] {
+	if r.ahead == nil || r.changed[addrID] {
 		return nil, false
 	}
 	l, ok := r.ahead.latest[addrID]
@@ -180,9 +182,10 @@ func (r *recorder) extendSpan(id, now, round int64) error {
 // spanAdded notes that address addrID got a new span in this call: a later
 // observation of it reads its latest span again.
 func (r *recorder) spanAdded(addrID int64) {
-	if r.ahead != nil {
-		r.ahead.changed[addrID] = true
+	if r.changed == nil {
+		r.changed = map[int64]bool{}
 	}
+	r.changed[addrID] = true
 }
 
 // writeExtensions writes what the call's unchanged observations add to

@@ -19,6 +19,8 @@ type recorder struct {
 	events    []pinwatchd.Event
 	rounds    map[string]int64 // target → start of its round, unix milliseconds
 	ahead     *readAhead       // nil: each observation reads for itself
+	changed   map[int64]bool   // addresses that got a new span in this call
+	learned   map[int64]spanMemo
 }
 
 // Record stores one round of observations of targets in one transaction and
@@ -79,6 +81,9 @@ func (db *DB) record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwat
 		return nil, false, err
 	}
 	defer tx.Rollback()
+	if err := db.checkMemo(ctx, tx); err != nil {
+		return nil, false, err
+	}
 	r := &recorder{ctx: ctx, db: db, st: &txStmts{ctx: ctx, tx: tx}, rounds: roundStarts(obs)}
 	if len(obs) >= readAheadMin {
 		if err := r.readAhead(obs); err != nil {
@@ -96,6 +101,7 @@ func (db *DB) record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwat
 	if err := tx.Commit(); err != nil {
 		return nil, r.usedCache, err
 	}
+	r.committed()
 	return r.events, r.usedCache, nil
 }
 
@@ -203,6 +209,14 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 		return err
 	}
 	now, round := o.Time.Unix(), r.rounds[o.Target]
+	fp := printOf(o, &keys)
+	if m, ok := r.memoOf(addrID); ok && m.fp == fp {
+		r.usedCache = true
+		if err := r.extendSpan(m.id, now, round); err != nil {
+			return fmt.Errorf("extend span: %w", err)
+		}
+		return nil
+	}
 	var (
 		l     latestSpan
 		first bool
@@ -218,6 +232,7 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 		if err := r.extendSpan(l.id, now, round); err != nil {
 			return fmt.Errorf("extend span: %w", err)
 		}
+		r.remember(addrID, l.id, fp)
 		return nil
 	}
 
@@ -237,6 +252,7 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 		return err
 	}
 	r.spanAdded(addrID)
+	r.remember(addrID, spanID, fp)
 
 	t := fromUnix(now)
 	failing := o.Error != nil

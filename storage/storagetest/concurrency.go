@@ -3,6 +3,7 @@ package storagetest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 var concurrencyChecks = []check{
 	{"TwoWriters", checkTwoWriters},
 	{"RecordStaleCacheAcrossHandles", checkRecordStaleCache},
+	{"RecordAfterAnotherWriter", checkRecordAfterAnotherWriter},
 	{"AnnounceEventsRace", checkAnnounceEventsRace},
 	{"ReadOnlyWhileWriting", checkReadOnlyWhileWriting},
 	{"ReadOnlyRefusesWrites", checkReadOnlyRefusesWrites},
@@ -76,6 +78,46 @@ func checkRecordStaleCache(t *testing.T, newDB Factory) {
 	certs, err := db.Store.Certs(t.Context(), t0, nil)
 	if err != nil || len(certs) != 1 || certs[0].LeafSHA256 != a.leaf().SHA256 {
 		t.Fatalf("Certs = %+v, %v; want leaf %s", certs, err, a.leaf().SHA256)
+	}
+}
+
+// Another handle (another process: `check --record` beside the daemon)
+// records a rotation between two rounds of this one: this handle's next
+// round, serving the old chain again, starts a span and is a change back,
+// for all it remembers of its own rounds; an unchanged round after it
+// extends the new span.
+func checkRecordAfterAnotherWriter(t *testing.T, newDB Factory) {
+	db := newDB(t)
+	p := testpki.New(t)
+	a := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	b := pkiChain(p.Intermediate.Leaf(t, testpki.Options{}), p.Intermediate, p.Root)
+	round := func(s storage.Store, at time.Duration, c chain) []pinwatchd.Event {
+		return record(t, s, okObs("api", "127.0.0.1:443", t0.Add(at), c), okObs("www", "127.0.0.2:443", t0.Add(at), a))
+	}
+	round(db.Store, 0, a)
+	round(db.Store, time.Minute, a)
+
+	other := reopen(t, db)
+	if evs := round(other, 2*time.Minute, b); len(evs) != 1 || evs[0].Class != pinwatchd.ChangeKeyRotated {
+		t.Fatalf("the other handle's round recorded %+v, want one key_rotated", summarize(evs))
+	}
+	other.Close()
+
+	evs := round(db.Store, 3*time.Minute, a)
+	if len(evs) != 1 || evs[0].Event != pinwatchd.EventChainChanged || evs[0].Address != "127.0.0.1:443" || evs[0].NewLeafSHA256 != a.leaf().SHA256 {
+		t.Fatalf("the round after the other handle's recorded %+v, want the change back to the first leaf", summarize(evs))
+	}
+	round(db.Store, 4*time.Minute, a)
+	want := [][]int64{
+		{t0.Unix(), t0.Add(time.Minute).Unix(), 2},                          // api: a
+		{t0.Add(2 * time.Minute).Unix(), t0.Add(2 * time.Minute).Unix(), 1}, // api: b, by the other handle
+		{t0.Add(3 * time.Minute).Unix(), t0.Add(4 * time.Minute).Unix(), 2}, // api: a again
+		{t0.Unix(), t0.Add(4 * time.Minute).Unix(), 5},                      // www: unchanged throughout
+	}
+	got := db.Ints(t, `SELECT s.first_seen, s.last_seen, s.probe_count FROM spans s
+		JOIN addresses a ON a.id = s.address_id ORDER BY a.target, s.id`)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("spans (first seen, last seen, probes) = %v, want %v", got, want)
 	}
 }
 

@@ -1,0 +1,125 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+
+	"github.com/pinwatchd/pinwatchd"
+)
+
+// A long-lived DB (the daemon's) remembers, for each address it recorded,
+// its latest span and a fingerprint of what the span holds. A round whose
+// observation has the same fingerprint extends the span without reading it:
+// in the steady state a group commit reads no span at all. The memory is
+// trusted only while no other connection has written the database since
+// the last call (SQLite's data_version, read once per call inside the
+// write transaction); a call after another process wrote (`check
+// --record`, a second daemon) forgets it and reads again. Calls of this
+// DB itself keep it exact: a span is only ever added or extended by
+// Record, and Prune never deletes the latest span of an address.
+
+// spanMemoSize bounds the memory: about 60 bytes per address.
+const spanMemoSize = 1 << 18
+
+// spanMemo is what the DB remembers of an address's latest span.
+type spanMemo struct {
+	id int64
+	fp spanPrint
+}
+
+// spanPrint is the fingerprint of what a span holds: the SHA-256, cut to
+// 16 bytes, of every value latestSpan.extends compares.
+type spanPrint [16]byte
+
+// printOf returns the fingerprint of the span o (with keys k) would extend:
+// two observations have the same fingerprint exactly when extends would
+// take one for the span of the other.
+func printOf(o *pinwatchd.Observation, k *obsKeys) spanPrint {
+	var kind string
+	if o.Error != nil {
+		kind = string(o.Error.Kind)
+	}
+	v := &o.Verification
+	b := make([]byte, 0, 512)
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	flag := func(f bool) {
+		if f {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	hash := func(h [32]byte, ok bool) {
+		flag(ok)
+		if ok {
+			b = append(b, h[:]...)
+		}
+	}
+	str(kind)
+	hash(k.served.hash, k.served.ok)
+	hash(k.verified.hash, k.verified.ok)
+	hash(k.pkp.whole, k.pkp.ok)
+	hash(k.pkpRO.whole, k.pkpRO.ok)
+	hash(k.hsts.whole, k.hsts.ok)
+	hash(k.tlsa.whole, k.tlsa.present)
+	str(o.SNI)
+	str(o.TLSVersion)
+	flag(v.Trusted)
+	str(v.UntrustedReason)
+	flag(v.HostnameValid)
+	str(v.HostnameError)
+	flag(k.httpMethod.Valid)
+	str(k.httpMethod.String)
+	flag(k.httpStatus.Valid)
+	b = binary.AppendVarint(b, k.httpStatus.Int64)
+	flag(k.httpE.Valid)
+	flag(k.httpE.String == "")
+	sum := sha256.Sum256(b)
+	var p spanPrint
+	copy(p[:], sum[:])
+	return p
+}
+
+// checkMemo forgets the span memory if another connection wrote the
+// database since the last call; tx is the call's write transaction.
+func (db *DB) checkMemo(ctx context.Context, tx *sql.Tx) error {
+	var v int64
+	if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+		return err
+	}
+	if v != db.memoVersion {
+		db.memo.clear()
+		db.memoVersion = v
+	}
+	return nil
+}
+
+// memoOf returns what the DB remembers of the latest span of addrID.
+func (r *recorder) memoOf(addrID int64) (spanMemo, bool) {
+	if r.changed[addrID] {
+		return spanMemo{}, false
+	}
+	return r.db.memo.get(addrID)
+}
+
+// remember notes, for after the commit, that the latest span of addrID is
+// id holding what o holds.
+func (r *recorder) remember(addrID, id int64, fp spanPrint) {
+	if r.learned == nil {
+		r.learned = map[int64]spanMemo{}
+	}
+	r.learned[addrID] = spanMemo{id, fp}
+}
+
+// committed adds what the call learned to the DB's span memory; the caller
+// holds wmu and the call's transaction is committed.
+func (r *recorder) committed() {
+	for addrID, m := range r.learned {
+		r.db.memo.put(addrID, m)
+	}
+}
