@@ -24,9 +24,9 @@ const readAheadMin = 2
 
 // readAhead is what a recorder read ahead.
 type readAhead struct {
-	ids     map[addrKey]int64     // addresses stored already
-	latest  map[int64]*latestSpan // address id → its latest span; nil entry: none
-	extend  map[int64]*extension  // span id → what this call adds to it
+	ids    map[addrKey]int64     // addresses stored already
+	latest map[int64]*latestSpan // address id → its latest span; nil entry: none
+	extend map[int64]*extension  // span id → what this call adds to it
 }
 
 // extension is what the unchanged observations of one call add to a span.
