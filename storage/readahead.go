@@ -100,6 +100,10 @@ func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
 		ra.latest[id] = nil
 	}
 	list = append(list, ']')
+	r.ahead = ra
+	if len(ra.latest) == 0 {
+		return nil // every address remembered (spanmemo.go)
+	}
 	rows, err := r.st.get(r.db.stmts.latestSpans).QueryContext(r.ctx, string(list))
 	if err != nil {
 		return fmt.Errorf("read latest spans: %w", err)
@@ -120,7 +124,6 @@ func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read latest spans: %w", err)
 	}
-	r.ahead = ra
 	return nil
 }
 

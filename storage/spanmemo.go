@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
+	"fmt"
 
 	"github.com/pinwatchd/pinwatchd"
 )
@@ -89,8 +90,8 @@ func printOf(o *pinwatchd.Observation, k *obsKeys) spanPrint {
 // database since the last call; tx is the call's write transaction.
 func (db *DB) checkMemo(ctx context.Context, tx *sql.Tx) error {
 	var v int64
-	if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
-		return err
+	if err := tx.StmtContext(ctx, db.stmts.dataVersion).QueryRowContext(ctx).Scan(&v); err != nil {
+		return fmt.Errorf("read data_version: %w", err)
 	}
 	if v != db.memoVersion {
 		db.memo.clear()

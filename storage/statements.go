@@ -19,6 +19,7 @@ type statements struct {
 	headerSelect, headerInsert                  *sql.Stmt
 	tlsaSelect, tlsaInsert, lastTLSA            *sql.Stmt
 	addresses, latestSpans, extendSpans         *sql.Stmt // reading ahead (readahead.go)
+	dataVersion                                 *sql.Stmt // spanmemo.go
 }
 
 // latestSpanSQL reads the latest span of an address: the columns compared to
@@ -105,6 +106,7 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&s.addresses, addressesSQL},
 		{&s.latestSpans, latestSpansSQL},
 		{&s.extendSpans, extendSpansSQL},
+		{&s.dataVersion, `PRAGMA data_version`},
 	} {
 		st, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -122,7 +124,7 @@ func (s *statements) close() error {
 		s.addrSelect, s.addrInsert, s.addrAdopt, s.latestSpan, s.lastServedSpan, s.extendSpan, s.insertSpan,
 		s.insertEvent, s.chainSelect, s.chainInsert, s.chainCertInsert, s.certExists, s.certInsert,
 		s.chainLeafAndAnchors, s.headerSelect, s.headerInsert, s.tlsaSelect, s.tlsaInsert, s.lastTLSA,
-		s.addresses, s.latestSpans, s.extendSpans,
+		s.addresses, s.latestSpans, s.extendSpans, s.dataVersion,
 	} {
 		if st != nil {
 			errs = append(errs, st.Close())
