@@ -92,7 +92,9 @@ func (d *Daemon) checkNodes(ctx context.Context, self string, silentAfter time.D
 	for _, n := range nodes {
 		byTarget[monitor.VantageTargetPrefix+n.Vantage] = append(byTarget[monitor.VantageTargetPrefix+n.Vantage], n)
 	}
+	alerted := map[string]bool{}
 	for _, a := range open {
+		alerted[a.Target] = true
 		if _, ok := byTarget[a.Target]; !ok {
 			byTarget[a.Target] = nil
 		}
@@ -104,6 +106,12 @@ func (d *Daemon) checkNodes(ctx context.Context, self string, silentAfter time.D
 	slices.Sort(targets)
 	enqueued := 0
 	for _, target := range targets {
+		if _, ch := monitor.SilentNodes(self, byTarget[target], nil, silentAfter, pol, now); !alerted[target] && len(ch) == 0 {
+			// Nothing open and nothing to open (this node, a live
+			// one): no write. Should another node open it meanwhile,
+			// the next heartbeat sees it.
+			continue
+		}
 		var changes []pinwatchd.AlertChange
 		err := d.db.UpdateAlerts(ctx, target, func(open []pinwatchd.Alert) ([]pinwatchd.Alert, []pinwatchd.Notification, error) {
 			next, ch := monitor.SilentNodes(self, byTarget[target], open, silentAfter, pol, now)
