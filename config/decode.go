@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -40,8 +41,12 @@ func last(key []string) string {
 	return key[len(key)-1]
 }
 
-// mismatchRE matches go-toml's type mismatch message.
-var mismatchRE = regexp.MustCompile(`^cannot decode TOML (.+?) into (?:struct field \S+ of type|a Go value of type) (\S+)$`)
+// mismatchRE matches go-toml's type mismatch message; compiled on first
+// use, as only a broken config needs it (every command loads a config, and
+// process start-up counts for a one-shot check).
+var mismatchRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^cannot decode TOML (.+?) into (?:struct field \S+ of type|a Go value of type) (\S+)$`)
+})
 
 // wantOf says, per Go type of the config, what to write instead.
 var wantOf = map[string]string{
@@ -63,7 +68,7 @@ var wantOf = map[string]string{
 // rewriteMismatch turns "cannot decode TOML string into struct field
 // main.TargetConfig.Port of type int" into "want an integer, got a string".
 func rewriteMismatch(msg string) string {
-	m := mismatchRE.FindStringSubmatch(msg)
+	m := mismatchRE().FindStringSubmatch(msg)
 	if m == nil {
 		return msg
 	}
