@@ -26,6 +26,7 @@ const readAheadMin = 2
 type readAhead struct {
 	ids    map[addrKey]int64     // addresses stored already
 	latest map[int64]*latestSpan // address id → its latest span; nil entry: none
+	prints map[int64]spanMemo    // address id → its latest span's id and print
 	extend map[int64]*extension  // span id → what this call adds to it
 }
 
@@ -39,13 +40,19 @@ const addressesSQL = `
 SELECT a.id, a.target, a.address FROM json_each(?2) t
 JOIN addresses a ON a.target = t.value AND a.vantage = ?1`
 
+// latestPrintsSQL reads the id and print of the latest span of each
+// address id in the JSON array ?, one index seek each.
+const latestPrintsSQL = `
+SELECT j.value, s.id, s.print FROM json_each(?) j
+JOIN spans s ON s.id = (SELECT id FROM spans WHERE address_id = j.value ORDER BY id DESC LIMIT 1)`
+
 // latestSpansSQL reads the latest span of each address id in the JSON
 // array ?, one index seek each.
 const latestSpansSQL = `
 SELECT j.value, s.id, s.served_chain_id, s.verified_chain_id, sc.hash, vc.hash,
        coalesce(s.pkp_whole, pk.hash), coalesce(s.pkp_ro_whole, pr.hash), coalesce(s.hsts_whole, hs.hash),
        s.sni, s.tls_version, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
-       s.http_method, s.http_status, s.http_error, s.error_kind, coalesce(s.tlsa_whole, tv.hash)
+       s.http_method, s.http_status, s.http_error, s.error_kind, coalesce(s.tlsa_whole, tv.hash), s.print
 FROM json_each(?) j
 JOIN spans s ON s.id = (SELECT id FROM spans WHERE address_id = j.value ORDER BY id DESC LIMIT 1)
 LEFT JOIN chains sc ON sc.id = s.served_chain_id
@@ -86,25 +93,30 @@ func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
 			return fmt.Errorf("read addresses: %w", err)
 		}
 	}
-	ra.latest = make(map[int64]*latestSpan, len(ra.ids))
-	list := make([]byte, 0, 8*len(ra.ids)+2)
-	list = append(list, '[')
+	r.ahead = ra
+	var ids []int64
 	for _, id := range ra.ids {
-		if _, ok := r.db.memo.get(id); ok {
-			continue // remembered: read only if the observation differs
+		if _, ok := r.db.memo.get(id); !ok { // remembered: read only if the observation differs
+			ids = append(ids, id)
 		}
-		if len(list) > 1 {
-			list = append(list, ',')
-		}
-		list = strconv.AppendInt(list, id, 10)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	// The prints first: only a span without one (written before them) is
+	// read whole, with its chains' and headers' hashes.
+	whole, err := ra.readPrints(r, ids)
+	if err != nil {
+		return fmt.Errorf("read latest spans: %w", err)
+	}
+	ra.latest = make(map[int64]*latestSpan, len(whole))
+	if len(whole) == 0 {
+		return nil
+	}
+	for _, id := range whole {
 		ra.latest[id] = nil
 	}
-	list = append(list, ']')
-	r.ahead = ra
-	if len(ra.latest) == 0 {
-		return nil // every address remembered (spanmemo.go)
-	}
-	rows, err := r.st.get(r.db.stmts.latestSpans).QueryContext(r.ctx, string(list))
+	rows, err := r.st.get(r.db.stmts.latestSpans).QueryContext(r.ctx, idList(whole))
 	if err != nil {
 		return fmt.Errorf("read latest spans: %w", err)
 	}
@@ -116,7 +128,7 @@ func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
 		)
 		if err := rows.Scan(&addrID, &l.id, &l.servedID, &l.verifiedID, &l.served, &l.verified, &l.pkp, &l.pkpRO, &l.hsts,
 			&l.sni, &l.tlsVersion, &l.trusted, &l.untrustedReason, &l.hostnameValid, &l.hostError,
-			&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind, &l.tlsa); err != nil {
+			&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind, &l.tlsa, &l.print); err != nil {
 			return fmt.Errorf("read latest spans: %w", err)
 		}
 		ra.latest[addrID] = &l
@@ -125,6 +137,53 @@ func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
 		return fmt.Errorf("read latest spans: %w", err)
 	}
 	return nil
+}
+
+// readPrints reads the id and print of the latest span of each address of
+// ids into ra.prints, and returns the addresses whose latest span has no
+// print (or that have no span), to be read whole.
+func (ra *readAhead) readPrints(r *recorder, ids []int64) ([]int64, error) {
+	ra.prints = make(map[int64]spanMemo, len(ids))
+	rows, err := r.st.get(r.db.stmts.latestPrints).QueryContext(r.ctx, idList(ids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			addrID, id int64
+			print      []byte
+		)
+		if err := rows.Scan(&addrID, &id, &print); err != nil {
+			return nil, err
+		}
+		if len(print) == len(spanPrint{}) {
+			ra.prints[addrID] = spanMemo{id: id, fp: spanPrint(print)}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var whole []int64
+	for _, id := range ids {
+		if _, ok := ra.prints[id]; !ok {
+			whole = append(whole, id)
+		}
+	}
+	return whole, nil
+}
+
+// idList returns ids as a JSON array.
+func idList(ids []int64) string {
+	b := make([]byte, 0, 8*len(ids)+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
 }
 
 // readAddresses adds the stored addresses of targets seen from vantage to
@@ -164,6 +223,16 @@ func (r *recorder) latestOf(addrID int64) (*latestSpan, bool) {
 	}
 	l, ok := r.ahead.latest[addrID]
 	return l, ok
+}
+
+// printedOf returns the id and print of the latest span of addrID as read
+// ahead, if it has one.
+func (r *recorder) printedOf(addrID int64) (spanMemo, bool) {
+	if r.ahead == nil || r.changed[addrID] {
+		return spanMemo{}, false
+	}
+	m, ok := r.ahead.prints[addrID]
+	return m, ok
 }
 
 // extendSpan extends span id by an unchanged observation at now: at the
@@ -228,7 +297,7 @@ func (r *recorder) readLatestSpan(addrID int64) (l latestSpan, first bool, err e
 	err = r.st.get(r.db.stmts.latestSpan).QueryRowContext(r.ctx, addrID).Scan(
 		&l.id, &l.servedID, &l.verifiedID, &l.served, &l.verified, &l.pkp, &l.pkpRO, &l.hsts,
 		&l.sni, &l.tlsVersion, &l.trusted, &l.untrustedReason, &l.hostnameValid, &l.hostError,
-		&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind, &l.tlsa)
+		&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind, &l.tlsa, &l.print)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, true, nil
 	}

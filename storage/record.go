@@ -134,6 +134,7 @@ type latestSpan struct {
 	httpStatus                 sql.NullInt64
 	errorKind                  string
 	tlsa                       []byte // whole-RRset hash, nil for none
+	print                      []byte // spanPrint, nil for a span from before prints
 }
 
 // obsKeys are the content identities of an observation's chains and headers.
@@ -217,6 +218,13 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 		}
 		return nil
 	}
+	if m, ok := r.printedOf(addrID); ok && m.fp == fp {
+		if err := r.extendSpan(m.id, now, round); err != nil {
+			return fmt.Errorf("extend span: %w", err)
+		}
+		r.remember(addrID, m.id, fp)
+		return nil
+	}
 	var (
 		l     latestSpan
 		first bool
@@ -231,6 +239,11 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 	if !first && l.extends(o, &keys) {
 		if err := r.extendSpan(l.id, now, round); err != nil {
 			return fmt.Errorf("extend span: %w", err)
+		}
+		if l.print == nil { // a span from before prints gets its own
+			if _, err := r.st.get(r.db.stmts.setPrint).ExecContext(r.ctx, fp[:], l.id); err != nil {
+				return fmt.Errorf("store the span's print: %w", err)
+			}
 		}
 		r.remember(addrID, l.id, fp)
 		return nil
@@ -247,7 +260,7 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 		prevHash = nil // compare by content below
 	}
 
-	spanID, err := r.insertSpan(addrID, now, round, o, &keys)
+	spanID, err := r.insertSpan(addrID, now, round, o, &keys, fp)
 	if err != nil {
 		return err
 	}
@@ -295,7 +308,7 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 	return nil
 }
 
-func (r *recorder) insertSpan(addrID, now, round int64, o *pinwatchd.Observation, k *obsKeys) (int64, error) {
+func (r *recorder) insertSpan(addrID, now, round int64, o *pinwatchd.Observation, k *obsKeys, fp spanPrint) (int64, error) {
 	served, err := r.ensureChain(o.ServedChain, k.served)
 	if err != nil {
 		return 0, fmt.Errorf("served chain: %w", err)
@@ -323,7 +336,7 @@ func (r *recorder) insertSpan(addrID, now, round int64, o *pinwatchd.Observation
 		served, verified, ids[0], ids[1], ids[2],
 		v.Trusted, v.UntrustedReason, v.HostnameValid, v.HostnameError,
 		k.httpMethod, k.httpStatus, k.httpE, kind, msg, k.pkp.wholeHash(), k.pkpRO.wholeHash(), k.hsts.wholeHash(),
-		tlsaID, k.tlsa.wholeHash())
+		tlsaID, k.tlsa.wholeHash(), fp[:])
 	if err != nil {
 		return 0, fmt.Errorf("store span: %w", err)
 	}

@@ -19,7 +19,7 @@ type statements struct {
 	headerSelect, headerInsert                  *sql.Stmt
 	tlsaSelect, tlsaInsert, lastTLSA            *sql.Stmt
 	addresses, latestSpans, extendSpans         *sql.Stmt // reading ahead (readahead.go)
-	dataVersion                                 *sql.Stmt // spanmemo.go
+	dataVersion, latestPrints, setPrint         *sql.Stmt // spanmemo.go
 }
 
 // latestSpanSQL reads the latest span of an address: the columns compared to
@@ -30,7 +30,7 @@ const latestSpanSQL = `
 SELECT s.id, s.served_chain_id, s.verified_chain_id, sc.hash, vc.hash,
        coalesce(s.pkp_whole, pk.hash), coalesce(s.pkp_ro_whole, pr.hash), coalesce(s.hsts_whole, hs.hash),
        s.sni, s.tls_version, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
-       s.http_method, s.http_status, s.http_error, s.error_kind, coalesce(s.tlsa_whole, tv.hash)
+       s.http_method, s.http_status, s.http_error, s.error_kind, coalesce(s.tlsa_whole, tv.hash), s.print
 FROM spans s
 LEFT JOIN chains sc ON sc.id = s.served_chain_id
 LEFT JOIN chains vc ON vc.id = s.verified_chain_id
@@ -47,8 +47,8 @@ INSERT INTO spans (address_id, first_seen, last_seen, last_round, probe_count, s
                    served_chain_id, verified_chain_id, pkp_id, pkp_ro_id, hsts_id,
                    trusted, untrusted_reason, hostname_valid, hostname_error,
                    http_method, http_status, http_error, error_kind, error_message,
-                   pkp_whole, pkp_ro_whole, hsts_whole, tlsa_id, tlsa_whole)
-VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+                   pkp_whole, pkp_ro_whole, hsts_whole, tlsa_id, tlsa_whole, print)
+VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const insertEventSQL = `
 INSERT INTO events (time, address_id, event, class, old_leaf_pin, new_leaf_pin,
@@ -107,6 +107,8 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&s.latestSpans, latestSpansSQL},
 		{&s.extendSpans, extendSpansSQL},
 		{&s.dataVersion, `PRAGMA data_version`},
+		{&s.latestPrints, latestPrintsSQL},
+		{&s.setPrint, `UPDATE spans SET print = ? WHERE id = ? AND print IS NULL`},
 	} {
 		st, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -124,7 +126,7 @@ func (s *statements) close() error {
 		s.addrSelect, s.addrInsert, s.addrAdopt, s.latestSpan, s.lastServedSpan, s.extendSpan, s.insertSpan,
 		s.insertEvent, s.chainSelect, s.chainInsert, s.chainCertInsert, s.certExists, s.certInsert,
 		s.chainLeafAndAnchors, s.headerSelect, s.headerInsert, s.tlsaSelect, s.tlsaInsert, s.lastTLSA,
-		s.addresses, s.latestSpans, s.extendSpans, s.dataVersion,
+		s.addresses, s.latestSpans, s.extendSpans, s.dataVersion, s.latestPrints, s.setPrint,
 	} {
 		if st != nil {
 			errs = append(errs, st.Close())

@@ -58,11 +58,13 @@ func batchHistory(t *testing.T) [][]pinwatchd.Observation {
 	return rounds
 }
 
-// storedState is what a database holds of a history, without its ids, in
-// the order of the addresses' names.
+// storedState is what a database holds of a history, without its ids
+// (chains and header values by their rank: a PostgreSQL sequence may skip
+// numbers), in the order of the addresses' names.
 func storedState(t *testing.T, db Database) ([][]int64, [][]int64) {
 	spans := db.Ints(t, `SELECT s.first_seen, s.last_seen, s.last_round, s.probe_count,
-		coalesce(s.served_chain_id, 0), coalesce(s.hsts_id, 0), coalesce(s.http_status, 0)
+		(SELECT count(*) FROM chains c WHERE c.id <= s.served_chain_id),
+		(SELECT count(*) FROM header_values h WHERE h.id <= s.hsts_id), coalesce(s.http_status, 0)
 		FROM spans s JOIN addresses a ON a.id = s.address_id ORDER BY a.target, a.address, a.vantage, s.id`)
 	events := db.Ints(t, `SELECT e.time, length(e.event), length(e.class), CASE WHEN e.notified THEN 1 ELSE 0 END
 		FROM events e JOIN addresses a ON a.id = e.address_id ORDER BY a.target, a.address, a.vantage, e.id`)
@@ -92,19 +94,32 @@ func checkRecordBatchedAsSingle(t *testing.T, newDB Factory) {
 		}
 	}
 	// Batched: one call per round of every target (a call holds one
-	// round of each target it names, as a group commit does).
+	// round of each target it names, as a group commit does). Fresh: the
+	// same, each call through a handle of its own, as `check --record`
+	// runs (nothing remembered from an earlier call).
+	fresh := newDB(t)
+	var freshEvents []eventSummary
 	for _, round := range history {
 		batchedEvents = append(batchedEvents, summarize(record(t, batched.Store, round...))...)
+		h := reopen(t, fresh)
+		freshEvents = append(freshEvents, summarize(record(t, h, round...))...)
+		h.Close()
 	}
 	// The order of events within a call is that of its observations.
-	for _, evs := range [][]eventSummary{singleEvents, batchedEvents} {
+	for _, evs := range [][]eventSummary{singleEvents, batchedEvents, freshEvents} {
 		sort.SliceStable(evs, func(i, j int) bool { return fmt.Sprint(evs[i]) < fmt.Sprint(evs[j]) })
 	}
 	if !reflect.DeepEqual(batchedEvents, singleEvents) {
 		t.Errorf("events recorded in large calls:\n%+v\none per call:\n%+v", batchedEvents, singleEvents)
 	}
+	if !reflect.DeepEqual(freshEvents, singleEvents) {
+		t.Errorf("events recorded in large calls, each by a new handle:\n%+v\none per call:\n%+v", freshEvents, singleEvents)
+	}
 	sSpans, sEvents := storedState(t, single)
 	bSpans, bEvents := storedState(t, batched)
+	if fSpans, fEvents := storedState(t, fresh); !reflect.DeepEqual(fSpans, sSpans) || !reflect.DeepEqual(fEvents, sEvents) {
+		t.Errorf("spans and events recorded in large calls, each by a new handle:\n%v\n%v\none per call:\n%v\n%v", fSpans, fEvents, sSpans, sEvents)
+	}
 	if !reflect.DeepEqual(bSpans, sSpans) {
 		t.Errorf("spans recorded in large calls:\n%v\none per call:\n%v", bSpans, sSpans)
 	}
