@@ -11,15 +11,16 @@ import (
 // a round of unchanged targets within 1.10× a bare TLS client): every
 // handshake allocates tens of kilobytes, and with Go's default GOGC of 100
 // a small fleet's few megabytes of live heap would be collected several
-// times per round, each time scanning the stacks of every waiting job. A
-// high GOGC makes collections rare, and a soft memory limit of twice the
+// times per round, each time scanning the stacks of every waiting job (and
+// shrinking the stacks of idle workers, which the next round grows again).
+// A high GOGC makes collections rare, and a soft memory limit of twice the
 // live heap (never below gcFloor; the limit also counts stacks and runtime
 // metadata, which GOGC does not) keeps a large fleet at or below where
 // GOGC=100 would:
 // small fleets get headroom, large ones the usual bound. An operator's own
 // GOGC or GOMEMLIMIT wins; the tuning is then left off.
 const (
-	gcPercent = 400
+	gcPercent = 800
 	gcFloor   = 40 << 20 // bytes: the memory limit of a small fleet
 	gcEvery   = 5 * time.Second
 )
