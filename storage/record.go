@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -205,12 +206,8 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 	if err != nil {
 		return err
 	}
-	keys, err := keysOf(o)
-	if err != nil {
-		return err
-	}
 	now, round := o.Time.Unix(), r.rounds[o.Target]
-	fp := printOf(o, &keys)
+	fp := printOf(o)
 	if m, ok := r.memoOf(addrID); ok && m.fp == fp {
 		r.usedCache = true
 		if err := r.extendSpan(m.id, now, round); err != nil {
@@ -224,6 +221,12 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 		}
 		r.remember(addrID, m.id, fp)
 		return nil
+	}
+	// Not the span recognised by its print: encode what the observation
+	// holds to compare it with the span and store it.
+	keys, err := keysOf(o)
+	if err != nil {
+		return err
 	}
 	var (
 		l     latestSpan
@@ -240,7 +243,7 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 		if err := r.extendSpan(l.id, now, round); err != nil {
 			return fmt.Errorf("extend span: %w", err)
 		}
-		if l.print == nil { // a span from before prints gets its own
+		if !bytes.Equal(l.print, fp[:]) { // a span from before prints, or printed otherwise
 			if _, err := r.st.get(r.db.stmts.setPrint).ExecContext(r.ctx, fp[:], l.id); err != nil {
 				return fmt.Errorf("store the span's print: %w", err)
 			}

@@ -34,16 +34,19 @@ type spanMemo struct {
 // 16 bytes, of every value latestSpan.extends compares.
 type spanPrint [16]byte
 
-// printOf returns the fingerprint of the span o (with keys k) would extend:
-// two observations have the same fingerprint exactly when extends would
-// take one for the span of the other.
-func printOf(o *pinwatchd.Observation, k *obsKeys) spanPrint {
+// printOf returns the fingerprint of the span o would extend: two
+// observations have the same fingerprint exactly when extends would take
+// one for the span of the other. It reads o's values themselves (the
+// chains' digests, the parsed headers' fields, the TLSA records' identity)
+// rather than the stored forms keysOf encodes, so that an unchanged
+// observation is recognised without encoding anything.
+func printOf(o *pinwatchd.Observation) spanPrint {
 	var kind string
 	if o.Error != nil {
 		kind = string(o.Error.Kind)
 	}
 	v := &o.Verification
-	b := make([]byte, 0, 512)
+	b := make([]byte, 0, 1024)
 	str := func(s string) {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -55,31 +58,80 @@ func printOf(o *pinwatchd.Observation, k *obsKeys) spanPrint {
 			b = append(b, 0)
 		}
 	}
-	hash := func(h [32]byte, ok bool) {
-		flag(ok)
-		if ok {
-			b = append(b, h[:]...)
+	num := func(n int64) { b = binary.AppendVarint(b, n) }
+	strs := func(ss []string) { // nil and empty differ in the stored JSON
+		flag(ss != nil)
+		num(int64(len(ss)))
+		for _, s := range ss {
+			str(s)
+		}
+	}
+	chain := func(certs []pinwatchd.Cert) {
+		num(int64(len(certs)))
+		for i := range certs {
+			str(certs[i].SHA256)
 		}
 	}
 	str(kind)
-	hash(k.served.hash, k.served.ok)
-	hash(k.verified.hash, k.verified.ok)
-	hash(k.pkp.whole, k.pkp.ok)
-	hash(k.pkpRO.whole, k.pkpRO.ok)
-	hash(k.hsts.whole, k.hsts.ok)
-	hash(k.tlsa.whole, k.tlsa.present)
+	chain(o.ServedChain)
+	chain(o.VerifiedChain)
+	for _, h := range []*pinwatchd.PinHeader{o.PublicKeyPins, o.PublicKeyPinsReportOnly} {
+		flag(h != nil)
+		if h != nil {
+			str(h.Raw)
+			flag(h.Pins != nil)
+			num(int64(len(h.Pins)))
+			for _, p := range h.Pins {
+				b = append(b, p[:]...)
+			}
+			num(h.MaxAge)
+			flag(h.IncludeSubDomains)
+			str(h.ReportURI)
+			flag(h.Valid)
+			strs(h.Errors)
+			strs(h.Notes)
+			flag(h.Cut)
+		}
+	}
+	if h := o.StrictTransportSecurity; h != nil {
+		flag(true)
+		str(h.Raw)
+		num(h.MaxAge)
+		flag(h.IncludeSubDomains)
+		flag(h.Preload)
+		flag(h.Valid)
+		strs(h.Errors)
+		flag(h.Cut)
+	} else {
+		flag(false)
+	}
+	if t := o.TLSA; t != nil { // what encodeTLSA stores: not the verdicts
+		flag(true)
+		str(t.Name)
+		flag(t.Authenticated)
+		str(t.Error)
+		num(int64(len(t.Records)))
+		for _, r := range t.Records {
+			b = append(b, r.Usage, r.Selector, r.MatchingType)
+			str(r.Data)
+		}
+	} else {
+		flag(false)
+	}
 	str(o.SNI)
 	str(o.TLSVersion)
 	flag(v.Trusted)
 	str(v.UntrustedReason)
 	flag(v.HostnameValid)
 	str(v.HostnameError)
-	flag(k.httpMethod.Valid)
-	str(k.httpMethod.String)
-	flag(k.httpStatus.Valid)
-	b = binary.AppendVarint(b, k.httpStatus.Int64)
-	flag(k.httpE.Valid)
-	flag(k.httpE.String == "")
+	if h := o.HTTP; h != nil {
+		flag(true)
+		str(h.Method)
+		num(int64(h.Status))
+		flag(h.Error == "")
+	} else {
+		flag(false)
+	}
 	sum := sha256.Sum256(b)
 	var p spanPrint
 	copy(p[:], sum[:])

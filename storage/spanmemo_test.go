@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -39,6 +40,22 @@ func TestSpanPrintAgreesWithExtends(t *testing.T) {
 			o.HTTP = &pinwatchd.HTTPResult{Method: "HEAD", Status: 200, Error: "reset"}
 		},
 		"no HTTP": func(o *pinwatchd.Observation) { o.HTTP = nil },
+		"HSTS errors, empty not nil": func(o *pinwatchd.Observation) {
+			h := *o.StrictTransportSecurity
+			h.Errors = []string{}
+			o.StrictTransportSecurity = &h
+		},
+		"HSTS preload": func(o *pinwatchd.Observation) {
+			h := *o.StrictTransportSecurity
+			h.Preload = true
+			o.StrictTransportSecurity = &h
+		},
+		"PKP pins": func(o *pinwatchd.Observation) {
+			o.PublicKeyPins = &pinwatchd.PinHeader{Raw: "max-age=60", Pins: []pinwatchd.Pin{{1}}}
+		},
+		"TLSA RRset": func(o *pinwatchd.Observation) {
+			o.TLSA = &pinwatchd.TLSAResult{Name: "_443._tcp.api", Records: []pinwatchd.TLSARecord{{Usage: 3, Selector: 1, MatchingType: 1, Data: "ab"}}}
+		},
 		"failed": func(o *pinwatchd.Observation) {
 			*o = failObs(o.Target, o.Address, o.Time, pinwatchd.KindTimeout, "timed out")
 		},
@@ -49,13 +66,14 @@ func TestSpanPrintAgreesWithExtends(t *testing.T) {
 		"duration":         func(o *pinwatchd.Observation) { o.Duration = time.Second },
 		"another vantage":  func(o *pinwatchd.Observation) { o.Vantage = "b" },
 		"the same content": func(*pinwatchd.Observation) {},
+		"chains copied":    func(o *pinwatchd.Observation) { o.ServedChain = append([]pinwatchd.Cert(nil), o.ServedChain...) },
 	}
 	printAndSpan := func(o pinwatchd.Observation) (spanPrint, obsKeys) {
 		k, err := keysOf(&o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return printOf(&o, &k), k
+		return printOf(&o), k
 	}
 	// span is what latestSpan the database would hold after recording o.
 	span := func(o pinwatchd.Observation, k obsKeys) latestSpan {
@@ -99,6 +117,25 @@ func TestSpanPrintAgreesWithExtends(t *testing.T) {
 		}
 		if op != bp {
 			t.Errorf("%s: another fingerprint than the base, though it extends the base's span", name)
+		}
+	}
+}
+
+// printOf reads every field of the parsed headers and the stored identity
+// of a TLSA RRset: a field added to one of those types must be added there
+// too (or this count changed, once it is shown not to be stored).
+func TestSpanPrintCoversEveryField(t *testing.T) {
+	for _, c := range []struct {
+		typ  reflect.Type
+		want int
+	}{
+		{reflect.TypeFor[pinwatchd.PinHeader](), 9},
+		{reflect.TypeFor[pinwatchd.HSTSHeader](), 7},
+		{reflect.TypeFor[pinwatchd.TLSAResult](), 5},
+		{reflect.TypeFor[pinwatchd.TLSARecord](), 7},
+	} {
+		if n := c.typ.NumField(); n != c.want {
+			t.Errorf("%s has %d fields, printOf was written for %d: add the new one to printOf", c.typ, n, c.want)
 		}
 	}
 }

@@ -108,7 +108,7 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&s.extendSpans, extendSpansSQL},
 		{&s.dataVersion, `PRAGMA data_version`},
 		{&s.latestPrints, latestPrintsSQL},
-		{&s.setPrint, `UPDATE spans SET print = ? WHERE id = ? AND print IS NULL`},
+		{&s.setPrint, `UPDATE spans SET print = ? WHERE id = ?`},
 	} {
 		st, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
