@@ -48,19 +48,9 @@ JOIN spans s ON s.id = (SELECT id FROM spans WHERE address_id = j.value ORDER BY
 
 // latestSpansSQL reads the latest span of each address id in the JSON
 // array ?, one index seek each.
-const latestSpansSQL = `
-SELECT j.value, s.id, s.served_chain_id, s.verified_chain_id, sc.hash, vc.hash,
-       coalesce(s.pkp_whole, pk.hash), coalesce(s.pkp_ro_whole, pr.hash), coalesce(s.hsts_whole, hs.hash),
-       s.sni, s.tls_version, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
-       s.http_method, s.http_status, s.http_error, s.error_kind, coalesce(s.tlsa_whole, tv.hash), s.print
+const latestSpansSQL = `SELECT j.value, ` + latestSpanColumns + `
 FROM json_each(?) j
-JOIN spans s ON s.id = (SELECT id FROM spans WHERE address_id = j.value ORDER BY id DESC LIMIT 1)
-LEFT JOIN chains sc ON sc.id = s.served_chain_id
-LEFT JOIN chains vc ON vc.id = s.verified_chain_id
-LEFT JOIN header_values pk ON pk.id = s.pkp_id
-LEFT JOIN header_values pr ON pr.id = s.pkp_ro_id
-LEFT JOIN header_values hs ON hs.id = s.hsts_id
-LEFT JOIN tlsa_values tv ON tv.id = s.tlsa_id`
+JOIN spans s ON s.id = (SELECT id FROM spans WHERE address_id = j.value ORDER BY id DESC LIMIT 1)` + latestSpanJoins
 
 // extendSpansSQL adds to each span of the JSON array ? of
 // [id, last_seen, round, probes] what the call's observations saw.
@@ -126,9 +116,7 @@ func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
 			addrID int64
 			l      latestSpan
 		)
-		if err := rows.Scan(&addrID, &l.id, &l.servedID, &l.verifiedID, &l.served, &l.verified, &l.pkp, &l.pkpRO, &l.hsts,
-			&l.sni, &l.tlsVersion, &l.trusted, &l.untrustedReason, &l.hostnameValid, &l.hostError,
-			&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind, &l.tlsa, &l.print); err != nil {
+		if err := scanLatest(rows, &l, &addrID); err != nil {
 			return fmt.Errorf("read latest spans: %w", err)
 		}
 		ra.latest[addrID] = &l
@@ -294,10 +282,7 @@ func (r *recorder) writeExtensions() error {
 // readLatestSpan reads the latest span of addrID with a statement of its
 // own; first reports that the address has none.
 func (r *recorder) readLatestSpan(addrID int64) (l latestSpan, first bool, err error) {
-	err = r.st.get(r.db.stmts.latestSpan).QueryRowContext(r.ctx, addrID).Scan(
-		&l.id, &l.servedID, &l.verifiedID, &l.served, &l.verified, &l.pkp, &l.pkpRO, &l.hsts,
-		&l.sni, &l.tlsVersion, &l.trusted, &l.untrustedReason, &l.hostnameValid, &l.hostError,
-		&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind, &l.tlsa, &l.print)
+	err = scanLatest(r.st.get(r.db.stmts.latestSpan).QueryRowContext(r.ctx, addrID), &l)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, true, nil
 	}

@@ -22,25 +22,37 @@ type statements struct {
 	dataVersion, latestPrints, setPrint         *sql.Stmt // spanmemo.go
 }
 
-// latestSpanSQL reads the latest span of an address: the columns compared to
-// decide whether an observation extends it, with the content hashes of the
-// chains and headers it references (for a header stored cut, the hash of
-// the whole value).
-const latestSpanSQL = `
-SELECT s.id, s.served_chain_id, s.verified_chain_id, sc.hash, vc.hash,
+// latestSpanColumns are the columns of a span compared to decide whether
+// an observation extends it, with the content hashes of the chains and
+// headers it references (for a header stored cut, the hash of the whole
+// value), joined by latestSpanJoins; scanLatest reads them.
+const latestSpanColumns = `s.id, s.served_chain_id, s.verified_chain_id, sc.hash, vc.hash,
        coalesce(s.pkp_whole, pk.hash), coalesce(s.pkp_ro_whole, pr.hash), coalesce(s.hsts_whole, hs.hash),
        s.sni, s.tls_version, s.trusted, s.untrusted_reason, s.hostname_valid, s.hostname_error,
-       s.http_method, s.http_status, s.http_error, s.error_kind, coalesce(s.tlsa_whole, tv.hash), s.print
-FROM spans s
+       s.http_method, s.http_status, s.http_error, s.error_kind, coalesce(s.tlsa_whole, tv.hash), s.print`
+
+const latestSpanJoins = `
 LEFT JOIN chains sc ON sc.id = s.served_chain_id
 LEFT JOIN chains vc ON vc.id = s.verified_chain_id
 LEFT JOIN header_values pk ON pk.id = s.pkp_id
 LEFT JOIN header_values pr ON pr.id = s.pkp_ro_id
 LEFT JOIN header_values hs ON hs.id = s.hsts_id
-LEFT JOIN tlsa_values tv ON tv.id = s.tlsa_id
+LEFT JOIN tlsa_values tv ON tv.id = s.tlsa_id`
+
+// latestSpanSQL reads the latest span of an address.
+const latestSpanSQL = `SELECT ` + latestSpanColumns + `
+FROM spans s` + latestSpanJoins + `
 WHERE s.address_id = ?
 ORDER BY s.id DESC
 LIMIT 1`
+
+// scanLatest reads the latestSpanColumns of row into l, after the columns
+// that come before them (lead).
+func scanLatest(row interface{ Scan(...any) error }, l *latestSpan, lead ...any) error {
+	return row.Scan(append(lead, &l.id, &l.servedID, &l.verifiedID, &l.served, &l.verified, &l.pkp, &l.pkpRO, &l.hsts,
+		&l.sni, &l.tlsVersion, &l.trusted, &l.untrustedReason, &l.hostnameValid, &l.hostError,
+		&l.httpMethod, &l.httpStatus, &l.httpError, &l.errorKind, &l.tlsa, &l.print)...)
+}
 
 const insertSpanSQL = `
 INSERT INTO spans (address_id, first_seen, last_seen, last_round, probe_count, sni, tls_version,
