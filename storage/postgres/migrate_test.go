@@ -8,8 +8,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/internal/pgtest"
+	"github.com/pinwatchd/pinwatchd/internal/testpki"
 	"github.com/pinwatchd/pinwatchd/storage"
 	"github.com/pinwatchd/pinwatchd/storage/postgres"
 )
@@ -130,5 +133,49 @@ func TestReadOnlySessions(t *testing.T) {
 	err = postgres.ExecForTest(t, ro, "DELETE FROM events")
 	if err == nil || !strings.Contains(err.Error(), "read-only transaction") {
 		t.Errorf("DELETE through a read-only handle: %v, want a read-only transaction error", err)
+	}
+}
+
+// A database from before migration 0011 (spans without a print column),
+// holding a recorded round, is migrated on open and keeps its history:
+// the next unchanged round extends the same spans.
+func TestMigrateSpanPrintKeepsHistory(t *testing.T) {
+	url := pgtest.Database(t)
+	db := open(t, url)
+	p := testpki.New(t)
+	chain := []pinwatchd.Cert{pinwatchd.CertFromX509(p.Leaf.Cert), pinwatchd.CertFromX509(p.Intermediate.Cert)}
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	round := func(db *postgres.DB, at time.Time) []pinwatchd.Event {
+		t.Helper()
+		var obs []pinwatchd.Observation
+		for i, target := range []string{"api", "www"} {
+			obs = append(obs, pinwatchd.Observation{Target: target, Address: fmt.Sprintf("127.0.0.%d:443", i+1), Vantage: "eu",
+				SNI: "localhost", Time: at, TLSVersion: "TLS 1.3", ServedChain: chain, VerifiedChain: chain,
+				Verification: pinwatchd.Verification{Trusted: true, HostnameValid: true}})
+		}
+		evs, err := db.Record(t.Context(), obs)
+		if err != nil {
+			t.Fatalf("Record: %v", err)
+		}
+		return evs
+	}
+	if evs := round(db, t0); len(evs) != 2 {
+		t.Fatalf("first round recorded %d events, want two first_seen", len(evs))
+	}
+	// Back to the schema of version 10.
+	if err := postgres.ExecForTest(t, db, `ALTER TABLE spans DROP COLUMN print; DELETE FROM schema_migrations WHERE version = 11`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db = open(t, url)
+	if got := postgres.IntsForTest(t, db, `SELECT max(version) FROM schema_migrations`); got[0][0] != 11 {
+		t.Fatalf("schema version after the reopen = %d, want 11", got[0][0])
+	}
+	if evs := round(db, t0.Add(time.Hour)); len(evs) != 0 {
+		t.Errorf("an unchanged round after the migration recorded %+v", evs)
+	}
+	if got := postgres.IntsForTest(t, db, `SELECT count(*), min(probe_count), max(probe_count) FROM spans`); len(got) != 1 || got[0][0] != 2 || got[0][1] != 2 || got[0][2] != 2 {
+		t.Errorf("spans (count, min and max probes) = %v, want the two first spans extended once each", got)
 	}
 }
