@@ -3,6 +3,8 @@ package storage
 import (
 	"database/sql"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +36,21 @@ func openAtVersion(t *testing.T, v int) (string, *sql.DB) {
 		}
 	}
 	return path, raw
+}
+
+// openBefore is openAtVersion at the version before the migration whose
+// file name ends with suffix ("_outbox.sql").
+func openBefore(t *testing.T, suffix string) (string, *sql.DB) {
+	t.Helper()
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ms, func(m migration) bool { return strings.HasSuffix(m.name, suffix) })
+	if i < 0 {
+		t.Fatalf("no %s migration", suffix)
+	}
+	return openAtVersion(t, i)
 }
 
 // Migration 0008 rebuilds the addresses table under its ids: the spans

@@ -2,9 +2,7 @@ package storage
 
 import (
 	"database/sql"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -54,24 +52,7 @@ func enqueueForTest(t *testing.T, db *DB, ns []pinwatchd.Notification) []pinwatc
 // Retry-After put years away comes back to at most 15 minutes from now; and
 // the IDs of the rebuilt table are never reused.
 func TestMigrateOutbox(t *testing.T) {
-	ms, err := loadMigrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(ms, func(m migration) bool { return strings.HasSuffix(m.name, "_outbox.sql") })
-	if i < 0 {
-		t.Fatal("no _outbox.sql migration")
-	}
-	path := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open("sqlite", path+"?"+writePragmas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms[:i] {
-		if err := applyMigration(t.Context(), raw, m); err != nil {
-			t.Fatalf("apply %s: %v", m.name, err)
-		}
-	}
+	path, raw := openBefore(t, "_outbox.sql")
 	payload := func(target string) string {
 		return `{"Type":"opened","Alert":{"Target":"` + target + `","Kind":"pin_mismatch","Severity":"critical","Subject":"inline","State":"open"},"CreatedAt":"2026-03-01T12:00:00Z"}`
 	}

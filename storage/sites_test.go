@@ -1,10 +1,7 @@
 package storage
 
 import (
-	"database/sql"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/pinwatchd/pinwatchd"
@@ -14,24 +11,7 @@ import (
 // their addresses, each a site of no vantage, for the next node to take
 // over.
 func TestMigrateSites(t *testing.T) {
-	ms, err := loadMigrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(ms, func(m migration) bool { return strings.HasSuffix(m.name, "_shared.sql") })
-	if i < 0 {
-		t.Fatal("no _shared.sql migration")
-	}
-	path := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open("sqlite", path+"?"+writePragmas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms[:i] {
-		if err := applyMigration(t.Context(), raw, m); err != nil {
-			t.Fatalf("apply %s: %v", m.name, err)
-		}
-	}
+	path, raw := openBefore(t, "_shared.sql")
 	if _, err := raw.Exec(`INSERT INTO alerts (target, kind, subject, severity, addresses, state, message, resolve_reason, opened_at, channel, thread_ts)
 VALUES ('api', 'pin_mismatch', 'ios', 'critical', '["10.0.0.1:443","10.0.0.2:443"]', 'open', 'm', '', 100, '', ''),
        ('api', 'pinset_expiring', 'ios', 'warning', '[]', 'open', 'm', '', 100, '', '')`); err != nil {

@@ -1,10 +1,7 @@
 package storage
 
 import (
-	"context"
-	"database/sql"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -38,18 +35,8 @@ func withTLSA(o pinwatchd.Observation, res *pinwatchd.TLSAResult) pinwatchd.Obse
 // A database of the schema before the TLSA tables keeps its events (and
 // their notified mark) when it gains them, and its foreign keys still hold.
 func TestMigrateTLSAKeepsHistory(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, _ := loadMigrations()
-	ctx := context.Background()
-	for _, m := range ms[:len(ms)-1] {
-		if err := applyMigration(ctx, raw, m); err != nil {
-			t.Fatalf("migration %s: %v", m.name, err)
-		}
-	}
+	path, raw := openBefore(t, "_tlsa.sql")
+	ctx := t.Context()
 	for _, q := range []string{
 		`INSERT INTO addresses (id, target, address) VALUES (1, 'api', '127.0.0.1:443')`,
 		`INSERT INTO events (time, address_id, event, class, old_leaf_pin, new_leaf_pin, old_leaf_sha256,
