@@ -30,11 +30,11 @@ type Cert struct {
 
 // CertFromX509 records c. Times are UTC.
 func CertFromX509(c *x509.Certificate) Cert {
-	return CertFromX509Named(c, c.Subject.String(), c.Issuer.String())
+	return CertFromX509Named(c, NameString(&c.Subject), NameString(&c.Issuer))
 }
 
 // CertFromX509Named records c with its subject and issuer already turned
-// into strings (c.Subject.String(), c.Issuer.String()), for a caller that
+// into strings (NameString of c.Subject and c.Issuer), for a caller that
 // keeps the strings of names it sees often.
 func CertFromX509Named(c *x509.Certificate, subject, issuer string) Cert {
 	sum := sha256.Sum256(c.Raw)

@@ -28,7 +28,7 @@ const maxNames = 1024
 type caCertCache struct {
 	mu    sync.Mutex
 	m     map[[sha256.Size]byte]pinwatchd.Cert
-	names map[string]string // DER of a name → its String()
+	names map[string]string // DER of a name → its NameString
 }
 
 // record returns pinwatchd.CertFromX509(c), from the cache for a CA.
@@ -53,7 +53,7 @@ func (cc *caCertCache) record(c *x509.Certificate) pinwatchd.Cert {
 	return rc
 }
 
-// name returns n.String() for the name whose DER is raw.
+// name returns pinwatchd.NameString(n) for the name whose DER is raw.
 func (cc *caCertCache) name(raw []byte, n *pkix.Name) string {
 	cc.mu.Lock()
 	s, ok := cc.names[string(raw)]
@@ -61,7 +61,7 @@ func (cc *caCertCache) name(raw []byte, n *pkix.Name) string {
 	if ok {
 		return s
 	}
-	s = n.String()
+	s = pinwatchd.NameString(n)
 	cc.mu.Lock()
 	if cc.names == nil || len(cc.names) >= maxNames {
 		cc.names = make(map[string]string)
