@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,7 +38,7 @@ func ParsePinHeader(raw string) *pinwatchd.PinHeader {
 		maxAge                          int64
 		maxAgeText                      string // as written, for the note
 		maxAgeOK                        bool
-		seenPins                        = map[pinwatchd.Pin]bool{}
+		seenPins                        map[pinwatchd.Pin]bool // once there are many
 	)
 	for _, d := range dirs {
 		switch strings.ToLower(d.name) {
@@ -92,8 +93,7 @@ func ParsePinHeader(raw string) *pinwatchd.PinHeader {
 				errs.add(msg)
 				continue
 			}
-			if !seenPins[p] {
-				seenPins[p] = true
+			if !seenPin(h.Pins, &seenPins, p) {
 				h.Pins = append(h.Pins, p)
 			}
 		}
@@ -198,14 +198,38 @@ func decodePin(d directive) (pinwatchd.Pin, string) {
 	if len(d.value) > base64.StdEncoding.EncodedLen(sha256.Size) {
 		return pinwatchd.Pin{}, fmt.Sprintf("pin-sha256 %s is too long for a SHA-256 digest (%d characters, want 44)", quote(d.value), len(d.value))
 	}
-	b, err := base64.StdEncoding.DecodeString(d.value)
+	// Decoded on the stack: a header is parsed on every probe.
+	var src [44]byte
+	var dst [33]byte
+	n, err := base64.StdEncoding.Decode(dst[:], src[:copy(src[:], d.value)])
 	if err != nil {
 		return pinwatchd.Pin{}, fmt.Sprintf("pin-sha256 %s is not valid base64", quote(d.value))
 	}
-	if len(b) != sha256.Size {
-		return pinwatchd.Pin{}, fmt.Sprintf("pin-sha256 %s decodes to %d bytes, want 32", quote(d.value), len(b))
+	if n != sha256.Size {
+		return pinwatchd.Pin{}, fmt.Sprintf("pin-sha256 %s decodes to %d bytes, want 32", quote(d.value), n)
 	}
-	return pinwatchd.Pin(b), ""
+	return pinwatchd.Pin(dst[:sha256.Size]), ""
+}
+
+// seenPin reports whether p is among pins, the pins kept so far: by
+// looking through them while they are few (a header usually has two or
+// three), else in *seen, which it builds and keeps up to date.
+func seenPin(pins []pinwatchd.Pin, seen *map[pinwatchd.Pin]bool, p pinwatchd.Pin) bool {
+	const few = 16
+	if len(pins) < few {
+		return slices.Contains(pins, p)
+	}
+	if *seen == nil {
+		*seen = make(map[pinwatchd.Pin]bool, 2*len(pins))
+		for _, q := range pins {
+			(*seen)[q] = true
+		}
+	}
+	if (*seen)[p] {
+		return true
+	}
+	(*seen)[p] = true
+	return false
 }
 
 // directive is one `name[=value]` of a header, value unquoted.
@@ -225,7 +249,8 @@ type directive struct {
 // grammar is reported to errs and skipped; an unterminated quoted-string
 // ends the header. One pass, linear in len(s).
 func splitDirectives(s string, errs *problems) []directive {
-	var dirs []directive
+	// One allocation: a directive ends at a ';' or at the end.
+	dirs := make([]directive, 0, min(strings.Count(s, ";")+1, 64))
 	i := 0
 	for i < len(s) {
 		i = skipOWS(s, i)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -200,6 +201,28 @@ func TestParsePinHeaderLarge(t *testing.T) {
 	}
 	if got := pinStrings(h.Pins); got[0] != want[0] || got[len(got)-1] != want[len(want)-1] {
 		t.Errorf("pins out of order: first %s last %s", got[0], got[len(got)-1])
+	}
+}
+
+func TestParsePinHeaderManyDuplicates(t *testing.T) {
+	// Forty distinct pins, each written three times in turn: duplicates
+	// are dropped whether the header has few pins so far or many.
+	var b strings.Builder
+	b.WriteString("max-age=600")
+	var want []string
+	for round := range 3 {
+		for i := range 40 {
+			var p pinwatchd.Pin
+			p[0] = byte(i + 1)
+			if round == 0 {
+				want = append(want, p.String())
+			}
+			fmt.Fprintf(&b, "; pin-sha256=%q", p.String())
+		}
+	}
+	h := ParsePinHeader(b.String())
+	if got := pinStrings(h.Pins); !slices.Equal(got, want) {
+		t.Errorf("pins = %d %v, want the 40 distinct ones in order", len(got), got)
 	}
 }
 
