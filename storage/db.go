@@ -22,9 +22,12 @@ var ErrReadOnly = errors.New("database is open read-only")
 // reaches one pooled connection only, so they live in the DSN). _txlock
 // makes every transaction BEGIN IMMEDIATE: it takes the write lock at the
 // start, where busy_timeout applies, instead of failing with SQLITE_BUSY
-// when a read upgrades to a write.
+// when a read upgrades to a write. temp_store(MEMORY) keeps statement
+// journals in memory: every multi-row write to a STRICT table inside a
+// transaction has one, and past 64 KiB (the span extensions of every
+// commit) SQLite spilled it to a new file in /var/tmp each time.
 const writePragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-	"&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	"&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 
 // readPragmas are applied to the read connections of a read-write DB. The
 // file is already in WAL mode (the write connection migrated it first);

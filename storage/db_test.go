@@ -28,6 +28,11 @@ func TestOpenMigratesAndReopens(t *testing.T) {
 	if err := db.read.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
 	}
+	// Statement journals stay in memory (no file in /var/tmp per commit).
+	var temp int
+	if err := db.write.QueryRowContext(t.Context(), "PRAGMA temp_store").Scan(&temp); err != nil || temp != 2 {
+		t.Fatalf("temp_store of the write connection = %d, %v; want 2 (MEMORY)", temp, err)
+	}
 	p := testpki.New(t)
 	record(t, db, okObs("api", "127.0.0.1:443", t0, pkiChain(p.Leaf, p.Intermediate, p.Root)))
 	if err := db.Close(); err != nil {
