@@ -58,15 +58,7 @@ WHERE e.notified = 0 AND e.event = 'chain_changed'`
 // recorded, yields none (no error). It reads a committed snapshot and is
 // safe for concurrent use.
 func (db *DB) PendingEvents(ctx context.Context, target string) ([]pinwatchd.Event, error) {
-	var (
-		rows *sql.Rows
-		err  error
-	)
-	if db.pendingEvents != nil {
-		rows, err = db.pendingEvents.QueryContext(ctx, target)
-	} else {
-		rows, err = db.read.QueryContext(ctx, pendingEventsSQL, target)
-	}
+	rows, err := db.reads.pendingEvents.queryContext(ctx, db.read, target)
 	if err != nil {
 		return nil, fmt.Errorf("read events to announce of %s from %s: %w", target, db.path, err)
 	}

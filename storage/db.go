@@ -56,10 +56,7 @@ type DB struct {
 	read  *sql.DB
 	write *sql.DB // nil when read-only
 
-	// pendingEvents is PendingEvents' query, prepared on the read pool
-	// (nil when read-only): every daemon round runs it.
-	pendingEvents *sql.Stmt
-	reads         *readStatements // prepared on first use
+	reads *readStatements // prepared on first use
 
 	wmu     sync.Mutex // serialises writes; guards the caches below
 	stmts   *statements
@@ -146,10 +143,6 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	if db.pendingEvents, err = db.read.PrepareContext(ctx, pendingEventsSQL); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open database %s: prepare the query of events to announce: %w", path, err)
-	}
 	return db, nil
 }
 
@@ -207,9 +200,6 @@ func (db *DB) Close() error {
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	var errs []error
-	if db.pendingEvents != nil {
-		errs = append(errs, db.pendingEvents.Close())
-	}
 	errs = append(errs, db.reads.close())
 	if db.read != nil {
 		errs = append(errs, db.read.Close())

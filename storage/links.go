@@ -29,8 +29,18 @@ WHERE l.position = 0
 // verified). A prober given them does not check those signatures again
 // (monitor.Prober.KnownSignatures): `check --record` re-verifies an
 // unchanged fleet at the cost of its handshakes.
+//
+// On a writable database it reads through the write connection (waiting
+// for a write in progress): `check --record` reads the links, probes and
+// records, and so opens no read connection at all.
 func (db *DB) VerifiedLinks(ctx context.Context) ([]VerifiedLink, error) {
-	rows, err := db.read.QueryContext(ctx, VerifiedLinksSQL)
+	pool := db.read
+	if db.write != nil {
+		db.wmu.Lock()
+		defer db.wmu.Unlock()
+		pool = db.write
+	}
+	rows, err := pool.QueryContext(ctx, VerifiedLinksSQL)
 	if err != nil {
 		return nil, fmt.Errorf("read verified chains from %s: %w", db.path, err)
 	}

@@ -224,6 +224,7 @@ func (l *lazyStmt) close() error {
 type readStatements struct {
 	openAlerts, failureCounts, nameState lazyStmt
 	pendingTargets                       lazyStmt // once per group commit
+	pendingEvents                        lazyStmt // every daemon round
 }
 
 func newReadStatements() *readStatements {
@@ -232,9 +233,10 @@ func newReadStatements() *readStatements {
 		failureCounts:  lazyStmt{query: failureCountsSQL},
 		nameState:      lazyStmt{query: nameStateSQL},
 		pendingTargets: lazyStmt{query: pendingTargetsSQL},
+		pendingEvents:  lazyStmt{query: pendingEventsSQL},
 	}
 }
 
 func (r *readStatements) close() error {
-	return errors.Join(r.openAlerts.close(), r.failureCounts.close(), r.nameState.close(), r.pendingTargets.close())
+	return errors.Join(r.openAlerts.close(), r.failureCounts.close(), r.nameState.close(), r.pendingTargets.close(), r.pendingEvents.close())
 }
