@@ -1,11 +1,8 @@
 package storagetest
 
 import (
-	"fmt"
 	"testing"
 	"time"
-
-	"github.com/pinwatchd/pinwatchd"
 )
 
 var growthChecks = []check{
@@ -20,17 +17,7 @@ var growthChecks = []check{
 func checkUnchangedProbesDoNotGrow(t *testing.T, newDB Factory) {
 	const targets, rounds = 200, 20
 	db := newDB(t)
-	root := fakeCert("root", "root", t0.Add(10*365*24*time.Hour), 0)
-	inter := fakeCert("intermediate", "root", t0.Add(5*365*24*time.Hour), 0)
-	obs := make([]pinwatchd.Observation, targets)
-	for i := range obs {
-		name := fmt.Sprintf("target-%03d", i)
-		leaf := fakeCert(name, "intermediate", t0.Add(90*24*time.Hour), byte(i%250+1))
-		obs[i] = okObs(name, fmt.Sprintf("10.0.%d.%d:443", i/256, i%256), t0,
-			chain{served: []pinwatchd.Cert{leaf, inter}, verified: []pinwatchd.Cert{leaf, inter, root}})
-		obs[i].StrictTransportSecurity = &pinwatchd.HSTSHeader{Raw: "max-age=31536000", MaxAge: 31536000, Valid: true}
-		obs[i].Vantage = "eu-west-1" // as the daemon records them (SPEC §14)
-	}
+	obs := benchFleet(targets) // one vantage, as the daemon records them (SPEC §14)
 	record(t, db.Store, obs...)
 	record(t, db.Store, obs...) // the first extension of every span
 	before := db.Size(t)
