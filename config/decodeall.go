@@ -31,13 +31,30 @@ func decodeAll(doc []byte, source string) (*Config, []Problem, error) {
 		}
 		return ix
 	}
-	work := bytes.Clone(doc)
+	// work is doc until a bad value has to be blanked out of it.
+	work := doc
+	unmarshalers := mayHoldDate(doc)
+	targets, pinsets := bytes.Count(doc, []byte("[[target]]")), bytes.Count(doc, []byte("[[pinset]]"))
 	var probs []Problem
 	for range maxDecodeRetries {
 		c := Default()
+		// Room for every table, so that decoding does not copy them as
+		// the arrays grow.
+		if targets > 0 {
+			c.TargetConfigs = make([]TargetConfig, 0, targets)
+		}
+		if pinsets > 0 {
+			c.PinSets = make([]PinSetConfig, 0, pinsets)
+		}
 		dec := toml.NewDecoder(bytes.NewReader(work))
 		dec.DisallowUnknownFields()
-		dec.EnableUnmarshalerInterface() // Date takes a TOML local date too
+		if unmarshalers {
+			// Date takes a TOML local date too, through UnmarshalTOML;
+			// go-toml then asks every value whether it has the method
+			// (a sixth of decoding 10,000 targets), so only when a date
+			// can be there.
+			dec.EnableUnmarshalerInterface()
+		}
 		err := dec.Decode(c)
 		if err == nil {
 			if len(probs) > 0 {
@@ -61,6 +78,7 @@ func decodeAll(doc []byte, source string) (*Config, []Problem, error) {
 		case errors.As(err, &de):
 			probs = append(probs, index().problem(de))
 			line, col := de.Position()
+			work = own(work, doc)
 			if !blankValueAt(work, index().offset(line, col)) {
 				return nil, probs, nil
 			}
@@ -83,6 +101,7 @@ func decodeAll(doc []byte, source string) (*Config, []Problem, error) {
 				p.key = index().find(strings.Split(stripIndices(p.key), "."), at.line, at.col)
 				p.Path = displayPath(p.key, index().nameOf)
 				probs = append(probs, p)
+				work = own(work, doc)
 				if !blankValueAt(work, index().offset(at.line, at.col)) {
 					return nil, probs, nil
 				}
@@ -90,6 +109,22 @@ func decodeAll(doc []byte, source string) (*Config, []Problem, error) {
 		}
 	}
 	return nil, probs, nil
+}
+
+// mayHoldDate reports whether doc can set a Date (the key expires, which
+// a quoted key could also spell with escapes). Only Date implements
+// go-toml's Unmarshaler.
+func mayHoldDate(doc []byte) bool {
+	return bytes.Contains(doc, []byte("expires")) || bytes.Contains(doc, []byte(`\u`)) || bytes.Contains(doc, []byte(`\U`))
+}
+
+// own returns work as a copy of doc that blanking may change: doc itself
+// is the caller's.
+func own(work, doc []byte) []byte {
+	if len(work) > 0 && len(doc) > 0 && &work[0] == &doc[0] {
+		return bytes.Clone(doc)
+	}
+	return work
 }
 
 // offset converts a 1-based line and column to a byte offset of the

@@ -267,9 +267,9 @@ func (v *validator) targets() {
 			names = append(names, ps.Name)
 		}
 	}
-	first := map[string]int{}
+	first := make(map[string]int, len(c.TargetConfigs))
 	for i, t := range c.TargetConfigs {
-		key := fmt.Sprintf("target[%d]", i)
+		key := "target[" + strconv.Itoa(i) + "]"
 		if j, dup := first[t.Name]; dup && t.Name != "" {
 			v.add(key+".name", "duplicate target name %q; first defined as target[%d]", t.Name, j)
 		} else if t.Name == "" {
