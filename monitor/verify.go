@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -50,14 +51,14 @@ func (p *Prober) verifyWithin(ctx context.Context, t *pinwatchd.Target, peer []*
 		return v, nil, nil
 	}
 	key := verdictKey(t.CAFile, served)
-	d, err := p.verdict(ctx, key, peer, roots, now, budget)
+	d, err := p.verdict(ctx, key, peer, served, roots, now, budget)
 	if err != nil {
 		return v, nil, err
 	}
 	if d.reason != "" && more != nil {
 		// Not anchored in the ca_file alone: try the system roots too,
 		// cached apart so the two verdicts do not evict each other.
-		if d, err = p.verdict(ctx, sha256.Sum256(append(key[:], "+system"...)), peer, more(), now, budget); err != nil {
+		if d, err = p.verdict(ctx, sha256.Sum256(append(key[:], "+system"...)), peer, served, more(), now, budget); err != nil {
 			return v, nil, err
 		}
 	}
@@ -67,12 +68,12 @@ func (p *Prober) verifyWithin(ctx context.Context, t *pinwatchd.Target, peer []*
 
 // verdict returns the cached verdict of peer against roots, building it on
 // a miss within budget.
-func (p *Prober) verdict(ctx context.Context, key [sha256.Size]byte, peer []*x509.Certificate, roots *x509.CertPool, now time.Time, budget *sigBudget) (*verdict, error) {
+func (p *Prober) verdict(ctx context.Context, key [sha256.Size]byte, peer []*x509.Certificate, served []pinwatchd.Cert, roots *x509.CertPool, now time.Time, budget *sigBudget) (*verdict, error) {
 	if d, ok := p.verdicts.get(key, roots, now); ok {
 		return d, nil
 	}
 	fresh := budget.full()
-	d, err := p.verdicts.build(ctx, peer, roots, now, budget, p.KnownSignatures)
+	d, err := p.verdicts.build(ctx, peer, servedSums(served, peer), roots, now, budget, p.KnownSignatures)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func (p *Prober) verdict(ctx context.Context, key [sha256.Size]byte, peer []*x50
 // served certificate is expired or not yet valid, at instants when they are
 // valid, as far as budget allows. Signatures in known are not checked again
 // (see verifyChains).
-func (c *verdictCache) build(ctx context.Context, peer []*x509.Certificate, roots *x509.CertPool, now time.Time, budget *sigBudget, known map[SignatureLink]struct{}) (*verdict, error) {
+func (c *verdictCache) build(ctx context.Context, peer []*x509.Certificate, sums [][sha256.Size]byte, roots *x509.CertPool, now time.Time, budget *sigBudget, known map[SignatureLink]struct{}) (*verdict, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -102,7 +103,7 @@ func (c *verdictCache) build(ctx context.Context, peer []*x509.Certificate, root
 		d.reason, d.limited = tooCostly(peer, e), true
 		return d, nil
 	}
-	chains, err := c.verifyChains(peer, opts, known)
+	chains, err := c.verifyChains(peer, sums, opts, known)
 	if err != nil && !allValidAt(peer, now) {
 		opts.Intermediates = intermediates(peer)
 		for i, at := range validInstants(peer) {
@@ -248,6 +249,22 @@ func (c *verdictCache) anchor(cert *x509.Certificate) *pinwatchd.Cert {
 }
 
 // verdictKey identifies a served chain verified with a target's CA file.
+// servedSums returns the SHA-256 of each certificate of peer from their
+// recorded forms served (hexadecimal), so that verification does not hash
+// the DER again; nil when served does not match peer.
+func servedSums(served []pinwatchd.Cert, peer []*x509.Certificate) [][sha256.Size]byte {
+	if len(served) != len(peer) {
+		return nil
+	}
+	sums := make([][sha256.Size]byte, len(served))
+	for i := range served {
+		if n, err := hex.Decode(sums[i][:], []byte(served[i].SHA256)); err != nil || n != sha256.Size {
+			return nil
+		}
+	}
+	return sums
+}
+
 func verdictKey(caFile string, served []pinwatchd.Cert) [sha256.Size]byte {
 	b := make([]byte, 0, len(caFile)+1+len(served)*64)
 	b = append(b, caFile...)

@@ -117,10 +117,12 @@ func estimatePath(peer []*x509.Certificate, at time.Time, twoStep bool) pathEsti
 	}
 	w.walk(leaf, []*x509.Certificate{leaf})
 	e := pathEstimate{checks: w.considered, cost: time.Duration(w.considered)*w.keyCost + time.Duration(w.steps)*anchorCheckCost}
-	if twoStep && servedIssuer(peer, at) != nil {
-		// Roots first, the issuer's own chain, the leaf against the issuer,
-		// and Verify itself when the two steps cannot answer.
-		e = e.add(e).add(pathEstimate{checks: 1, cost: sigCheckCost(servedIssuer(peer, at).PublicKey) + anchorCheckCost})
+	if twoStep {
+		if i := servedIssuer(peer, at); i >= 0 {
+			// Roots first, the issuer's own chain, the leaf against the
+			// issuer, and Verify itself when the two steps cannot answer.
+			e = e.add(e).add(pathEstimate{checks: 1, cost: sigCheckCost(peer[i].PublicKey) + anchorCheckCost})
+		}
 	}
 	return e
 }

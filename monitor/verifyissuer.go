@@ -58,8 +58,11 @@ type SignatureLink struct {
 // to its served issuer is in known skips the second step's signature check
 // (a third of a probe's CPU when the issuer's chain is cached); the
 // issuer's own chain and every time-dependent check are done as before.
-func (c *verdictCache) verifyChains(peer []*x509.Certificate, opts x509.VerifyOptions, known map[SignatureLink]struct{}) ([][]*x509.Certificate, error) {
-	if chain := c.viaIssuer(peer, opts, known); chain != nil {
+//
+// sums holds the SHA-256 of each certificate of peer when the caller has
+// them already (nil: computed here as needed).
+func (c *verdictCache) verifyChains(peer []*x509.Certificate, sums [][sha256.Size]byte, opts x509.VerifyOptions, known map[SignatureLink]struct{}) ([][]*x509.Certificate, error) {
+	if chain := c.viaIssuer(peer, sums, opts, known); chain != nil {
 		return [][]*x509.Certificate{chain}, nil
 	}
 	opts.Intermediates = intermediates(peer)
@@ -92,26 +95,32 @@ func unknownAuthority(err error) bool {
 
 // viaIssuer returns the verified chain of peer built in two steps, or nil
 // when that cannot be done or might differ from Verify's first chain.
-func (c *verdictCache) viaIssuer(peer []*x509.Certificate, opts x509.VerifyOptions, known map[SignatureLink]struct{}) []*x509.Certificate {
-	issuer := servedIssuer(peer, opts.CurrentTime)
-	if issuer == nil {
+func (c *verdictCache) viaIssuer(peer []*x509.Certificate, sums [][sha256.Size]byte, opts x509.VerifyOptions, known map[SignatureLink]struct{}) []*x509.Certificate {
+	at := servedIssuer(peer, opts.CurrentTime)
+	if at < 0 {
 		return nil
 	}
-	leaf := peer[0]
+	if len(sums) != len(peer) {
+		sums = make([][sha256.Size]byte, len(peer))
+		for i, p := range peer {
+			sums[i] = sha256.Sum256(p.Raw)
+		}
+	}
+	leaf, issuer := peer[0], peer[at]
 	// Verify tries the roots first: a chain through them alone would be its
 	// first answer. Without a root named as the leaf's issuer this costs no
 	// signature check.
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: opts.Roots, CurrentTime: opts.CurrentTime}); !unknownAuthority(err) {
 		return nil
 	}
-	ic := c.issuerChain(issuer, peer[1:], opts)
+	ic := c.issuerChain(issuer, sums[at], sums[1:], peer[1:], opts)
 	if ic == nil {
 		return nil
 	}
 	// servedIssuer checked that both are valid at opts.CurrentTime: all a
 	// known link leaves to check.
 	if len(known) > 0 {
-		if _, ok := known[SignatureLink{sha256.Sum256(leaf.Raw), ic.issuerSum}]; ok {
+		if _, ok := known[SignatureLink{sums[0], ic.issuerSum}]; ok {
 			return append([]*x509.Certificate{leaf}, ic.chain...)
 		}
 	}
@@ -122,45 +131,47 @@ func (c *verdictCache) viaIssuer(peer []*x509.Certificate, opts x509.VerifyOptio
 	return append([]*x509.Certificate{leaf}, ic.chain...)
 }
 
-// servedIssuer returns the served certificate the two-step check would
-// verify the leaf against at time at, or nil when the chain's shape rules
-// the two-step check out. It checks no signature.
-func servedIssuer(peer []*x509.Certificate, at time.Time) *x509.Certificate {
+// servedIssuer returns the index in peer of the served certificate the
+// two-step check would verify the leaf against at time at, or -1 when the
+// chain's shape rules the two-step check out. It checks no signature.
+func servedIssuer(peer []*x509.Certificate, at time.Time) int {
 	if platformVerifier || len(peer) < 2 || !allValidAt(peer, at) {
-		return nil
+		return -1
 	}
 	leaf := peer[0]
-	var issuer *x509.Certificate
-	for _, p := range peer[1:] {
+	found := -1
+	for i, p := range peer[1:] {
 		if bytes.Equal(p.RawSubject, leaf.RawIssuer) {
-			if issuer != nil {
-				return nil // Verify might take either
+			if found >= 0 {
+				return -1 // Verify might take either
 			}
-			issuer = p
+			found = i + 1
 		}
+	}
+	if found < 0 {
+		return -1
 	}
 	// Verify checks an intermediate's CA flag, which the second step (the
 	// issuer as a root) would not.
-	if issuer == nil || !issuer.BasicConstraintsValid || !issuer.IsCA || bytes.Equal(issuer.Raw, leaf.Raw) || policyConstrained(issuer) {
-		return nil
+	if issuer := peer[found]; !issuer.BasicConstraintsValid || !issuer.IsCA || bytes.Equal(issuer.Raw, leaf.Raw) || policyConstrained(issuer) {
+		return -1
 	}
-	return issuer
+	return found
 }
 
 // issuerChain returns the verified chain of issuer with the served
 // certificates rest as intermediates, from the cache when it holds one for
 // the same certificates and pool at opts.CurrentTime; nil when it does not
 // verify or holds a constraint the two-step check would apply differently.
-func (c *verdictCache) issuerChain(issuer *x509.Certificate, rest []*x509.Certificate, opts x509.VerifyOptions) *issuerChain {
+// issuerSum and restSums are the SHA-256 of issuer and of each of rest.
+func (c *verdictCache) issuerChain(issuer *x509.Certificate, issuerSum [sha256.Size]byte, restSums [][sha256.Size]byte, rest []*x509.Certificate, opts x509.VerifyOptions) *issuerChain {
 	now := opts.CurrentTime
-	h := sha256.New()
-	for _, r := range rest {
-		sum := sha256.Sum256(r.Raw)
-		h.Write(sum[:])
+	buf := make([]byte, 0, (len(restSums)+1)*sha256.Size)
+	for _, sum := range restSums {
+		buf = append(buf, sum[:]...)
 	}
-	h.Write(issuer.Raw)
-	var key [sha256.Size]byte
-	h.Sum(key[:0])
+	buf = append(buf, issuerSum[:]...)
+	key := sha256.Sum256(buf)
 
 	c.mu.Lock()
 	e, ok := c.issuers.m[key]
@@ -182,7 +193,7 @@ func (c *verdictCache) issuerChain(issuer *x509.Certificate, rest []*x509.Certif
 			return nil
 		}
 	}
-	e = &issuerChain{roots: opts.Roots, chain: chain, pool: x509.NewCertPool(), issuerSum: sha256.Sum256(issuer.Raw)}
+	e = &issuerChain{roots: opts.Roots, chain: chain, pool: x509.NewCertPool(), issuerSum: issuerSum}
 	e.from, e.until = validity(chain)
 	e.pool.AddCert(issuer)
 	c.mu.Lock()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pinwatchd/pinwatchd"
 	"github.com/pinwatchd/pinwatchd/internal/testpki"
 )
 
@@ -126,12 +127,23 @@ func TestVerifyChainsMatchesVerify(t *testing.T) {
 			}
 			// Last with every served link known, as after a recorded
 			// verification: no verdict may change.
-			for _, round := range []string{"cold", "warm", "known links"} {
-				var known map[SignatureLink]struct{}
-				if round == "known links" {
+			// The last round takes the digests from the recorded chain, as
+			// a probe does.
+			for _, round := range []string{"cold", "warm", "known links", "recorded digests"} {
+				var (
+					known map[SignatureLink]struct{}
+					sums  [][sha256.Size]byte
+				)
+				if round == "known links" || round == "recorded digests" {
 					known = linksOf(tc.peer)
 				}
-				got, err := c.verifyChains(tc.peer, opts, known)
+				if round == "recorded digests" {
+					sums = servedSums(recorded(tc.peer), tc.peer)
+					if sums == nil {
+						t.Fatal("servedSums refused the recorded chain")
+					}
+				}
+				got, err := c.verifyChains(tc.peer, sums, opts, known)
 				if (err == nil) != (wantErr == nil) {
 					t.Fatalf("%s cache: verifyChains error %v, Verify error %v", round, err, wantErr)
 				}
@@ -170,19 +182,50 @@ func TestKnownSignatureIsNotCheckedAgain(t *testing.T) {
 	peer := []*x509.Certificate{&broken, pki.Intermediate.Cert}
 	opts.Intermediates = poolOf(peer[1:]...)
 	var c verdictCache
-	if _, err := c.verifyChains(peer, opts, nil); err == nil {
+	if _, err := c.verifyChains(peer, nil, opts, nil); err == nil {
 		t.Fatal("a leaf with a broken signature verified without a known link")
 	}
 	other := pki.Intermediate.Leaf(t, testpki.Options{CommonName: "other.localhost", DNSNames: []string{"other.localhost"}})
-	if _, err := c.verifyChains(peer, opts, linksOf([]*x509.Certificate{other.Cert, pki.Intermediate.Cert})); err == nil {
+	if _, err := c.verifyChains(peer, nil, opts, linksOf([]*x509.Certificate{other.Cert, pki.Intermediate.Cert})); err == nil {
 		t.Fatal("another leaf's link vouched for this one")
 	}
-	got, err := c.verifyChains(peer, opts, map[SignatureLink]struct{}{{sha256.Sum256(broken.Raw), sha256.Sum256(pki.Intermediate.Cert.Raw)}: {}})
+	if _, err := c.verifyChains(peer, servedSums(recorded([]*x509.Certificate{other.Cert, pki.Intermediate.Cert}), peer), opts, linksOf(peer)); err == nil {
+		t.Fatal("digests of another chain vouched for this one")
+	}
+	got, err := c.verifyChains(peer, nil, opts, map[SignatureLink]struct{}{{sha256.Sum256(broken.Raw), sha256.Sum256(pki.Intermediate.Cert.Raw)}: {}})
 	if err != nil {
 		t.Fatalf("with its link known: %v", err)
 	}
 	if len(got) != 1 || !sameChain(got[0], []*x509.Certificate{&broken, pki.Intermediate.Cert, pki.Root.Cert}) {
 		t.Fatalf("chain %v, want leaf, intermediate, root", names(got[0]))
+	}
+}
+
+// recorded returns the recorded form of each certificate of peer.
+func recorded(peer []*x509.Certificate) []pinwatchd.Cert {
+	out := make([]pinwatchd.Cert, len(peer))
+	for i, c := range peer {
+		out[i] = pinwatchd.CertFromX509(c)
+	}
+	return out
+}
+
+// TestServedSums: the digests come from the recorded chain only when it
+// is the served one, certificate for certificate.
+func TestServedSums(t *testing.T) {
+	pki := testpki.New(t)
+	peer := []*x509.Certificate{pki.Leaf.Cert, pki.Intermediate.Cert}
+	sums := servedSums(recorded(peer), peer)
+	if len(sums) != 2 || sums[0] != sha256.Sum256(peer[0].Raw) || sums[1] != sha256.Sum256(peer[1].Raw) {
+		t.Fatalf("servedSums = %x, want the SHA-256 of each DER", sums)
+	}
+	if got := servedSums(recorded(peer[:1]), peer); got != nil {
+		t.Errorf("a shorter record gave digests %x", got)
+	}
+	bad := recorded(peer)
+	bad[1].SHA256 = "zz" + bad[1].SHA256[2:]
+	if got := servedSums(bad, peer); got != nil {
+		t.Errorf("a record with a malformed digest gave digests %x", got)
 	}
 }
 
