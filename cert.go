@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -122,9 +123,27 @@ func unescapeDN(v string) string {
 func KeyType(pub any) string {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
-		return fmt.Sprintf("RSA-%d", k.N.BitLen())
+		switch n := k.N.BitLen(); n {
+		case 2048:
+			return "RSA-2048"
+		case 3072:
+			return "RSA-3072"
+		case 4096:
+			return "RSA-4096"
+		default:
+			return "RSA-" + strconv.Itoa(n)
+		}
 	case *ecdsa.PublicKey:
-		return "ECDSA " + k.Curve.Params().Name
+		switch name := k.Curve.Params().Name; name {
+		case "P-256":
+			return "ECDSA P-256"
+		case "P-384":
+			return "ECDSA P-384"
+		case "P-521":
+			return "ECDSA P-521"
+		default:
+			return "ECDSA " + name
+		}
 	case ed25519.PublicKey:
 		return "Ed25519"
 	}

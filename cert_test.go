@@ -184,10 +184,15 @@ func TestKeyType(t *testing.T) {
 		pub  any
 		want string
 	}{
+		{rsaKey(1024), "RSA-1024"},
 		{rsaKey(2048), "RSA-2048"},
+		{rsaKey(3072), "RSA-3072"},
 		{rsaKey(4096), "RSA-4096"},
+		{rsaKey(8192), "RSA-8192"},
+		{&ecdsa.PublicKey{Curve: elliptic.P224()}, "ECDSA P-224"},
 		{&ecdsa.PublicKey{Curve: elliptic.P256()}, "ECDSA P-256"},
 		{&ecdsa.PublicKey{Curve: elliptic.P384()}, "ECDSA P-384"},
+		{&ecdsa.PublicKey{Curve: elliptic.P521()}, "ECDSA P-521"},
 		{ed25519.PublicKey(make([]byte, ed25519.PublicKeySize)), "Ed25519"},
 	}
 	for _, tt := range tests {

@@ -21,10 +21,10 @@ const maxNames = 1024
 // quarter of what recording a probe's chain did. Leaves are not kept: each
 // is served by few endpoints, and a fleet has as many as it has targets.
 //
-// For leaves it keeps the strings of distinguished names instead (up to
-// maxNames, by their DER): a leaf's issuer is the name of one of few CAs,
-// and turning a name into a string costs more than the rest of a leaf's
-// recorded form.
+// For leaves it keeps the strings of their issuers' names instead (up to
+// maxNames, by their DER): a leaf's issuer is the name of one of few CAs.
+// A leaf's own subject is as unique as the leaf, so it is formatted each
+// time rather than kept.
 type caCertCache struct {
 	mu    sync.Mutex
 	m     map[[sha256.Size]byte]pinwatchd.Cert
@@ -34,7 +34,7 @@ type caCertCache struct {
 // record returns pinwatchd.CertFromX509(c), from the cache for a CA.
 func (cc *caCertCache) record(c *x509.Certificate) pinwatchd.Cert {
 	if !c.IsCA {
-		return pinwatchd.CertFromX509Named(c, cc.name(c.RawSubject, &c.Subject), cc.name(c.RawIssuer, &c.Issuer))
+		return pinwatchd.CertFromX509Named(c, pinwatchd.NameString(&c.Subject), cc.name(c.RawIssuer, &c.Issuer))
 	}
 	key := sha256.Sum256(c.Raw)
 	cc.mu.Lock()
