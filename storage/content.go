@@ -116,7 +116,7 @@ func (r *recorder) ensureChain(certs []pinwatchd.Cert, k chainKey) (sql.NullInt6
 		return sql.NullInt64{Int64: id, Valid: true}, nil
 	}
 	var id int64
-	err := r.st.get(r.db.stmts.chainSelect).QueryRowContext(r.ctx, k.hash[:]).Scan(&id)
+	err := r.st.queryRow(r.db.stmts.chainSelect, k.hash[:]).Scan(&id)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		for i := range certs {
@@ -124,12 +124,11 @@ func (r *recorder) ensureChain(certs []pinwatchd.Cert, k chainKey) (sql.NullInt6
 				return sql.NullInt64{}, err
 			}
 		}
-		if err := r.st.get(r.db.stmts.chainInsert).QueryRowContext(r.ctx, k.hash[:]).Scan(&id); err != nil {
+		if err := r.st.queryRow(r.db.stmts.chainInsert, k.hash[:]).Scan(&id); err != nil {
 			return sql.NullInt64{}, fmt.Errorf("store chain: %w", err)
 		}
-		ins := r.st.get(r.db.stmts.chainCertInsert)
 		for i := range certs {
-			if _, err := ins.ExecContext(r.ctx, id, i, certs[i].SHA256); err != nil {
+			if _, err := r.st.exec(r.db.stmts.chainCertInsert, id, i, certs[i].SHA256); err != nil {
 				return sql.NullInt64{}, fmt.Errorf("store chain: certificate %d: %w", i, err)
 			}
 		}
@@ -149,7 +148,7 @@ func (r *recorder) ensureCert(c *pinwatchd.Cert) error {
 	}
 	if len(c.DER) == 0 {
 		var one int
-		err := r.st.get(r.db.stmts.certExists).QueryRowContext(r.ctx, c.SHA256).Scan(&one)
+		err := r.st.queryRow(r.db.stmts.certExists, c.SHA256).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("certificate %s (%s) has no DER and is not stored yet", c.SHA256, c.Label())
 		}
@@ -161,7 +160,7 @@ func (r *recorder) ensureCert(c *pinwatchd.Cert) error {
 		if hex.EncodeToString(sum[:]) != c.SHA256 {
 			return fmt.Errorf("certificate %s (%s): its DER hashes to %x", c.SHA256, c.Label(), sum)
 		}
-		_, err := r.st.get(r.db.stmts.certInsert).ExecContext(r.ctx, c.SHA256, c.DER, c.Subject, c.Issuer,
+		_, err := r.st.exec(r.db.stmts.certInsert, c.SHA256, c.DER, c.Subject, c.Issuer,
 			c.Serial, c.NotBefore.Unix(), c.NotAfter.Unix(), c.Pin.String(), c.IsCA, c.KeyType)
 		if err != nil {
 			return fmt.Errorf("store certificate %s: %w", c.SHA256, err)
@@ -182,9 +181,9 @@ func (r *recorder) ensureHeader(v headerValue) (sql.NullInt64, error) {
 		return sql.NullInt64{Int64: id, Valid: true}, nil
 	}
 	var id int64
-	err := r.st.get(r.db.stmts.headerSelect).QueryRowContext(r.ctx, v.hash[:]).Scan(&id)
+	err := r.st.queryRow(r.db.stmts.headerSelect, v.hash[:]).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = r.st.get(r.db.stmts.headerInsert).QueryRowContext(r.ctx, v.hash[:], v.kind, string(v.parsed)).Scan(&id)
+		err = r.st.queryRow(r.db.stmts.headerInsert, v.hash[:], v.kind, string(v.parsed)).Scan(&id)
 	}
 	if err != nil {
 		return sql.NullInt64{}, fmt.Errorf("store %s header: %w", v.kind, err)
@@ -196,7 +195,7 @@ func (r *recorder) ensureHeader(v headerValue) (sql.NullInt64, error) {
 // classifyAgainst compares cur with the stored chains of a previous
 // successful span, as pinwatchd.ClassifyChange does.
 func (r *recorder) classifyAgainst(servedID, verifiedID sql.NullInt64, cur *pinwatchd.Observation) (pinwatchd.ChangeClass, *pinwatchd.Cert, bool, error) {
-	rows, err := r.st.get(r.db.stmts.chainLeafAndAnchors).QueryContext(r.ctx, servedID, verifiedID)
+	rows, err := r.st.query(r.db.stmts.chainLeafAndAnchors, servedID, verifiedID)
 	if err != nil {
 		return "", nil, false, fmt.Errorf("load previous chain: %w", err)
 	}

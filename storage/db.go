@@ -139,10 +139,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.read.SetMaxOpenConns(maxReaders)
 	db.read.SetMaxIdleConns(maxReaders)
-	if db.stmts, err = prepare(ctx, write); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
-	}
+	db.stmts = newStatements()
 	return db, nil
 }
 

@@ -108,7 +108,7 @@ func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
 	for _, id := range whole {
 		ra.latest[id] = nil
 	}
-	rows, err := r.st.get(r.db.stmts.latestSpans).QueryContext(r.ctx, idList(whole))
+	rows, err := r.st.query(r.db.stmts.latestSpans, idList(whole))
 	if err != nil {
 		return fmt.Errorf("read latest spans: %w", err)
 	}
@@ -134,7 +134,7 @@ func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
 // print (or that have no span), to be read whole.
 func (ra *readAhead) readPrints(r *recorder, ids []int64) ([]int64, error) {
 	ra.prints = make(map[int64]spanMemo, len(ids))
-	rows, err := r.st.get(r.db.stmts.latestPrints).QueryContext(r.ctx, idList(ids))
+	rows, err := r.st.query(r.db.stmts.latestPrints, idList(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func (ra *readAhead) readAddresses(r *recorder, vantage string, targets map[stri
 	if err != nil {
 		return err
 	}
-	rows, err := r.st.get(r.db.stmts.addresses).QueryContext(r.ctx, vantage, string(list))
+	rows, err := r.st.query(r.db.stmts.addresses, vantage, string(list))
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func (r *recorder) printedOf(addrID int64) (spanMemo, bool) {
 // end of the call when the recorder reads ahead, else at once.
 func (r *recorder) extendSpan(id, now, round int64) error {
 	if r.ahead == nil {
-		_, err := r.st.get(r.db.stmts.extendSpan).ExecContext(r.ctx, now, round, id)
+		_, err := r.st.exec(r.db.stmts.extendSpan, now, round, id)
 		return err
 	}
 	e := r.ahead.extend[id]
@@ -271,7 +271,7 @@ func (r *recorder) writeExtensions() error {
 		list = append(list, ']')
 	}
 	list = append(list, ']')
-	res, err := r.st.get(r.db.stmts.extendSpans).ExecContext(r.ctx, string(list))
+	res, err := r.st.exec(r.db.stmts.extendSpans, string(list))
 	if err != nil {
 		return fmt.Errorf("extend spans: %w", err)
 	}
@@ -284,7 +284,7 @@ func (r *recorder) writeExtensions() error {
 // readLatestSpan reads the latest span of addrID with a statement of its
 // own; first reports that the address has none.
 func (r *recorder) readLatestSpan(addrID int64) (l latestSpan, first bool, err error) {
-	err = scanLatest(r.st.get(r.db.stmts.latestSpan).QueryRowContext(r.ctx, addrID), &l)
+	err = scanLatest(r.st.queryRow(r.db.stmts.latestSpan, addrID), &l)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, true, nil
 	}

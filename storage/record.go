@@ -77,15 +77,17 @@ func (db *DB) Record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwat
 }
 
 func (db *DB) record(ctx context.Context, obs []pinwatchd.Observation) ([]pinwatchd.Event, bool, error) {
+	db.stmts.prepareUsed(ctx, db.write)
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, false, err
 	}
 	defer tx.Rollback()
-	if err := db.checkMemo(ctx, tx); err != nil {
+	st := &txStmts{ctx: ctx, tx: tx}
+	if err := db.checkMemo(st); err != nil {
 		return nil, false, err
 	}
-	r := &recorder{ctx: ctx, db: db, st: &txStmts{ctx: ctx, tx: tx}, rounds: roundStarts(obs)}
+	r := &recorder{ctx: ctx, db: db, st: st, rounds: roundStarts(obs)}
 	if len(obs) >= readAheadMin {
 		if err := r.readAhead(obs); err != nil {
 			return nil, r.usedCache, err
@@ -167,7 +169,7 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 			return fmt.Errorf("extend span: %w", err)
 		}
 		if !bytes.Equal(l.print, fp[:]) { // a span from before prints, or printed otherwise
-			if _, err := r.st.get(r.db.stmts.setPrint).ExecContext(r.ctx, fp[:], l.id); err != nil {
+			if _, err := r.st.exec(r.db.stmts.setPrint, fp[:], l.id); err != nil {
 				return fmt.Errorf("store the span's print: %w", err)
 			}
 		}
@@ -179,7 +181,7 @@ func (r *recorder) observe(o *pinwatchd.Observation) error {
 	// it has one, else the last span that had one.
 	prevServed, prevVerified, prevHash := l.servedID, l.verifiedID, l.served
 	if !first && !prevServed.Valid {
-		err := r.st.get(r.db.stmts.lastServedSpan).QueryRowContext(r.ctx, addrID).Scan(&prevServed, &prevVerified)
+		err := r.st.queryRow(r.db.stmts.lastServedSpan, addrID).Scan(&prevServed, &prevVerified)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("read last successful span: %w", err)
 		}
@@ -258,7 +260,7 @@ func (r *recorder) insertSpan(addrID, now, round int64, o *pinwatchd.Observation
 		kind, msg = string(o.Error.Kind), o.Error.Message
 	}
 	v := &o.Verification
-	res, err := r.st.get(r.db.stmts.insertSpan).ExecContext(r.ctx, addrID, now, now, round, o.SNI, o.TLSVersion,
+	res, err := r.st.exec(r.db.stmts.insertSpan, addrID, now, now, round, o.SNI, o.TLSVersion,
 		served, verified, ids[0], ids[1], ids[2],
 		v.Trusted, v.UntrustedReason, v.HostnameValid, v.HostnameError,
 		k.httpMethod, k.httpStatus, k.httpE, kind, msg, k.pkp.wholeHash(), k.pkpRO.wholeHash(), k.hsts.wholeHash(),
@@ -292,7 +294,7 @@ func (r *recorder) event(addrID int64, e pinwatchd.Event) error {
 		notAfter = sql.NullInt64{Int64: e.NotAfter.Unix(), Valid: true}
 	}
 	notified := e.Event != pinwatchd.EventChainChanged
-	err := r.st.get(r.db.stmts.insertEvent).QueryRowContext(r.ctx, e.Time.Unix(), addrID, string(e.Event),
+	err := r.st.queryRow(r.db.stmts.insertEvent, e.Time.Unix(), addrID, string(e.Event),
 		string(e.Class), e.OldLeafPin, e.NewLeafPin, e.OldLeafSHA256, e.NewLeafSHA256,
 		e.Issuer, notAfter, string(e.ErrorKind), e.ErrorMessage, notified,
 		e.OldTLSA, e.NewTLSA).Scan(&e.ID)
@@ -322,15 +324,15 @@ func (r *recorder) addressID(k addrKey) (int64, error) {
 		}
 	}
 	var id int64
-	err := r.st.get(r.db.stmts.addrSelect).QueryRowContext(r.ctx, k.target, k.address, k.vantage).Scan(&id)
+	err := r.st.queryRow(r.db.stmts.addrSelect, k.target, k.address, k.vantage).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) && k.vantage != "" {
-		err = r.st.get(r.db.stmts.addrAdopt).QueryRowContext(r.ctx, k.vantage, k.target, k.address).Scan(&id)
+		err = r.st.queryRow(r.db.stmts.addrAdopt, k.vantage, k.target, k.address).Scan(&id)
 		if err == nil {
 			r.db.addrs.delete(addrKey{k.target, k.address, ""})
 		}
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		err = r.st.get(r.db.stmts.addrInsert).QueryRowContext(r.ctx, k.target, k.address, k.vantage).Scan(&id)
+		err = r.st.queryRow(r.db.stmts.addrInsert, k.target, k.address, k.vantage).Scan(&id)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("store address: %w", err)

@@ -1,9 +1,7 @@
 package storage
 
 import (
-	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/binary"
 	"fmt"
 
@@ -139,10 +137,10 @@ func printOf(o *pinwatchd.Observation) spanPrint {
 }
 
 // checkMemo forgets the span memory if another connection wrote the
-// database since the last call; tx is the call's write transaction.
-func (db *DB) checkMemo(ctx context.Context, tx *sql.Tx) error {
+// database since the last call; st runs the call's write transaction.
+func (db *DB) checkMemo(st *txStmts) error {
 	var v int64
-	if err := tx.StmtContext(ctx, db.stmts.dataVersion).QueryRowContext(ctx).Scan(&v); err != nil {
+	if err := st.queryRow(db.stmts.dataVersion).Scan(&v); err != nil {
 		return fmt.Errorf("read data_version: %w", err)
 	}
 	if v != db.memoVersion {

@@ -8,18 +8,32 @@ import (
 	"sync"
 )
 
-// statements are the write path's queries, prepared once on the write
-// connection. Inside a transaction, tx.StmtContext reuses them.
+// statements are the write path's queries. Each is prepared the first
+// time a transaction needs it, inside that transaction, and on the write
+// connection itself before the next transaction begins (Record holds the
+// only write connection while its transaction is open, so it cannot be
+// prepared there then). A one-shot `check --record` thus prepares only
+// what its one transaction runs, once; the daemon reuses each statement
+// from its second commit on.
 type statements struct {
-	addrSelect, addrInsert, addrAdopt           *sql.Stmt
-	latestSpan, lastServedSpan                  *sql.Stmt
-	extendSpan, insertSpan, insertEvent         *sql.Stmt
-	chainSelect, chainInsert, chainCertInsert   *sql.Stmt
-	certExists, certInsert, chainLeafAndAnchors *sql.Stmt
-	headerSelect, headerInsert                  *sql.Stmt
-	tlsaSelect, tlsaInsert, lastTLSA            *sql.Stmt
-	addresses, latestSpans, extendSpans         *sql.Stmt // reading ahead (readahead.go)
-	dataVersion, latestPrints, setPrint         *sql.Stmt // spanmemo.go
+	addrSelect, addrInsert, addrAdopt           *writeStmt
+	latestSpan, lastServedSpan                  *writeStmt
+	extendSpan, insertSpan, insertEvent         *writeStmt
+	chainSelect, chainInsert, chainCertInsert   *writeStmt
+	certExists, certInsert, chainLeafAndAnchors *writeStmt
+	headerSelect, headerInsert                  *writeStmt
+	tlsaSelect, tlsaInsert, lastTLSA            *writeStmt
+	addresses, latestSpans, extendSpans         *writeStmt // reading ahead (readahead.go)
+	dataVersion, latestPrints, setPrint         *writeStmt // spanmemo.go
+	all                                         []*writeStmt
+}
+
+// writeStmt is one query of the write path. Its fields are guarded by
+// the DB's write mutex.
+type writeStmt struct {
+	query string
+	st    *sql.Stmt // prepared on the write pool; nil until then
+	used  bool      // a transaction prepared it for itself: prepare it on the pool
 }
 
 // latestSpanColumns are the columns of a span compared to decide whether
@@ -88,10 +102,11 @@ WHERE cc.chain_id = ?2
   AND cc.position = (SELECT max(position) FROM chain_certs WHERE chain_id = ?2)
 ORDER BY 1`
 
-func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
+// newStatements returns the write path's queries, none prepared yet.
+func newStatements() *statements {
 	s := &statements{}
 	for _, p := range []struct {
-		dst **sql.Stmt
+		dst **writeStmt
 		sql string
 	}{
 		{&s.addrSelect, `SELECT id FROM addresses WHERE target = ? AND address = ? AND vantage = ?`},
@@ -122,26 +137,34 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&s.latestPrints, latestPrintsSQL},
 		{&s.setPrint, `UPDATE spans SET print = ? WHERE id = ?`},
 	} {
-		st, err := db.PrepareContext(ctx, p.sql)
-		if err != nil {
-			s.close()
-			return nil, fmt.Errorf("prepare %q: %w", firstLine(p.sql), err)
-		}
-		*p.dst = st
+		w := &writeStmt{query: p.sql}
+		*p.dst = w
+		s.all = append(s.all, w)
 	}
-	return s, nil
+	return s
+}
+
+// prepareUsed prepares on pool the statements that earlier transactions
+// prepared for themselves. The caller holds the write mutex and no
+// transaction. A failure leaves the statement to be prepared by the next
+// transaction that needs it, as before.
+func (s *statements) prepareUsed(ctx context.Context, pool *sql.DB) {
+	for _, w := range s.all {
+		if !w.used || w.st != nil {
+			continue
+		}
+		if st, err := pool.PrepareContext(ctx, w.query); err == nil {
+			w.st, w.used = st, false
+		}
+	}
 }
 
 func (s *statements) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{
-		s.addrSelect, s.addrInsert, s.addrAdopt, s.latestSpan, s.lastServedSpan, s.extendSpan, s.insertSpan,
-		s.insertEvent, s.chainSelect, s.chainInsert, s.chainCertInsert, s.certExists, s.certInsert,
-		s.chainLeafAndAnchors, s.headerSelect, s.headerInsert, s.tlsaSelect, s.tlsaInsert, s.lastTLSA,
-		s.addresses, s.latestSpans, s.extendSpans, s.dataVersion, s.latestPrints, s.setPrint,
-	} {
-		if st != nil {
-			errs = append(errs, st.Close())
+	for _, w := range s.all {
+		if w.st != nil {
+			errs = append(errs, w.st.Close())
+			w.st = nil
 		}
 	}
 	return errors.Join(errs...)
@@ -159,24 +182,72 @@ func firstLine(q string) string {
 	return q
 }
 
-// txStmts hands out the prepared statements bound to one transaction,
-// binding each at most once.
+// txStmts runs the write path's statements in one transaction, binding
+// each to it at most once.
 type txStmts struct {
 	ctx   context.Context
 	tx    *sql.Tx
-	bound map[*sql.Stmt]*sql.Stmt
+	bound map[*writeStmt]*sql.Stmt
 }
 
-func (t *txStmts) get(s *sql.Stmt) *sql.Stmt {
-	if b, ok := t.bound[s]; ok {
-		return b
+// stmt returns w bound to the transaction: the pool's prepared statement,
+// or one prepared for this transaction alone when the pool has none yet.
+func (t *txStmts) stmt(w *writeStmt) (*sql.Stmt, error) {
+	if b, ok := t.bound[w]; ok {
+		return b, nil
+	}
+	var b *sql.Stmt
+	if w.st != nil {
+		b = t.tx.StmtContext(t.ctx, w.st)
+	} else {
+		var err error
+		if b, err = t.tx.PrepareContext(t.ctx, w.query); err != nil {
+			return nil, fmt.Errorf("prepare %q: %w", firstLine(w.query), err)
+		}
+		w.used = true
 	}
 	if t.bound == nil {
-		t.bound = map[*sql.Stmt]*sql.Stmt{}
+		t.bound = map[*writeStmt]*sql.Stmt{}
 	}
-	b := t.tx.StmtContext(t.ctx, s)
-	t.bound[s] = b
-	return b
+	t.bound[w] = b
+	return b, nil
+}
+
+// row is the result of queryRow: a row, or why there is none to scan.
+type row struct {
+	r   *sql.Row
+	err error
+}
+
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.r.Scan(dest...)
+}
+
+func (t *txStmts) queryRow(w *writeStmt, args ...any) row {
+	b, err := t.stmt(w)
+	if err != nil {
+		return row{err: err}
+	}
+	return row{r: b.QueryRowContext(t.ctx, args...)}
+}
+
+func (t *txStmts) query(w *writeStmt, args ...any) (*sql.Rows, error) {
+	b, err := t.stmt(w)
+	if err != nil {
+		return nil, err
+	}
+	return b.QueryContext(t.ctx, args...)
+}
+
+func (t *txStmts) exec(w *writeStmt, args ...any) (sql.Result, error) {
+	b, err := t.stmt(w)
+	if err != nil {
+		return nil, err
+	}
+	return b.ExecContext(t.ctx, args...)
 }
 
 // lazyStmt is a query of the read pool prepared on its first use, so that a

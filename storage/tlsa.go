@@ -114,9 +114,9 @@ func (r *recorder) ensureTLSA(v tlsaValue) (sql.NullInt64, error) {
 		return sql.NullInt64{Int64: id, Valid: true}, nil
 	}
 	var id int64
-	err := r.st.get(r.db.stmts.tlsaSelect).QueryRowContext(r.ctx, v.hash[:]).Scan(&id)
+	err := r.st.queryRow(r.db.stmts.tlsaSelect, v.hash[:]).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = r.st.get(r.db.stmts.tlsaInsert).QueryRowContext(r.ctx, v.hash[:], string(v.parsed)).Scan(&id)
+		err = r.st.queryRow(r.db.stmts.tlsaInsert, v.hash[:], string(v.parsed)).Scan(&id)
 	}
 	if err != nil {
 		return sql.NullInt64{}, fmt.Errorf("store TLSA records: %w", err)
@@ -151,7 +151,7 @@ func (r *recorder) tlsaChanged(addrID, spanID int64, o *pinwatchd.Observation, v
 		prevHash []byte
 		prevJSON string
 	)
-	err := r.st.get(r.db.stmts.lastTLSA).QueryRowContext(r.ctx, addrID, spanID).Scan(&prevHash, &prevJSON)
+	err := r.st.queryRow(r.db.stmts.lastTLSA, addrID, spanID).Scan(&prevHash, &prevJSON)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
