@@ -24,10 +24,11 @@ const readAheadMin = 2
 
 // readAhead is what a recorder read ahead.
 type readAhead struct {
-	ids    map[addrKey]int64     // addresses stored already
-	latest map[int64]*latestSpan // address id → its latest span; nil entry: none
-	prints map[int64]spanMemo    // address id → its latest span's id and print
-	extend map[int64]*extension  // span id → what this call adds to it
+	ids       map[addrKey]int64     // addresses stored already
+	unprinted map[int64]bool        // addresses read here whose latest span has no print, or that have none
+	latest    map[int64]*latestSpan // address id → its latest span; nil entry: none
+	prints    map[int64]spanMemo    // address id → its latest span's id and print
+	extend    map[int64]*extension  // span id → what this call adds to it
 }
 
 // extension is what the unchanged observations of one call add to a span.
@@ -35,10 +36,13 @@ type extension struct{ lastSeen, round, probes int64 }
 
 // addressesSQL reads the stored addresses of the targets in the JSON array
 // ?2 as seen from vantage ?1 (the unique index on target, address and
-// vantage answers it).
+// vantage answers it), each with the id and print of its latest span
+// (NULL when it has none): a new process reads its whole fleet's addresses
+// and prints in one statement.
 const addressesSQL = `
-SELECT a.id, a.target, a.address FROM json_each(?2) t
-JOIN addresses a ON a.target = t.value AND a.vantage = ?1`
+SELECT a.id, a.target, a.address, s.id, s.print FROM json_each(?2) t
+JOIN addresses a ON a.target = t.value AND a.vantage = ?1
+LEFT JOIN spans s ON s.id = (SELECT id FROM spans WHERE address_id = a.id ORDER BY id DESC LIMIT 1)`
 
 // latestPrintsSQL reads the id and print of the latest span of each
 // address id in the JSON array ?, one index seek each.
@@ -66,7 +70,7 @@ WHERE spans.id = v.value ->> 0`
 // readAhead reads the ids of the call's stored addresses (those not cached
 // already) and the latest span of each.
 func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
-	ra := &readAhead{ids: map[addrKey]int64{}, extend: map[int64]*extension{}}
+	ra := &readAhead{ids: map[addrKey]int64{}, prints: map[int64]spanMemo{}, extend: map[int64]*extension{}}
 	// The targets whose addresses are not all cached, per vantage.
 	missing := map[string]map[string]bool{}
 	for i := range obs {
@@ -88,18 +92,25 @@ func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
 	r.ahead = ra
 	var ids []int64
 	for _, id := range ra.ids {
-		if _, ok := r.db.memo.get(id); !ok { // remembered: read only if the observation differs
+		if _, ok := r.db.memo.get(id); ok { // remembered: read only if the observation differs
+			continue
+		}
+		if _, ok := ra.prints[id]; !ok && !ra.unprinted[id] { // else read with its address
 			ids = append(ids, id)
 		}
 	}
-	if len(ids) == 0 {
-		return nil
-	}
 	// The prints first: only a span without one (written before them) is
 	// read whole, with its chains' and headers' hashes.
-	whole, err := ra.readPrints(r, ids)
-	if err != nil {
-		return fmt.Errorf("read latest spans: %w", err)
+	whole := make([]int64, 0, len(ra.unprinted))
+	for id := range ra.unprinted {
+		whole = append(whole, id)
+	}
+	if len(ids) > 0 {
+		w, err := ra.readPrints(r, ids)
+		if err != nil {
+			return fmt.Errorf("read latest spans: %w", err)
+		}
+		whole = append(whole, w...)
 	}
 	ra.latest = make(map[int64]*latestSpan, len(whole))
 	if len(whole) == 0 {
@@ -133,7 +144,6 @@ func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
 // ids into ra.prints, and returns the addresses whose latest span has no
 // print (or that have no span), to be read whole.
 func (ra *readAhead) readPrints(r *recorder, ids []int64) ([]int64, error) {
-	ra.prints = make(map[int64]spanMemo, len(ids))
 	rows, err := r.st.query(r.db.stmts.latestPrints, idList(ids))
 	if err != nil {
 		return nil, err
@@ -177,7 +187,8 @@ func idList(ids []int64) string {
 }
 
 // readAddresses adds the stored addresses of targets seen from vantage to
-// ra.ids.
+// ra.ids, with the print of each one's latest span to ra.prints, or the
+// address to ra.unprinted when that span has none.
 func (ra *readAhead) readAddresses(r *recorder, vantage string, targets map[string]bool) error {
 	names := make([]string, 0, len(targets))
 	for t := range targets {
@@ -194,13 +205,23 @@ func (ra *readAhead) readAddresses(r *recorder, vantage string, targets map[stri
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			id int64
-			k  = addrKey{vantage: vantage}
+			id     int64
+			k      = addrKey{vantage: vantage}
+			spanID sql.NullInt64
+			print  []byte
 		)
-		if err := rows.Scan(&id, &k.target, &k.address); err != nil {
+		if err := rows.Scan(&id, &k.target, &k.address, &spanID, &print); err != nil {
 			return err
 		}
 		ra.ids[k] = id
+		if spanID.Valid && len(print) == len(spanPrint{}) {
+			ra.prints[id] = spanMemo{id: spanID.Int64, fp: spanPrint(print)}
+		} else {
+			if ra.unprinted == nil {
+				ra.unprinted = map[int64]bool{}
+			}
+			ra.unprinted[id] = true
+		}
 	}
 	return rows.Err()
 }

@@ -99,3 +99,34 @@ func TestWriteStatementFailsAtUse(t *testing.T) {
 		t.Errorf("spans and probes after the failed Record: %v, want the first span of one probe alone", got)
 	}
 }
+
+// TestReopenedRecordReadsPrintsWithAddresses: a new process recording an
+// unchanged round reads its addresses and their latest spans' prints in
+// one statement, and extends every span.
+func TestReopenedRecordReadsPrintsWithAddresses(t *testing.T) {
+	db, path := openTest(t)
+	p := testpki.New(t)
+	c := pkiChain(p.Leaf, p.Intermediate, p.Root)
+	round := func(at time.Time) []pinwatchd.Observation {
+		return []pinwatchd.Observation{okObs("api", "127.0.0.1:443", at, c), okObs("api", "127.0.0.2:443", at, c)}
+	}
+	record(t, db, round(t0)...)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if ev := record(t, db, round(t0.Add(time.Hour))...); len(ev) != 0 {
+		t.Errorf("an unchanged round gave events %+v", ev)
+	}
+	_, used := prepared(db)
+	if !used[firstLine(addressesSQL)] || used[firstLine(latestPrintsSQL)] || used[firstLine(latestSpansSQL)] || used[firstLine(latestSpanSQL)] {
+		t.Errorf("statements run by the reopened database's first Record: %v, want the addresses' alone among the reads", used)
+	}
+	if got := IntsForTest(t, db, `SELECT count(*), min(probe_count), max(probe_count) FROM spans`); got[0][0] != 2 || got[0][1] != 2 || got[0][2] != 2 {
+		t.Errorf("spans, fewest and most probes: %v, want two spans of two probes", got)
+	}
+}
