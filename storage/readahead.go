@@ -36,10 +36,15 @@ type extension struct{ lastSeen, round, probes int64 }
 
 // addressesSQL reads the stored addresses of the targets in the JSON array
 // ?2 as seen from vantage ?1 (the unique index on target, address and
-// vantage answers it), each with the id and print of its latest span
-// (NULL when it has none): a new process reads its whole fleet's addresses
-// and prints in one statement.
+// vantage answers it).
 const addressesSQL = `
+SELECT a.id, a.target, a.address FROM json_each(?2) t
+JOIN addresses a ON a.target = t.value AND a.vantage = ?1`
+
+// addressPrintsSQL is addressesSQL with the id and print of each address's
+// latest span (NULL when it has none): a DB that remembers no span yet (a
+// new process) reads its fleet's addresses and prints in one statement.
+const addressPrintsSQL = `
 SELECT a.id, a.target, a.address, s.id, s.print FROM json_each(?2) t
 JOIN addresses a ON a.target = t.value AND a.vantage = ?1
 LEFT JOIN spans s ON s.id = (SELECT id FROM spans WHERE address_id = a.id ORDER BY id DESC LIMIT 1)`
@@ -84,8 +89,11 @@ func (r *recorder) readAhead(obs []pinwatchd.Observation) error {
 		}
 		missing[k.vantage][k.target] = true
 	}
+	// With spans remembered (the daemon, whose address cache is smaller
+	// than a large fleet), the prints of those addresses are not read again.
+	withPrints := r.db.memo.len() == 0
 	for vantage, targets := range missing {
-		if err := ra.readAddresses(r, vantage, targets); err != nil {
+		if err := ra.readAddresses(r, vantage, targets, withPrints); err != nil {
 			return fmt.Errorf("read addresses: %w", err)
 		}
 	}
@@ -187,9 +195,9 @@ func idList(ids []int64) string {
 }
 
 // readAddresses adds the stored addresses of targets seen from vantage to
-// ra.ids, with the print of each one's latest span to ra.prints, or the
-// address to ra.unprinted when that span has none.
-func (ra *readAhead) readAddresses(r *recorder, vantage string, targets map[string]bool) error {
+// ra.ids; withPrints, also the print of each one's latest span to
+// ra.prints, or the address to ra.unprinted when that span has none.
+func (ra *readAhead) readAddresses(r *recorder, vantage string, targets map[string]bool, withPrints bool) error {
 	names := make([]string, 0, len(targets))
 	for t := range targets {
 		names = append(names, t)
@@ -198,7 +206,11 @@ func (ra *readAhead) readAddresses(r *recorder, vantage string, targets map[stri
 	if err != nil {
 		return err
 	}
-	rows, err := r.st.query(r.db.stmts.addresses, vantage, string(list))
+	stmt := r.db.stmts.addresses
+	if withPrints {
+		stmt = r.db.stmts.addressPrints
+	}
+	rows, err := r.st.query(stmt, vantage, string(list))
 	if err != nil {
 		return err
 	}
@@ -210,10 +222,17 @@ func (ra *readAhead) readAddresses(r *recorder, vantage string, targets map[stri
 			spanID sql.NullInt64
 			print  []byte
 		)
-		if err := rows.Scan(&id, &k.target, &k.address, &spanID, &print); err != nil {
+		dest := []any{&id, &k.target, &k.address}
+		if withPrints {
+			dest = append(dest, &spanID, &print)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
 		ra.ids[k] = id
+		if !withPrints {
+			continue
+		}
 		if spanID.Valid && len(print) == len(spanPrint{}) {
 			ra.prints[id] = spanMemo{id: spanID.Int64, fp: spanPrint(print)}
 		} else {

@@ -23,7 +23,8 @@ type statements struct {
 	certExists, certInsert, chainLeafAndAnchors *writeStmt
 	headerSelect, headerInsert                  *writeStmt
 	tlsaSelect, tlsaInsert, lastTLSA            *writeStmt
-	addresses, latestSpans, extendSpans         *writeStmt // reading ahead (readahead.go)
+	addresses, addressPrints                    *writeStmt // reading ahead (readahead.go)
+	latestSpans, extendSpans                    *writeStmt
 	dataVersion, latestPrints, setPrint         *writeStmt // spanmemo.go
 	all                                         []*writeStmt
 }
@@ -131,6 +132,7 @@ func newStatements() *statements {
 		{&s.tlsaInsert, tlsaInsertSQL},
 		{&s.lastTLSA, lastTLSASQL},
 		{&s.addresses, addressesSQL},
+		{&s.addressPrints, addressPrintsSQL},
 		{&s.latestSpans, latestSpansSQL},
 		{&s.extendSpans, extendSpansSQL},
 		{&s.dataVersion, `PRAGMA data_version`},

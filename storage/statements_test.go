@@ -119,14 +119,26 @@ func TestReopenedRecordReadsPrintsWithAddresses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	var used map[string]bool
 	if ev := record(t, db, round(t0.Add(time.Hour))...); len(ev) != 0 {
 		t.Errorf("an unchanged round gave events %+v", ev)
 	}
-	_, used := prepared(db)
-	if !used[firstLine(addressesSQL)] || used[firstLine(latestPrintsSQL)] || used[firstLine(latestSpansSQL)] || used[firstLine(latestSpanSQL)] {
+	_, used = prepared(db)
+	if !used[firstLine(addressPrintsSQL)] || used[firstLine(addressesSQL)] || used[firstLine(latestPrintsSQL)] || used[firstLine(latestSpansSQL)] || used[firstLine(latestSpanSQL)] {
 		t.Errorf("statements run by the reopened database's first Record: %v, want the addresses' alone among the reads", used)
 	}
-	if got := IntsForTest(t, db, `SELECT count(*), min(probe_count), max(probe_count) FROM spans`); got[0][0] != 2 || got[0][1] != 2 || got[0][2] != 2 {
-		t.Errorf("spans, fewest and most probes: %v, want two spans of two probes", got)
+
+	// With its spans remembered but its addresses no longer cached (a
+	// fleet larger than the address cache), it reads the addresses alone.
+	db.wmu.Lock()
+	db.addrs.clear()
+	db.wmu.Unlock()
+	record(t, db, round(t0.Add(2*time.Hour))...)
+	pool, used := prepared(db)
+	if !used[firstLine(addressesSQL)] || used[firstLine(latestPrintsSQL)] || pool[firstLine(latestPrintsSQL)] {
+		t.Errorf("statements of a Record with spans remembered: run %v, on the pool %v; want the addresses' without prints", used, pool)
+	}
+	if got := IntsForTest(t, db, `SELECT count(*), min(probe_count), max(probe_count) FROM spans`); got[0][0] != 2 || got[0][1] != 3 || got[0][2] != 3 {
+		t.Errorf("spans, fewest and most probes: %v, want two spans of three probes", got)
 	}
 }
