@@ -11,9 +11,10 @@ import (
 )
 
 // A Record call of many observations (a `check --record` of a fleet, a
-// group commit of the daemon) reads ahead, in two queries, what each
-// observation would otherwise read with statements of its own: the ids of
-// its addresses and their latest spans. It writes the spans that unchanged
+// group commit of the daemon) reads ahead, in a statement or two, what
+// each observation would otherwise read with statements of its own: the
+// ids of its addresses and the prints of their latest spans (whole spans
+// only where a span has no print). It writes the spans that unchanged
 // observations extend in one statement at the end. Each statement costs
 // database/sql and SQLite more than the rows it reads, so a round of
 // unchanged observations costs about half as much (BENCHMARKS.md).
