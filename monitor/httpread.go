@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
@@ -19,6 +20,10 @@ import (
 // maxResponseHeaderBytes caps what is read of one HTTP response's status line
 // and headers.
 const maxResponseHeaderBytes = 1 << 20
+
+// readers are the buffered readers of HTTP exchanges, reused across probes
+// (one is 4 KiB; a fleet's round allocated one per probe).
+var readers = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
 
 // exchangeHTTP sends one HEAD request over the probed connection (and a GET
 // when the server refuses HEAD with 405 or 501 and keeps the connection
@@ -30,7 +35,14 @@ func (p *Prober) exchangeHTTP(s *session, tc *tls.Conn, t *pinwatchd.Target, obs
 	res := &pinwatchd.HTTPResult{Method: http.MethodHead}
 	obs.HTTP = res
 	lr := &io.LimitedReader{R: tc, N: maxResponseHeaderBytes}
-	br := bufio.NewReader(lr)
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(lr)
+	// Nothing read through br outlives the exchange: header values are
+	// copied into strings, and a body is never read.
+	defer func() {
+		br.Reset(nil)
+		readers.Put(br)
+	}()
 
 	resp, perr, herr := p.roundTrip(s, tc, br, lr, t, http.MethodHead)
 	switch {
@@ -86,7 +98,10 @@ func (p *Prober) roundTrip(s *session, tc *tls.Conn, br *bufio.Reader, lr *io.Li
 	wait := time.Until(s.deadline) / 2
 	_ = tc.SetReadDeadline(time.Now().Add(wait))
 	_, err := br.Peek(1)
-	_ = tc.SetReadDeadline(s.deadline)
+	if err == nil && !headersBuffered(br) {
+		// The rest of the headers may take the probe's whole time.
+		_ = tc.SetReadDeadline(s.deadline)
+	}
 	if err != nil {
 		var ne net.Error
 		switch {
@@ -128,6 +143,17 @@ func (p *Prober) roundTrip(s *session, tc *tls.Conn, br *bufio.Reader, lr *io.Li
 func looksHTTP(br *bufio.Reader) bool {
 	b, _ := br.Peek(min(br.Buffered(), 5))
 	return bytes.HasPrefix([]byte("HTTP/"), b)
+}
+
+// headersBuffered reports whether br holds a final (not 1xx) response's
+// status line and all of its headers, so that reading them reads nothing
+// more from the connection. The usual server sends them in one record.
+func headersBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	if len(b) < len("HTTP/1.1 200") || b[9] == '1' {
+		return false
+	}
+	return bytes.Contains(b, []byte("\r\n\r\n"))
 }
 
 // firstHeader returns the first value of the named header: only the first

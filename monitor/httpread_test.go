@@ -214,6 +214,68 @@ func TestProbeHTTPEarlyHints(t *testing.T) {
 	}
 }
 
+// answerInParts returns a handler that reads one request and writes each
+// part of the response, pausing before all but the first.
+func answerInParts(pause time.Duration, parts ...string) func(*tls.Conn) {
+	return func(c *tls.Conn) {
+		if _, err := readRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		for i, part := range parts {
+			if i > 0 {
+				time.Sleep(pause)
+			}
+			if _, err := c.Write([]byte(part)); err != nil {
+				return
+			}
+		}
+		_, _ = c.Read(make([]byte, 1))
+	}
+}
+
+// A server that starts its answer within half of the probe's time has the
+// whole of it for the rest of the headers, whether it pauses inside a
+// response or after an informational one.
+func TestProbeHTTPPauseAfterFirstBytes(t *testing.T) {
+	checkGoroutines(t)
+	pki := testpki.New(t)
+	for name, parts := range map[string][]string{
+		"inside the headers": {"HTTP/1.1 200 OK\r\n", "Strict-Transport-Security: max-age=120\r\n\r\n"},
+		"after a 103":        {"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n", "HTTP/1.1 200 OK\r\nStrict-Transport-Security: max-age=120\r\n\r\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			// Half of the 2 s is about 1 s: the pause outlasts it.
+			addr := tlsServer(t, pki.TLS(), answerInParts(1300*time.Millisecond, parts...))
+			p := &Prober{Timeout: 2 * time.Second, Roots: pki.RootPool()}
+			o := probeOne(t, p, target(addr))
+			if o.Error != nil || o.HTTP == nil || *o.HTTP != (pinwatchd.HTTPResult{Method: "HEAD", Status: 200}) {
+				t.Fatalf("Error = %+v, HTTP = %+v; want HEAD 200 read after the pause", o.Error, o.HTTP)
+			}
+			if o.StrictTransportSecurity == nil || o.StrictTransportSecurity.MaxAge != 120 {
+				t.Errorf("StrictTransportSecurity = %+v, want max-age 120", o.StrictTransportSecurity)
+			}
+		})
+	}
+}
+
+// Probes share buffered readers: what one endpoint sent never shows in
+// another's observation.
+func TestProbeHTTPReadersNotShared(t *testing.T) {
+	pki := testpki.New(t)
+	withHeaders := tlsServer(t, pki.TLS(), answer("HTTP/1.1 200 OK\r\nStrict-Transport-Security: max-age=120\r\nPublic-Key-Pins: "+pinHeaderValue(randomPins(2))+"\r\n\r\n"))
+	bare := tlsServer(t, pki.TLS(), answer("HTTP/1.1 204 No Content\r\n\r\n"))
+	p := &Prober{Timeout: 2 * time.Second, Roots: pki.RootPool()}
+	for range 3 {
+		if o := probeOne(t, p, target(withHeaders)); o.StrictTransportSecurity == nil || o.PublicKeyPins == nil {
+			t.Fatalf("HSTS = %+v, PKP = %+v; want both", o.StrictTransportSecurity, o.PublicKeyPins)
+		}
+		o := probeOne(t, p, target(bare))
+		if o.Error != nil || o.HTTP == nil || o.HTTP.Status != 204 || o.StrictTransportSecurity != nil || o.PublicKeyPins != nil {
+			t.Fatalf("Error = %+v, HTTP = %+v, HSTS = %+v, PKP = %+v; want a 204 without headers", o.Error, o.HTTP, o.StrictTransportSecurity, o.PublicKeyPins)
+		}
+	}
+}
+
 func TestProbeHTTPHeadRefusedAndClosed(t *testing.T) {
 	pki := testpki.New(t)
 	addr := tlsServer(t, pki.TLS(), answer("HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nStrict-Transport-Security: max-age=60\r\n\r\n"))
