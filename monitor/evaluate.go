@@ -189,6 +189,9 @@ func certPosition(chain []pinwatchd.Cert, i int) string {
 // verificationFindings reports chain_untrusted and hostname_mismatch for an
 // address that served a chain.
 func verificationFindings(t *pinwatchd.Target, o *pinwatchd.Observation) []pinwatchd.Finding {
+	if o.Verification.Trusted && o.Verification.HostnameValid {
+		return nil
+	}
 	var fs []pinwatchd.Finding
 	leaf := &pinwatchd.Details{Cert: pinwatchd.Summarize(o.ServedChain[0], "leaf")}
 	if !o.Verification.Trusted {
