@@ -95,8 +95,9 @@ func (p *Prober) roundTrip(s *session, tc *tls.Conn, br *bufio.Reader, lr *io.Li
 
 	// A TLS endpoint that does not speak HTTP stays silent: give it half of
 	// the remaining time to start answering, so the chain is still recorded.
-	wait := time.Until(s.deadline) / 2
-	_ = tc.SetReadDeadline(time.Now().Add(wait))
+	start := time.Now()
+	wait := s.deadline.Sub(start) / 2
+	_ = tc.SetReadDeadline(start.Add(wait))
 	_, err := br.Peek(1)
 	if err == nil && !headersBuffered(br) {
 		// The rest of the headers may take the probe's whole time.
