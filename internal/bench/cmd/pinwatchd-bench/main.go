@@ -22,8 +22,8 @@ import (
 func main() {
 	var o bench.Options
 	flag.IntVar(&o.Targets, "targets", 600, "loopback targets of the CPU comparison; 0 skips it")
-	flag.IntVar(&o.Runs, "runs", 15, "alternating pairs of runs in the CPU comparison of check --record")
-	flag.IntVar(&o.SteadyPairs, "steady-pairs", 15, "alternating pairs of rounds in the daemon's steady-state comparison; 0 skips it")
+	flag.IntVar(&o.Runs, "runs", 31, "alternating pairs of runs in the CPU comparison of check --record")
+	flag.IntVar(&o.SteadyPairs, "steady-pairs", 25, "alternating pairs of rounds in the daemon's steady-state comparison; 0 skips it")
 	flag.IntVar(&o.LargeTargets, "large-targets", 0, "targets of a second daemon start-up and memory measurement, metrics off (SPEC §11: 100000); 0 skips it")
 	flag.IntVar(&o.LargeRuns, "large-runs", 2, "daemon starts on -large-targets")
 	flag.IntVar(&o.DaemonRuns, "daemon-runs", 3, "daemon starts")
