@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"unicode"
@@ -59,25 +60,27 @@ func runAlerts(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
-	textreport.Alerts(e.stdout, alerts, *all)
-	if pending > 0 {
-		fmt.Fprintf(e.stdout, "\n%s waiting in the outbox", textreport.Count(pending, "notification", "notifications"))
-		if maxAttempts > 0 {
-			fmt.Fprintf(e.stdout, " (up to %s failed so far; see the daemon's log)", textreport.Count(maxAttempts, "attempt", "attempts"))
+	writeText(e.stdout, func(w io.Writer) {
+		textreport.Alerts(w, alerts, *all)
+		if pending > 0 {
+			fmt.Fprintf(w, "\n%s waiting in the outbox", textreport.Count(pending, "notification", "notifications"))
+			if maxAttempts > 0 {
+				fmt.Fprintf(w, " (up to %s failed so far; see the daemon's log)", textreport.Count(maxAttempts, "attempt", "attempts"))
+			}
+			fmt.Fprintln(w)
 		}
-		fmt.Fprintln(e.stdout)
-	}
-	if undeliverable.Count > 0 {
-		if pending == 0 {
-			fmt.Fprintln(e.stdout)
+		if undeliverable.Count > 0 {
+			if pending == 0 {
+				fmt.Fprintln(w)
+			}
+			it, last := "it", ""
+			if undeliverable.Count > 1 {
+				it, last = "them", "last: "
+			}
+			fmt.Fprintf(w, "%s undeliverable: Slack refused %s for good (%s%s); kept, and tried again when pinwatchd starts or reloads\n",
+				textreport.Count(undeliverable.Count, "notification", "notifications"), it, last, refusal(undeliverable.LastError))
 		}
-		it, last := "it", ""
-		if undeliverable.Count > 1 {
-			it, last = "them", "last: "
-		}
-		fmt.Fprintf(e.stdout, "%s undeliverable: Slack refused %s for good (%s%s); kept, and tried again when pinwatchd starts or reloads\n",
-			textreport.Count(undeliverable.Count, "notification", "notifications"), it, last, refusal(undeliverable.LastError))
-	}
+	})
 	return exitOK
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
@@ -70,7 +71,7 @@ func runCerts(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
-	textreport.Certs(e.stdout, rows, hidden, limit)
+	writeText(e.stdout, func(w io.Writer) { textreport.Certs(w, rows, hidden, limit) })
 	return exitOK
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -115,10 +114,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 			return fail(e.stderr, "write output: %v", err)
 		}
 	} else {
-		// One write for the whole report rather than a few per target.
-		out := bufio.NewWriter(e.stdout)
-		textreport.Check(out, reports, *record, changes)
-		_ = out.Flush() // as before, a failed write of the text report does not change the exit status
+		writeText(e.stdout, func(w io.Writer) { textreport.Check(w, reports, *record, changes) })
 	}
 	return pinwatchd.Worst(all).ExitCode()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 
 	"github.com/pinwatchd/pinwatchd/config"
 	"github.com/pinwatchd/pinwatchd/internal/querydoc"
@@ -46,6 +47,6 @@ func runHistory(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
-	textreport.History(e.stdout, events, target)
+	writeText(e.stdout, func(w io.Writer) { textreport.History(w, events, target) })
 	return exitOK
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/pinwatchd/pinwatchd"
@@ -48,7 +49,7 @@ func runNodes(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
-	textreport.Nodes(e.stdout, nodes, e.now())
+	writeText(e.stdout, func(w io.Writer) { textreport.Nodes(w, nodes, e.now()) })
 	return exitOK
 }
 

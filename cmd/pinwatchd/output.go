@@ -1,11 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
 
 	"github.com/pinwatchd/pinwatchd"
 )
+
+// writeText writes a text report through a buffer: one write for a report
+// of thousands of lines (a year of history) rather than a few per line. A
+// failed write of a text report does not change the exit status.
+func writeText(w io.Writer, report func(w io.Writer)) {
+	b := bufio.NewWriterSize(w, 64<<10)
+	report(b)
+	_ = b.Flush()
+}
 
 // writeJSON writes v as indented JSON followed by a newline.
 func writeJSON(w io.Writer, v any) error {
