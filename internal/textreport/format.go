@@ -7,18 +7,28 @@ import (
 
 // shortTime renders a time for tables.
 func shortTime(t time.Time) string {
+	return string(appendShortTime(nil, t))
+}
+
+// appendShortTime appends shortTime(t) to b.
+func appendShortTime(b []byte, t time.Time) []byte {
 	if t.IsZero() {
-		return "-"
+		return append(b, '-')
 	}
-	return t.UTC().Format("2006-01-02 15:04:05")
+	return t.UTC().AppendFormat(b, "2006-01-02 15:04:05")
 }
 
 // shortDN returns the CN of a distinguished name, else the whole name.
 func shortDN(dn string) string {
-	for _, part := range strings.Split(dn, ",") {
+	for rest := dn; ; {
+		part, after, more := strings.Cut(rest, ",")
 		if v, ok := strings.CutPrefix(part, "CN="); ok {
 			return v
 		}
+		if !more {
+			break
+		}
+		rest = after
 	}
 	if dn == "" {
 		return "-"

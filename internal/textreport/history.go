@@ -20,32 +20,48 @@ func History(w io.Writer, events []pinwatchd.Event, target string) {
 		return
 	}
 	vantages := severalVantages(events, func(e pinwatchd.Event) string { return e.Vantage })
+	// Each event is formatted into one reused buffer and written at once: a
+	// year of history is tens of thousands of lines.
+	b := make([]byte, 0, 512)
 	for _, ev := range events {
-		fmt.Fprintf(w, "%s  %s  %s  ", shortTime(ev.Time), term(ev.Target), term(ev.Address))
+		b = appendShortTime(b[:0], ev.Time)
+		b = append(append(append(b, "  "...), term(ev.Target)...), "  "...)
+		b = append(append(b, term(ev.Address)...), "  "...)
 		if vantages {
-			fmt.Fprintf(w, "%s  ", term(vantageText(ev.Vantage)))
+			b = append(append(b, term(vantageText(ev.Vantage))...), "  "...)
 		}
-		fmt.Fprint(w, ev.Event)
+		b = append(b, ev.Event...)
 		switch ev.Event {
 		case pinwatchd.EventFirstSeen:
-			fmt.Fprintf(w, "\n    leaf key %s, issuer %s, expires %s\n", ev.NewLeafPin, term(shortDN(ev.Issuer)), ev.NotAfter.Format("2006-01-02"))
+			b = append(append(b, "\n    leaf key "...), ev.NewLeafPin...)
+			b = appendIssuerExpiry(append(b, ", "...), ev)
 		case pinwatchd.EventChainChanged:
-			fmt.Fprintf(w, " (%s)\n", ev.Class)
+			b = append(append(append(b, " ("...), ev.Class...), ")\n"...)
 			if ev.OldLeafPin == ev.NewLeafPin {
-				fmt.Fprintf(w, "    same leaf key %s, new certificate %s\n", ev.NewLeafPin, shortHash(ev.NewLeafSHA256))
+				b = append(append(b, "    same leaf key "...), ev.NewLeafPin...)
+				b = append(append(b, ", new certificate "...), shortHash(ev.NewLeafSHA256)...)
 			} else {
-				fmt.Fprintf(w, "    leaf key %s -> %s\n", ev.OldLeafPin, ev.NewLeafPin)
+				b = append(append(b, "    leaf key "...), ev.OldLeafPin...)
+				b = append(append(b, " -> "...), ev.NewLeafPin...)
 			}
-			fmt.Fprintf(w, "    issuer %s, expires %s\n", term(shortDN(ev.Issuer)), ev.NotAfter.Format("2006-01-02"))
+			b = appendIssuerExpiry(append(b, "\n    "...), ev)
 		case pinwatchd.EventProbeFailed:
-			fmt.Fprintf(w, " (%s)\n    %s\n", ev.ErrorKind, term(ev.ErrorMessage))
-		case pinwatchd.EventTLSAChanged:
-			fmt.Fprintln(w)
-			writeTLSAChange(w, ev)
+			b = append(append(append(b, " ("...), ev.ErrorKind...), ")\n    "...)
+			b = append(append(b, term(ev.ErrorMessage)...), '\n')
 		default:
-			fmt.Fprintln(w)
+			b = append(b, '\n')
+		}
+		_, _ = w.Write(b)
+		if ev.Event == pinwatchd.EventTLSAChanged {
+			writeTLSAChange(w, ev)
 		}
 	}
+}
+
+// appendIssuerExpiry appends "issuer NAME, expires DATE" and a newline.
+func appendIssuerExpiry(b []byte, ev pinwatchd.Event) []byte {
+	b = append(append(b, "issuer "...), term(shortDN(ev.Issuer))...)
+	return append(ev.NotAfter.AppendFormat(append(b, ", expires "...), "2006-01-02"), '\n')
 }
 
 // severalVantages reports whether rows come from more than one vantage
