@@ -18,6 +18,9 @@ BINDIR     ?= $(PREFIX)/bin
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 
 GO         ?= go
+# make bench keeps the year of history its storage benchmarks build here, to
+# time the query commands on it as whole processes.
+BENCH_YEAR_DB ?= $(or $(TMPDIR),/tmp)/pinwatchd-bench-year.db
 BINARY     := pinwatchd
 
 # The version is `git describe` of the checkout ("v1.2.0-3-gabc1234-dirty"),
@@ -50,7 +53,9 @@ test:
 bench:
 	$(GO) run ./internal/bench/cmd/pinwatchd-bench
 	$(GO) run ./internal/bench/cmd/pinwatchd-bench -targets 0 -daemon-targets 0 -large-targets 100000
-	$(GO) test -run '^$$' -bench 'RecordUnchanged|HistoryYear|CertsYear|AlertsYear' -count 3 ./storage/
+	$(GO) test -run '^$$' -bench 'RecordUnchanged|HistoryYear|CertsYear|AlertsYear' -count 3 ./storage/ -args -year-db $(BENCH_YEAR_DB)
+	$(GO) run ./internal/bench/cmd/pinwatchd-bench -targets 0 -daemon-targets 0 -queries-db $(BENCH_YEAR_DB)
+	rm -f $(BENCH_YEAR_DB)
 	$(GO) test -run '^$$' -bench 'GrowthMillionProbes' -benchtime 1x -count 3 ./storage/
 	$(GO) test -run '^$$' -bench 'Round10000/batch(10000|256)$$' -benchtime 20x -count 5 ./storage/postgres/ ./storage/
 	$(GO) test -run '^$$' -bench 'BenchmarkProbe$$|BenchmarkBareClient$$' -count 3 ./monitor/

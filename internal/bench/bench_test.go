@@ -158,7 +158,7 @@ func TestProcMemory(t *testing.T) {
 }
 
 // TestHarnessSmall runs the whole harness on small fleets: builds both
-// binaries, compares them and starts the daemon. Set PINWATCHD_BENCH=1 to
+// binaries, compares them, starts the daemon and times the query commands. Set PINWATCHD_BENCH=1 to
 // run it (about half a minute); `make bench` runs the real sizes.
 func TestHarnessSmall(t *testing.T) {
 	if os.Getenv("PINWATCHD_BENCH") == "" {
@@ -170,12 +170,17 @@ func TestHarnessSmall(t *testing.T) {
 	}
 	t.Chdir(root)
 	var out bytes.Buffer
-	err = Run(t.Context(), &out, Options{Targets: 20, Runs: 1, SteadyPairs: 2, Concurrency: 4, DaemonTargets: 200, DaemonServers: 5, DaemonRuns: 1, LargeTargets: 300, LargeRuns: 1, Dir: t.TempDir()})
+	dir := t.TempDir()
+	// The query commands run on the database the one-shot comparison
+	// recorded (make bench gives them a year of history).
+	err = Run(t.Context(), &out, Options{Targets: 20, Runs: 1, SteadyPairs: 2, Concurrency: 4, DaemonTargets: 200, DaemonServers: 5, DaemonRuns: 1,
+		LargeTargets: 300, LargeRuns: 1, QueriesDB: filepath.Join(dir, "check", "check.db"), QueryRuns: 1, Dir: dir})
 	t.Log(out.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"ratio:", "steady-state ratio:", "start-up to READY=1:", "VmRSS after the first round:", "pinwatchd run: 300 targets"} {
+	for _, want := range []string{"ratio:", "steady-state ratio:", "start-up to READY=1:", "VmRSS after the first round:", "pinwatchd run: 300 targets",
+		"== Query commands", "\nhistory ", "\nalerts --all ", "\ncerts "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q", want)
 		}

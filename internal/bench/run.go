@@ -37,6 +37,12 @@ type Options struct {
 	LargeTargets int
 	// LargeRuns is how many times the daemon is started on LargeTargets.
 	LargeRuns int
+	// QueriesDB is a year of history of 1,000 targets (written by `go test
+	// ./storage -bench AlertsYear -args -year-db PATH`) to run the query
+	// commands on; "" skips them.
+	QueriesDB string
+	// QueryRuns is how many times each query command runs.
+	QueryRuns int
 	// Dir holds the binaries, configs and databases; "" means a new
 	// temporary directory, removed at the end.
 	Dir string
@@ -104,6 +110,11 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	}
 	if o.LargeTargets > 0 {
 		if err := measureStartup(ctx, w, dir, pinwatchdBin, o.LargeTargets, o.DaemonServers, o.LargeRuns, []bool{false}); err != nil {
+			return err
+		}
+	}
+	if o.QueriesDB != "" {
+		if err := measureQueries(ctx, w, dir, pinwatchdBin, o.QueriesDB, max(o.QueryRuns, 1)); err != nil {
 			return err
 		}
 	}

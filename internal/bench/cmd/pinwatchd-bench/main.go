@@ -30,6 +30,8 @@ func main() {
 	flag.IntVar(&o.Concurrency, "concurrency", 16, "probes in flight of both clients (pinwatchd's default)")
 	flag.IntVar(&o.DaemonTargets, "daemon-targets", 10000, "targets of the daemon start-up config; 0 skips it")
 	flag.IntVar(&o.DaemonServers, "daemon-servers", 50, "loopback servers answering for the daemon's targets")
+	flag.StringVar(&o.QueriesDB, "queries-db", "", "a year of history of 1,000 targets (go test ./storage -bench AlertsYear -args -year-db PATH) to time the history, alerts and certs commands on; empty skips them")
+	flag.IntVar(&o.QueryRuns, "query-runs", 15, "runs of each query command")
 	flag.StringVar(&o.Dir, "dir", "", "keep binaries, configs and databases in this directory (default: a temporary one, removed)")
 	flag.BoolVar(&o.Serve, "serve", false, "only serve the fleet of -targets and write its config and target list to -dir, until interrupted (for profiling)")
 	flag.IntVar(&o.Servers, "servers", 0, "with -serve: servers answering for the targets (default: one per target)")
