@@ -58,6 +58,7 @@ bench:
 	rm -f $(BENCH_YEAR_DB)
 	$(GO) test -run '^$$' -bench 'GrowthMillionProbes' -benchtime 1x -count 3 ./storage/
 	$(GO) test -run '^$$' -bench 'Round10000/batch(10000|256)$$' -benchtime 20x -count 5 ./storage/postgres/ ./storage/
+	$(GO) test -run '^$$' -bench 'GroupCommitRound10000/(sqlite|postgres)/group$$' -benchtime 5x -count 3 ./internal/daemon/
 	$(GO) test -run '^$$' -bench 'BenchmarkProbe$$|BenchmarkBareClient$$' -count 3 ./monitor/
 	$(GO) test -run '^$$' -bench 'VerifyHostileChain' -count 5 ./monitor/
 
