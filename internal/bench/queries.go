@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -44,7 +45,7 @@ func measureQueries(ctx context.Context, w io.Writer, dir, bin, db string, runs 
 	fmt.Fprintf(w, "\n== Query commands: whole processes on a year of history (%s), config of %d targets ==\n", db, queryTargets)
 	fmt.Fprintf(w, "%-16s %26s %26s  %s\n", "command", "wall ms", "CPU ms", "budget")
 	for _, args := range [][]string{{"history"}, {"alerts"}, {"alerts", "--all"}, {"certs"}} {
-		argv := append(args, "--config", cfg)
+		argv := slices.Concat(args, []string{"--config", cfg})
 		if _, err := RunChild(ctx, bin, argv, nil); err != nil {
 			return err
 		}
